@@ -1,0 +1,264 @@
+/*
+ * config.h: the parsed form of labqcd.yaml (DESIGN section 3).
+ *
+ * config_load() parses a file with libyaml into a fresh struct config,
+ * validates every key, merges profiles into instruments and reports every
+ * error as "file:line:column: key.path: expected ..., got ...". The
+ * caller owns the result and frees it with config_free(). Reload parses
+ * into a new struct and swaps it in only on success, so a running daemon
+ * never sees a half-parsed config.
+ *
+ * Everything here is plain data: arrays with counts, fixed-size names
+ * (every identity component is at most 64 characters, DESIGN section 2).
+ */
+#ifndef LABQCD_CONFIG_H
+#define LABQCD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "rules.h" /* enum severity */
+
+#define CFG_NAME_MAX 65 /* identity component: 64 chars + NUL */
+#define CFG_PATH_MAX 4096
+#define CFG_TEXT_MAX 256
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* Rules that may carry a severity override, in alert-key spelling. */
+enum rule_id {
+	RULE_RANGE = 0, /* critical; the warning band is RULE_RANGE at warning */
+	RULE_STALE,
+	RULE_RATE,
+	RULE_DRIFT,
+	RULE_SERVICE,
+	RULE_CALENDAR,
+	RULE_TASK,
+	RULE_STATUS,
+	RULE_QC,
+	RULE_COUNT
+};
+
+struct cfg_daemon {
+	char state_dir[CFG_PATH_MAX];
+	char rrd_dir[CFG_PATH_MAX];
+	char www_dir[CFG_PATH_MAX];
+	char control_socket[CFG_PATH_MAX];
+	enum log_level log_level;
+	char rrdcached[CFG_PATH_MAX]; /* "" = write files directly */
+	char user[CFG_NAME_MAX];      /* "" = do not change user */
+	double dashboard_interval_s;  /* default 60 */
+	double flush_interval_s;      /* RRD write coalescing, default 60 */
+	double state_interval_s;      /* state checkpoint, default 60 */
+	double rrd_heartbeat_s;       /* telemetry RRD heartbeat, default 600 */
+};
+
+struct cfg_mqtt {
+	char url[CFG_PATH_MAX]; /* mqtt://host:port or mqtts://host:port */
+	/* derived from url by the loader: */
+	char host[256];
+	int port;
+	bool tls;
+
+	char client_id[CFG_NAME_MAX * 2];
+	char username[CFG_TEXT_MAX];
+	char password_file[CFG_PATH_MAX];
+	char ca_file[CFG_PATH_MAX];
+	char cert_file[CFG_PATH_MAX]; /* client certificate (optional) */
+	char key_file[CFG_PATH_MAX];
+	int qos;            /* 0, 1 or 2; default 1 */
+	bool clean_session; /* default false */
+	int keepalive_s;    /* default 60 */
+	char prefix[CFG_NAME_MAX]; /* default "lab" */
+	char **subscribe;          /* default { "<prefix>/#" } */
+	size_t n_subscribe;
+};
+
+struct cfg_smtp {
+	char url[CFG_PATH_MAX]; /* smtp://, smtps:// */
+	char from[CFG_TEXT_MAX];
+	char username[CFG_TEXT_MAX];
+	char password_file[CFG_PATH_MAX];
+	char ca_file[CFG_PATH_MAX];
+	bool starttls;
+	double timeout_s; /* default 30 */
+};
+
+/* One channel's rules after the profile and the instrument's own
+ * `channels:` are merged (the instrument's keys override the profile's). */
+struct cfg_drift {
+	bool on;
+	double lambda; /* EWMA weight, 0 < lambda <= 1; default 0.2 */
+	double limit;  /* in SD of the EWMA; default 3 */
+	int train;     /* samples used to learn mean and SD; default 50 */
+};
+
+struct cfg_task {
+	char name[CFG_NAME_MAX];
+	double every_s;
+	int due_by_min; /* minutes after local midnight; -1 = none */
+};
+
+struct cfg_channel {
+	char name[CFG_NAME_MAX];
+	char unit[32];
+
+	bool has_min, has_max, has_warning_min, has_warning_max;
+	double min, max, warning_min, warning_max;
+	double hysteresis; /* default 0 */
+	double delay_s;    /* default 0 */
+	double stale_s;    /* 0 = no staleness rule */
+
+	bool has_rate;
+	double rate_delta;      /* max_rate: 1.0/10m -> delta 1.0 ... */
+	double rate_interval_s; /* ... over 600 s */
+
+	struct cfg_drift drift;
+
+	bool has_service;
+	double service_every;
+	double warn_at; /* fraction, default 0.9 */
+	bool has_service_baseline;
+	double service_baseline;
+
+	double every_s; /* calendar rule (e.g. calibration); 0 = none */
+
+	/* status channel: codes that mean "fine"; default { 0 } */
+	double *ok_codes;
+	size_t n_ok_codes;
+
+	/* severity overrides; SEV_NONE = the rule's default */
+	enum severity severity[RULE_COUNT];
+};
+
+struct cfg_qc_target {
+	char lot[CFG_NAME_MAX]; /* "" = applies to every lot */
+	bool has_mean_sd;       /* false: established by the baseline */
+	double mean, sd;
+	bool has_bias;
+	double bias_pct; /* for rules: auto */
+};
+
+struct cfg_qc_level {
+	char name[CFG_NAME_MAX];
+	struct cfg_qc_target *targets;
+	size_t n_targets;
+};
+
+#define QC_RULES_MAX 16
+
+struct cfg_qc_analyte {
+	char name[CFG_NAME_MAX];
+	bool rules_auto;
+	/* Canonical rule names ("1-3s", "2-2s", ...), aliases already resolved. */
+	char rules[QC_RULES_MAX][12];
+	size_t n_rules;
+	char warning[QC_RULES_MAX][12];
+	size_t n_warning;
+	bool has_tea;
+	double tea_pct;      /* allowable total error, percent */
+	double run_window_s; /* default 600 */
+	int baseline_n;      /* results that establish mean/SD; default 20 */
+	struct cfg_qc_level *levels;
+	size_t n_levels;
+};
+
+struct cfg_instrument {
+	char site[CFG_NAME_MAX];
+	char name[CFG_NAME_MAX]; /* instrument component */
+	char profile[CFG_NAME_MAX];
+	char location[CFG_TEXT_MAX];
+	struct cfg_channel *channels; /* merged from profile + own */
+	size_t n_channels;
+	struct cfg_task *tasks;
+	size_t n_tasks;
+	struct cfg_qc_analyte *qc;
+	size_t n_qc;
+};
+
+enum webhook_format { WEBHOOK_ALERTMANAGER = 0, WEBHOOK_SLACK, WEBHOOK_PLAIN };
+
+struct cfg_receiver {
+	char name[CFG_NAME_MAX];
+	char **email; /* addresses */
+	size_t n_email;
+	bool has_webhook;
+	char webhook_url[CFG_PATH_MAX];
+	enum webhook_format webhook_format;
+	char secret_file[CFG_PATH_MAX];
+	double timeout_s; /* default 10 */
+};
+
+/* A matcher value is a shell glob (fnmatch), "" = any. */
+struct cfg_match {
+	char kind[16]; /* qc | equipment */
+	char severity[16];
+	char site[CFG_NAME_MAX];
+	char instrument[CFG_NAME_MAX];
+	char channel[CFG_NAME_MAX];
+	char rule[CFG_NAME_MAX];
+};
+
+struct cfg_escalation {
+	double after_s;
+	char **receivers;
+	size_t n_receivers;
+};
+
+struct cfg_route {
+	struct cfg_match match;
+	char **receivers;
+	size_t n_receivers;
+	double group_wait_s; /* default 10 */
+	double repeat_s;     /* default 4h; 0 = never */
+	bool cont;
+	bool has_active;
+	unsigned active_days;   /* bit 0 = Sunday ... bit 6 = Saturday */
+	int active_from_min;    /* minutes after midnight, local time */
+	int active_to_min;      /* exclusive; may wrap past midnight */
+	struct cfg_escalation *escalate;
+	size_t n_escalate;
+};
+
+struct config {
+	char path[CFG_PATH_MAX];
+	struct cfg_daemon daemon;
+	struct cfg_mqtt mqtt;
+	struct cfg_smtp smtp;
+	struct cfg_instrument *instruments;
+	size_t n_instruments;
+	struct cfg_receiver *receivers;
+	size_t n_receivers;
+	struct cfg_route *routes;
+	size_t n_routes;
+};
+
+/*
+ * Parse and validate `path`. On success returns a new config (free with
+ * config_free). On failure returns NULL after writing every error, one a
+ * line, "file:line:column: key: message", to `errs` (which may be NULL).
+ * Relative paths in the daemon section are kept as written (relative to
+ * the working directory, as `make run` expects).
+ */
+struct config *config_load(const char *path, FILE *errs);
+void config_free(struct config *cfg);
+
+/* Lookups; NULL when absent. */
+const struct cfg_instrument *config_instrument(const struct config *cfg, const char *site,
+					       const char *instrument);
+const struct cfg_channel *config_channel(const struct cfg_instrument *ins, const char *channel);
+const struct cfg_qc_analyte *config_analyte(const struct cfg_instrument *ins, const char *analyte);
+
+/* Value parsers shared with labqcctl and the rules wiring. They return 0
+ * and store the result, or -1 when `s` is not of that form. */
+int config_parse_duration(const char *s, double *seconds); /* "90s" "15m" "4h" "30d" "1w" */
+int config_parse_percent(const char *s, double *pct);      /* "10%" or "10" */
+int config_parse_severity(const char *s, enum severity *sev);
+const char *config_severity_name(enum severity sev);
+const char *config_rule_name(enum rule_id id);
+/* Canonical Westgard rule name for a spelling such as "13s", "1:3s",
+ * "1_3s", "2of32s", "r4s"; NULL when unknown. */
+const char *config_qc_rule_canonical(const char *s);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * rules.h: the interface of rules/, labqcd's pure evaluation code.
+ *
+ * Nothing in rules/ does I/O, reads a clock or keeps a global: every
+ * function takes its state, its parameters, the value and the time as
+ * arguments and returns a verdict. The daemon owns the state, persists it
+ * and turns verdicts into records and alerts.
+ *
+ * Shared vocabulary lives here; each rule family has its own header:
+ * westgard.h (QC multirule) and equipment.h (range, stale, rate, drift,
+ * service counters, calendar, tasks, status).
+ */
+#ifndef LABQCD_RULES_H
+#define LABQCD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum severity { SEV_NONE = 0, SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+
+/* What a rule says about its key right now. The daemon's alert engine
+ * compares it with the key's previous condition to make transitions
+ * (pending -> firing -> resolved, and severity changes). */
+enum cond_state {
+	COND_OK = 0,  /* nothing wrong (an alert, if any, resolves) */
+	COND_PENDING, /* out of bounds, still inside its delay */
+	COND_FIRING,  /* an alert condition */
+};
+
+#define COND_SUMMARY_MAX 200
+
+struct condition {
+	enum cond_state state;
+	enum severity severity; /* for PENDING and FIRING */
+	double value;           /* the value that caused it (NAN if none) */
+	double since;           /* epoch seconds the condition began */
+	char summary[COND_SUMMARY_MAX]; /* one line for people */
+};
+
+#include "westgard.h"
+#include "equipment.h"
+
+#endif
