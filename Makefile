@@ -31,7 +31,7 @@ DEB_PKGS = build-essential pkg-config libmosquitto-dev mosquitto mosquitto-clien
 	libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev uthash-dev python3 python3-aiosmtpd \
 	tidy clang
 
-DAEMON_SRC = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)
 
 ifeq ($(SANITIZE),)
@@ -45,7 +45,7 @@ endif
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 
-PROGS = build/labqcd build/labqcctl build/labsim
+PROGS = build/labqcd build/labqcctl build/labsim build/count_sub
 
 .PHONY: all deps test unit integration run bench fuzz install uninstall clean valgrind
 all: $(PROGS)
@@ -54,28 +54,40 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# build/ holds one set of programs: relink them when the sanitizer
+# setting changes, so `make run` after `make test` runs an optimised build.
+MODE_FILE = build/.mode
+$(shell mkdir -p build; [ "$$(cat $(MODE_FILE) 2>/dev/null)" = "$(SANITIZE)" ] || echo "$(SANITIZE)" > $(MODE_FILE))
+
 $(B)/liblabqcd.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-build/labqcd: $(B)/daemon/main.o $(B)/liblabqcd.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+build/labqcd: $(B)/daemon/main.o $(B)/liblabqcd.a $(MODE_FILE)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(filter-out $(MODE_FILE),$^) $(LIBS)
 
-build/labqcctl: $(B)/daemon/ctl/labqcctl.o $(B)/liblabqcd.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+build/labqcctl: $(B)/daemon/labqcctl.o $(B)/liblabqcd.a $(MODE_FILE)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(filter-out $(MODE_FILE),$^) $(LIBS)
 
-build/labsim: $(B)/tests/sim/labsim.o
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+# The simulator and the bare counting subscriber are test tools: they
+# link libmosquitto only, none of labqcd's code.
+SIM_LIBS = $(shell pkg-config --libs libmosquitto libcjson) -lpthread -lm
+build/labsim: $(B)/tests/sim/labsim.o $(B)/tests/sim/lab.o $(B)/tests/sim/load.o $(MODE_FILE)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(filter-out $(MODE_FILE),$^) $(SIM_LIBS)
+
+build/count_sub: $(B)/tests/sim/count_sub.o $(MODE_FILE)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(filter-out $(MODE_FILE),$^) $(SIM_LIBS)
 
 # ---- unit tests ----
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 test_links = $(shell sed -n 's|.*test-links:\(.*\)\*/.*|\1|p' $(1))
+test_objs = $(patsubst %.c,$(B)/%.o,$(call test_links,$(1)))
 
 .SECONDEXPANSION:
-$(B)/unit/%: tests/unit/%.c $$(patsubst %.c,$(B)/%.o,$$(call test_links,tests/unit/$$*.c))
+$(B)/unit/%: tests/unit/%.c $$(call test_objs,tests/unit/$$*.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(patsubst %.c,$(B)/%.o,$(call test_links,$<)) \
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call test_objs,$<) \
 		$(LIBS) $(shell pkg-config --libs cmocka)
 
 unit: $(UNIT_BIN)

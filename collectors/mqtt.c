@@ -1,0 +1,269 @@
+/*
+ * mqtt.c: libmosquitto client driven by the daemon's poll loop; see mqtt.h.
+ *
+ * Single-threaded: no mosquitto_loop_start(). Connection states are
+ * "down" (waiting for the backoff deadline), "up" (socket polled). A
+ * failed connect or a lost connection doubles the backoff (1 s .. 60 s);
+ * a successful CONNACK resets it. Failures are logged through complain()
+ * so a broker down for a night gives a handful of lines, not thousands.
+ */
+#include "mqtt.h"
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <mosquitto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_S 1.0
+#define BACKOFF_MAX_S 60.0
+#define READ_BURST 4096 /* packets read before returning to poll */
+
+struct mqtt {
+	struct mosquitto *mosq;
+	struct mqtt_opts o; /* strings below are owned copies */
+	char **subs;
+	message_cb cb;
+	void *ctx;
+	bool up;              /* TCP connected (CONNACK may be pending) */
+	bool ever_connected;
+	double retry_at;      /* monotonic seconds */
+	double backoff_s;
+	double last_misc;
+	struct mqtt_stats stats;
+	struct complaint conn_complaint;
+};
+
+
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct mqtt *m = obj;
+	struct message out;
+
+	(void)mosq;
+	out.topic = msg->topic;
+	out.topic_len = strlen(msg->topic);
+	out.payload = msg->payload ? msg->payload : "";
+	out.payload_len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+	out.arrival = wall_now();
+	out.qos = msg->qos;
+	m->stats.messages++;
+	m->cb(m->ctx, &out);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+
+	if (rc != 0) {
+		complain(&m->conn_complaint, "mqtt: %s:%d refused the connection: %s", m->o.host,
+			 m->o.port, mosquitto_connack_string(rc));
+		return;
+	}
+	m->stats.connected = true;
+	m->stats.connects++;
+	m->backoff_s = BACKOFF_MIN_S;
+	if (m->conn_complaint.last)
+		complain_release(&m->conn_complaint, "mqtt: connected to %s:%d again", m->o.host,
+				 m->o.port);
+	else
+		log_info("mqtt: connected to %s:%d as %s", m->o.host, m->o.port, m->o.client_id);
+	for (size_t i = 0; i < m->o.n_subscribe; i++) {
+		int r = mosquitto_subscribe(mosq, NULL, m->o.subscribe[i], m->o.qos);
+		if (r != MOSQ_ERR_SUCCESS)
+			log_warnx("mqtt: subscribe %s: %s", m->o.subscribe[i], mosquitto_strerror(r));
+	}
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (m->stats.connected) {
+		m->stats.disconnects++;
+		if (rc != 0)
+			complain(&m->conn_complaint, "mqtt: connection to %s:%d lost", m->o.host,
+				 m->o.port);
+	}
+	m->stats.connected = false;
+}
+
+struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx)
+{
+	struct mqtt *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (m == NULL)
+		return NULL;
+	mosquitto_lib_init();
+	m->o = *o;
+	/* Own copies: the config they came from is freed on reload. */
+	m->o.host = strdup(o->host);
+	m->o.client_id = strdup(o->client_id);
+	m->o.subscribe = m->subs = calloc(o->n_subscribe ? o->n_subscribe : 1, sizeof(char *));
+	if (m->o.host == NULL || m->o.client_id == NULL || m->subs == NULL)
+		goto fail_alloc;
+	for (size_t i = 0; i < o->n_subscribe; i++)
+		if ((m->subs[i] = strdup(o->subscribe[i])) == NULL)
+			goto fail_alloc;
+	m->o.username = m->o.password = m->o.ca_file = m->o.cert_file = m->o.key_file = NULL;
+	m->cb = cb;
+	m->ctx = ctx;
+	m->backoff_s = BACKOFF_MIN_S;
+	m->mosq = mosquitto_new(o->client_id, o->clean_session, m);
+	if (m->mosq == NULL) {
+		log_warn("mqtt: mosquitto_new");
+		goto fail_alloc;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_connect_callback_set(m->mosq, on_connect);
+	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+	mosquitto_message_callback_set(m->mosq, on_message);
+	if (o->username && o->username[0]) {
+		rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
+		if (rc != MOSQ_ERR_SUCCESS)
+			goto fail;
+	}
+	if (o->tls) {
+		rc = mosquitto_tls_set(m->mosq, o->ca_file && o->ca_file[0] ? o->ca_file : NULL,
+				       o->ca_file && o->ca_file[0] ? NULL : "/etc/ssl/certs",
+				       o->cert_file && o->cert_file[0] ? o->cert_file : NULL,
+				       o->key_file && o->key_file[0] ? o->key_file : NULL, NULL);
+		if (rc != MOSQ_ERR_SUCCESS)
+			goto fail;
+		/* Verification stays on (mosquitto's default): a broker whose
+		 * certificate does not match is refused. */
+	}
+	return m;
+fail:
+	log_warnx("mqtt: setup: %s", mosquitto_strerror(rc));
+fail_alloc:
+	mqtt_free(m);
+	return NULL;
+}
+
+int mqtt_fd(struct mqtt *m)
+{
+	return m->up ? mosquitto_socket(m->mosq) : -1;
+}
+
+bool mqtt_want_write(struct mqtt *m)
+{
+	return m->up && mosquitto_want_write(m->mosq);
+}
+
+static void schedule_retry(struct mqtt *m, double now)
+{
+	m->up = false;
+	m->stats.connected = false;
+	m->retry_at = now + m->backoff_s;
+	m->backoff_s = fmin(m->backoff_s * 2, BACKOFF_MAX_S);
+}
+
+static void try_connect(struct mqtt *m, double now)
+{
+	int rc;
+
+	if (!m->ever_connected)
+		rc = mosquitto_connect(m->mosq, m->o.host, m->o.port, m->o.keepalive_s);
+	else
+		rc = mosquitto_reconnect(m->mosq);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		complain(&m->conn_complaint, "mqtt: cannot connect to %s:%d: %s (retrying)",
+			 m->o.host, m->o.port,
+			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		schedule_retry(m, now);
+		return;
+	}
+	m->ever_connected = true;
+	m->up = true;
+	m->last_misc = now;
+}
+
+int mqtt_io(struct mqtt *m, bool readable, bool writable, double now)
+{
+	uint64_t before = m->stats.messages;
+	int rc = MOSQ_ERR_SUCCESS;
+
+	if (!m->up) {
+		if (now >= m->retry_at)
+			try_connect(m, now);
+		if (!m->up)
+			return 0;
+	}
+	if (readable) {
+		for (int i = 0; i < READ_BURST; i++) {
+			errno = 0;
+			rc = mosquitto_loop_read(m->mosq, 1);
+			/* libmosquitto reads one packet a call and leaves errno
+			 * EAGAIN once the socket is drained. */
+			if (rc != MOSQ_ERR_SUCCESS || errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+		}
+	}
+	if (rc == MOSQ_ERR_SUCCESS && (writable || mosquitto_want_write(m->mosq)))
+		rc = mosquitto_loop_write(m->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && now - m->last_misc >= 1.0) {
+		rc = mosquitto_loop_misc(m->mosq);
+		m->last_misc = now;
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		if (m->stats.connected || m->up)
+			complain(&m->conn_complaint, "mqtt: connection to %s:%d lost: %s",
+				 m->o.host, m->o.port,
+				 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		if (m->stats.connected)
+			m->stats.disconnects++;
+		schedule_retry(m, now);
+	}
+	return (int)(m->stats.messages - before);
+}
+
+double mqtt_next_deadline(struct mqtt *m, double now)
+{
+	if (!m->up)
+		return m->retry_at > now ? m->retry_at - now : 0;
+	return 1.0; /* keepalive bookkeeping once a second */
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const char *payload)
+{
+	if (!m->stats.connected)
+		return -1;
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 0, false);
+	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out)
+{
+	*out = m->stats;
+}
+
+void mqtt_free(struct mqtt *m)
+{
+	if (m == NULL)
+		return;
+	if (m->mosq) {
+		if (m->up)
+			mosquitto_disconnect(m->mosq);
+		mosquitto_destroy(m->mosq);
+	}
+	mosquitto_lib_cleanup();
+	for (size_t i = 0; m->subs && i < m->o.n_subscribe; i++)
+		free(m->subs[i]);
+	free(m->subs);
+	free((char *)m->o.host);
+	free((char *)m->o.client_id);
+	free(m);
+}

@@ -1,0 +1,70 @@
+/*
+ * mqtt.h: the MQTT subscription (libmosquitto), driven by the daemon's
+ * own poll loop: the daemon polls mqtt_fd() and calls mqtt_io(); this
+ * module reconnects with capped exponential backoff (1 s doubling to
+ * 60 s) and re-subscribes on every connect. Messages go to the callback
+ * from inside mqtt_io(), on the caller's thread. For QoS 1 libmosquitto
+ * has already sent the PUBACK when the callback runs, so the callback's
+ * first act must be to journal the message.
+ */
+#ifndef LABQCD_MQTT_H
+#define LABQCD_MQTT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collectors.h"
+
+struct mqtt_opts {
+	const char *host;
+	int port;
+	bool tls;
+	const char *client_id;
+	const char *username; /* NULL or "" = none */
+	const char *password; /* read from password_file by the daemon */
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+	int qos;
+	bool clean_session;
+	int keepalive_s;
+	char *const *subscribe;
+	size_t n_subscribe;
+};
+
+struct mqtt_stats {
+	uint64_t messages;
+	uint64_t connects;
+	uint64_t disconnects;
+	bool connected;
+};
+
+struct mqtt;
+
+/* Create the client; does not connect yet. NULL on error (logged). */
+struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx);
+
+/* Socket to poll (-1 while disconnected), and whether to poll for write. */
+int mqtt_fd(struct mqtt *m);
+bool mqtt_want_write(struct mqtt *m);
+
+/*
+ * Do I/O: read when `readable`, write when `writable`, keepalive, and
+ * (re)connect when the backoff deadline `now_mono` has passed. Returns
+ * the number of messages delivered to the callback. `batch_done` (may be
+ * NULL) is called after each burst of reads, before returning to poll.
+ */
+int mqtt_io(struct mqtt *m, bool readable, bool writable, double now_mono);
+
+/* Seconds (monotonic) until mqtt_io must be called even without I/O. */
+double mqtt_next_deadline(struct mqtt *m, double now_mono);
+
+/* Publish (labqcd's own health telemetry); QoS 0, not retained. */
+int mqtt_publish(struct mqtt *m, const char *topic, const char *payload);
+
+void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
+
+/* Disconnect cleanly and free. */
+void mqtt_free(struct mqtt *m);
+
+#endif

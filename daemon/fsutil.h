@@ -1,0 +1,26 @@
+/*
+ * fsutil.h: the durable-file helpers every writer in daemon/ and
+ * dashboards/ shares (STYLE "Durability").
+ */
+#ifndef LABQCD_FSUTIL_H
+#define LABQCD_FSUTIL_H
+
+#include <stddef.h>
+
+/* mkdir -p with `mode` for every directory it creates. 0 or -1/errno. */
+int fs_mkdir_p(const char *path, unsigned mode);
+
+/* Write `len` bytes to `path` atomically: a temporary file in the same
+ * directory, fsync, rename over `path`, fsync the directory. A reader
+ * sees the old file or the new one, never half of one. 0 or -1/errno. */
+int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/* Read a whole file (NUL-terminated for convenience); caller frees.
+ * 0 or -1/errno. */
+int fs_read_all(const char *path, char **data, size_t *len);
+
+/* Move a corrupt file aside to "<path>.corrupt-<epoch>"; the new name is
+ * written to `aside` (may be NULL). 0 or -1/errno. */
+int fs_move_aside(const char *path, char *aside, size_t len);
+
+#endif
