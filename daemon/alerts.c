@@ -1,0 +1,643 @@
+/*
+ * alerts.c: the alert engine: alert states, groups, timers, persistence.
+ *
+ * Alerts live in a hash table by key (uthash). A firing alert is routed
+ * (routes.c) at the time it fires; each receiver it goes to gets the key
+ * added to that receiver's open group of the same reason (new, repeat,
+ * escalation, resolved), which is due group_wait after it opened. So
+ * twelve fridges that warm up in one power cut land in one group per
+ * receiver and leave as one notification each. alerts_tick() queues due
+ * repeats and escalations (due at once, so the alerts of one tick share a
+ * message), then turns every due group into notifications in the spool,
+ * then forgets resolved alerts nobody needs any more (a resolved critical
+ * alert waits for its acknowledgement, DESIGN section 5).
+ *
+ * Receivers told of a firing are remembered per alert (`notified`), and
+ * its resolution goes to exactly them, whatever the routes' active hours
+ * say by then. Escalation steps are fixed when the alert fires (absolute
+ * times), so a config reload does not reshuffle them.
+ *
+ * Main thread only; persistence is in alerts_state.c.
+ */
+#include "alerts.h"
+#include "alerts_int.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *alert_state_name(enum alert_state s)
+{
+	switch (s) {
+	case ALERT_PENDING:
+		return "pending";
+	case ALERT_FIRING:
+		return "firing";
+	case ALERT_RESOLVED:
+		return "resolved";
+	case ALERT_ACKNOWLEDGED:
+		return "acknowledged";
+	}
+	return "unknown";
+}
+
+const char *alert_kind_name(enum alert_kind k)
+{
+	return k == ALERT_QC ? "qc" : "equipment";
+}
+
+const char *alert_severity_name(enum severity s)
+{
+	switch (s) {
+	case SEV_INFO:
+		return "info";
+	case SEV_WARNING:
+		return "warning";
+	case SEV_CRITICAL:
+		return "critical";
+	default:
+		return "none";
+	}
+}
+
+enum severity alerts_severity_from_name(const char *s)
+{
+	if (strcmp(s, "info") == 0)
+		return SEV_INFO;
+	if (strcmp(s, "warning") == 0)
+		return SEV_WARNING;
+	if (strcmp(s, "critical") == 0)
+		return SEV_CRITICAL;
+	return SEV_NONE;
+}
+
+/* ---- string sets ---- */
+
+bool strset_has(const struct strset *s, const char *v)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], v) == 0)
+			return true;
+	return false;
+}
+
+int strset_add(struct strset *s, const char *v)
+{
+	char **nv;
+
+	if (strset_has(s, v))
+		return 0;
+	nv = reallocarray(s->v, s->n + 1, sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	s->v = nv;
+	s->v[s->n] = strdup(v);
+	if (s->v[s->n] == NULL)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+void strset_free(struct strset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* ---- alerts ---- */
+
+static void alert_clear_timers(struct alert *al)
+{
+	for (size_t i = 0; i < al->n_esc; i++)
+		strset_free(&al->esc[i].receivers);
+	free(al->esc);
+	al->esc = NULL;
+	al->n_esc = 0;
+	al->next_repeat = 0;
+}
+
+static void alert_free(struct alert *al)
+{
+	alert_clear_timers(al);
+	strset_free(&al->notified);
+	free(al);
+}
+
+void alerts_alert_delete(struct alerts *a, struct alert *al)
+{
+	HASH_DEL(a->alerts, al);
+	alert_free(al);
+}
+
+struct alert *alerts_find(const struct alerts *a, const char *key)
+{
+	struct alert *al = NULL;
+
+	HASH_FIND_STR(a->alerts, key, al);
+	return al;
+}
+
+struct alert *alerts_alert_new(struct alerts *a, const char *key)
+{
+	struct alert *al = calloc(1, sizeof(*al));
+
+	if (al == NULL)
+		return NULL;
+	snprintf(al->key, sizeof(al->key), "%s", key);
+	HASH_ADD_STR(a->alerts, key, al);
+	return al;
+}
+
+bool alerts_silenced(const struct alerts *a, const char *key, double now)
+{
+	for (size_t i = 0; i < a->n_silences; i++)
+		if (a->silences[i].until > now && fnmatch(a->silences[i].match, key, 0) == 0)
+			return true;
+	return false;
+}
+
+/* ---- groups ---- */
+
+static struct group *group_find(struct alerts *a, const char *receiver, const char *reason)
+{
+	for (size_t i = 0; i < a->n_groups; i++)
+		if (strcmp(a->groups[i].receiver, receiver) == 0 &&
+		    strcmp(a->groups[i].reason, reason) == 0)
+			return &a->groups[i];
+	return NULL;
+}
+
+struct group *alerts_group_open(struct alerts *a, const char *receiver, const char *reason,
+				double due)
+{
+	struct group *g = group_find(a, receiver, reason), *ng;
+
+	if (g != NULL) {
+		if (due < g->due)
+			g->due = due;
+		return g;
+	}
+	ng = reallocarray(a->groups, a->n_groups + 1, sizeof(*ng));
+	if (ng == NULL)
+		return NULL;
+	a->groups = ng;
+	g = &a->groups[a->n_groups++];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->receiver, sizeof(g->receiver), "%s", receiver);
+	snprintf(g->reason, sizeof(g->reason), "%s", reason);
+	g->due = due;
+	return g;
+}
+
+/* Queue `al` for `receiver`; 0 or -1 (ENOMEM, logged). */
+static int queue(struct alerts *a, struct alert *al, const char *receiver, const char *reason,
+		 double due)
+{
+	struct group *g = alerts_group_open(a, receiver, reason, due);
+
+	if (g == NULL || strset_add(&g->keys, al->key) == -1) {
+		log_warnx("alerts: %s: out of memory queueing for %s", al->key, receiver);
+		return -1;
+	}
+	a->dirty = true;
+	return 0;
+}
+
+static bool group_refers(const struct alerts *a, const char *key)
+{
+	for (size_t i = 0; i < a->n_groups; i++)
+		if (strset_has(&a->groups[i].keys, key))
+			return true;
+	return false;
+}
+
+void alerts_group_remove(struct alerts *a, size_t i)
+{
+	strset_free(&a->groups[i].keys);
+	memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof(a->groups[0]));
+	a->n_groups--;
+}
+
+/* ---- open, close ---- */
+
+static int default_localtime(double t, struct tm *out, void *arg)
+{
+	time_t tt = (time_t)floor(t);
+
+	(void)arg;
+	return localtime_r(&tt, out) ? 0 : -1;
+}
+
+struct alerts *alerts_open(const struct config *cfg, struct spool *spool,
+			   const struct alerts_opts *opts)
+{
+	struct alerts *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	a->cfg = cfg;
+	a->spool = spool;
+	a->localtime = opts && opts->localtime ? opts->localtime : default_localtime;
+	a->localtime_arg = opts ? opts->localtime_arg : NULL;
+	if (opts && opts->external_url)
+		snprintf(a->external_url, sizeof(a->external_url), "%s", opts->external_url);
+	if (opts && opts->state_dir && opts->state_dir[0] &&
+	    snprintf(a->path, sizeof(a->path), "%s/alerts.json", opts->state_dir) >=
+		    (int)sizeof(a->path)) {
+		free(a);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (a->path[0] && alerts_load(a) == -1) {
+		alerts_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+void alerts_close(struct alerts *a)
+{
+	struct alert *al, *tmp;
+
+	if (a == NULL)
+		return;
+	HASH_ITER(hh, a->alerts, al, tmp)
+	alerts_alert_delete(a, al);
+	while (a->n_groups > 0)
+		alerts_group_remove(a, a->n_groups - 1);
+	free(a->groups);
+	free(a->silences);
+	free(a);
+}
+
+void alerts_set_config(struct alerts *a, const struct config *cfg)
+{
+	a->cfg = cfg;
+}
+
+/* ---- transitions ---- */
+
+/* Route a firing alert at time `t` and queue it as new for every
+ * receiver; set its repeat and escalation timers counted from `base`. */
+static void fire(struct alerts *a, struct alert *al, double t, double base)
+{
+	struct route_result rr;
+
+	if (alerts_silenced(a, al->key, t)) {
+		al->suppressed = true;
+		a->dirty = true;
+		return;
+	}
+	al->suppressed = false;
+	if (routes_resolve(a, al, t, &rr) == -1) {
+		log_warnx("alerts: %s: out of memory routing", al->key);
+		return;
+	}
+	for (size_t i = 0; i < rr.receivers.n; i++) {
+		strset_add(&al->notified, rr.receivers.v[i]);
+		queue(a, al, rr.receivers.v[i], "new", t + rr.group_wait_s);
+	}
+	if (rr.receivers.n == 0)
+		log_debug("alerts: %s: no route matches, nobody is told", al->key);
+	alert_clear_timers(al);
+	al->group_wait_s = rr.group_wait_s;
+	al->repeat_s = rr.repeat_s;
+	al->next_repeat = rr.repeat_s > 0 ? base + rr.repeat_s : 0;
+	al->esc = rr.esc;
+	al->n_esc = rr.n_esc;
+	for (size_t i = 0; i < al->n_esc; i++)
+		al->esc[i].at += base;
+	strset_free(&rr.receivers);
+	a->dirty = true;
+}
+
+static void copy_event(struct alert *al, const struct alert_event *ev)
+{
+	al->kind = ev->kind;
+	snprintf(al->site, sizeof(al->site), "%s", ev->site);
+	snprintf(al->instrument, sizeof(al->instrument), "%s", ev->instrument);
+	snprintf(al->channel, sizeof(al->channel), "%s", ev->channel);
+	snprintf(al->rule, sizeof(al->rule), "%s", ev->rule);
+	al->value = ev->value;
+	snprintf(al->summary, sizeof(al->summary), "%s", ev->summary);
+	if (ev->chart[0])
+		snprintf(al->chart, sizeof(al->chart), "%s", ev->chart);
+}
+
+static void new_episode(struct alert *al, const struct alert_event *ev, enum alert_state st)
+{
+	al->state = st;
+	al->since = ev->t;
+	al->ended = 0;
+	al->acked = false;
+	al->ack_by[0] = al->ack_comment[0] = '\0';
+	al->ack_t = 0;
+	al->suppressed = false;
+	strset_free(&al->notified);
+	alert_clear_timers(al);
+}
+
+static void resolve(struct alerts *a, struct alert *al, double t)
+{
+	al->state = ALERT_RESOLVED;
+	al->ended = t;
+	alert_clear_timers(al);
+	a->dirty = true;
+	if (al->suppressed || alerts_silenced(a, al->key, t))
+		return;
+	for (size_t i = 0; i < al->notified.n; i++) {
+		const char *rcv = al->notified.v[i];
+		struct group *g = group_find(a, rcv, "new");
+		/* Not yet told of the firing: the pending message will say
+		 * "resolved" for it, one message instead of two. */
+		if (g != NULL && strset_has(&g->keys, al->key))
+			continue;
+		queue(a, al, rcv, "resolved", t + al->group_wait_s);
+	}
+}
+
+int alerts_transition(struct alerts *a, const struct alert_event *ev)
+{
+	struct alert *al = alerts_find(a, ev->key);
+
+	if (ev->key[0] == '\0' || strlen(ev->key) >= ALERT_KEY_MAX)
+		return errno = EINVAL, -1;
+	switch (ev->state) {
+	case ALERT_PENDING:
+		if (al == NULL && (al = alerts_alert_new(a, ev->key)) == NULL)
+			return -1;
+		if (al->state == ALERT_FIRING)
+			break; /* already firing: pending says nothing new */
+		if (al->state != ALERT_PENDING || al->since == 0)
+			new_episode(al, ev, ALERT_PENDING);
+		al->severity = ev->severity;
+		copy_event(al, ev);
+		a->dirty = true;
+		break;
+	case ALERT_FIRING:
+		if (al == NULL && (al = alerts_alert_new(a, ev->key)) == NULL)
+			return -1;
+		if (al->state != ALERT_FIRING) {
+			double since = al->state == ALERT_PENDING && al->since > 0 ? al->since : ev->t;
+			new_episode(al, ev, ALERT_FIRING);
+			al->since = since;
+			al->severity = ev->severity;
+			copy_event(al, ev);
+			fire(a, al, ev->t, ev->t);
+		} else if (ev->severity > al->severity) {
+			/* Worse than what people acknowledged: tell again. */
+			al->severity = ev->severity;
+			al->acked = false;
+			copy_event(al, ev);
+			fire(a, al, ev->t, ev->t);
+		} else {
+			al->severity = ev->severity;
+			copy_event(al, ev);
+		}
+		a->dirty = true;
+		break;
+	case ALERT_RESOLVED:
+		if (al == NULL)
+			return 0;
+		copy_event(al, ev);
+		if (al->state == ALERT_PENDING) {
+			/* Never fired: nothing to tell anyone. */
+			if (!group_refers(a, al->key))
+				alerts_alert_delete(a, al);
+			else
+				al->state = ALERT_RESOLVED, al->ended = ev->t;
+			a->dirty = true;
+		} else if (al->state == ALERT_FIRING) {
+			resolve(a, al, ev->t);
+		}
+		break;
+	case ALERT_ACKNOWLEDGED:
+		if (al == NULL)
+			return 0;
+		return alerts_ack(a, ev->key, "", ev->summary, ev->t);
+	default:
+		return errno = EINVAL, -1;
+	}
+	return 0;
+}
+
+int alerts_ack(struct alerts *a, const char *key, const char *by, const char *comment,
+	       double now)
+{
+	struct alert *al = alerts_find(a, key);
+
+	if (al == NULL)
+		return errno = ENOENT, -1;
+	al->acked = true;
+	al->ack_t = now;
+	snprintf(al->ack_by, sizeof(al->ack_by), "%s", by ? by : "");
+	snprintf(al->ack_comment, sizeof(al->ack_comment), "%s", comment ? comment : "");
+	a->dirty = true;
+	return 0;
+}
+
+int alerts_silence(struct alerts *a, const char *match, double duration_s, const char *by,
+		   double now)
+{
+	struct silence *ns;
+
+	if (match == NULL || match[0] == '\0' || strlen(match) >= sizeof(ns->match))
+		return errno = EINVAL, -1;
+	if (duration_s <= 0) {
+		for (size_t i = 0; i < a->n_silences;) {
+			if (strcmp(a->silences[i].match, match) == 0) {
+				memmove(&a->silences[i], &a->silences[i + 1],
+					(a->n_silences - i - 1) * sizeof(*ns));
+				a->n_silences--;
+			} else {
+				i++;
+			}
+		}
+		a->dirty = true;
+		return 0;
+	}
+	ns = reallocarray(a->silences, a->n_silences + 1, sizeof(*ns));
+	if (ns == NULL)
+		return -1;
+	a->silences = ns;
+	ns = &a->silences[a->n_silences++];
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->match, sizeof(ns->match), "%s", match);
+	snprintf(ns->by, sizeof(ns->by), "%s", by ? by : "");
+	ns->until = now + duration_s;
+	a->dirty = true;
+	return 0;
+}
+
+/* ---- timers ---- */
+
+static void tick_alert(struct alerts *a, struct alert *al, double now)
+{
+	if (al->state != ALERT_FIRING)
+		return;
+	if (al->suppressed) {
+		if (!alerts_silenced(a, al->key, now))
+			fire(a, al, now, now); /* the silence is over and it still fires */
+		return;
+	}
+	if (al->acked)
+		return;
+	for (size_t i = 0; i < al->n_esc; i++) {
+		struct esc_step *st = &al->esc[i];
+		if (st->done || st->at > now)
+			continue;
+		st->done = true;
+		a->dirty = true;
+		if (alerts_silenced(a, al->key, now))
+			continue;
+		for (size_t j = 0; j < st->receivers.n; j++) {
+			strset_add(&al->notified, st->receivers.v[j]);
+			queue(a, al, st->receivers.v[j], "escalation", now);
+		}
+	}
+	if (al->next_repeat > 0 && al->next_repeat <= now) {
+		struct route_result rr;
+		while (al->next_repeat <= now)
+			al->next_repeat += al->repeat_s;
+		a->dirty = true;
+		if (alerts_silenced(a, al->key, now))
+			return;
+		/* The routes as they are now (active hours), plus whoever an
+		 * escalation brought in. */
+		if (routes_resolve(a, al, now, &rr) == 0) {
+			for (size_t i = 0; i < al->n_esc; i++)
+				for (size_t j = 0; al->esc[i].done && j < al->esc[i].receivers.n; j++)
+					strset_add(&rr.receivers, al->esc[i].receivers.v[j]);
+			for (size_t i = 0; i < rr.receivers.n; i++) {
+				strset_add(&al->notified, rr.receivers.v[i]);
+				queue(a, al, rr.receivers.v[i], "repeat", now);
+			}
+			routes_result_free(&rr);
+		}
+	}
+}
+
+static void gc(struct alerts *a)
+{
+	struct alert *al, *tmp;
+
+	HASH_ITER(hh, a->alerts, al, tmp)
+	{
+		if (al->state != ALERT_RESOLVED || group_refers(a, al->key))
+			continue;
+		if (al->severity == SEV_CRITICAL && !al->acked)
+			continue; /* stays on the dashboard until seen */
+		alerts_alert_delete(a, al);
+		a->dirty = true;
+	}
+}
+
+int alerts_tick(struct alerts *a, double now)
+{
+	struct alert *al, *tmp;
+	int spooled = 0, rc = 0;
+
+	for (size_t i = 0; i < a->n_silences;) {
+		if (a->silences[i].until <= now) {
+			memmove(&a->silences[i], &a->silences[i + 1],
+				(a->n_silences - i - 1) * sizeof(a->silences[0]));
+			a->n_silences--;
+			a->dirty = true;
+		} else {
+			i++;
+		}
+	}
+	HASH_ITER(hh, a->alerts, al, tmp)
+	tick_alert(a, al, now);
+
+	for (size_t i = 0; i < a->n_groups;) {
+		int n;
+		if (a->groups[i].due > now) {
+			i++;
+			continue;
+		}
+		n = alerts_flush_group(a, &a->groups[i], now);
+		if (n == -1) {
+			rc = -1; /* keep it; the next tick tries again */
+			i++;
+			continue;
+		}
+		spooled += n;
+		alerts_group_remove(a, i);
+		a->dirty = true;
+	}
+	gc(a);
+	/* What is in the spool must not be spooled again after a crash. */
+	if (spooled > 0 && alerts_save(a) == -1)
+		log_warn("alerts: saving %s", a->path);
+	return rc == -1 ? -1 : spooled;
+}
+
+double alerts_next_deadline(const struct alerts *a)
+{
+	const struct alert *al, *tmp;
+	double next = 0;
+
+#define EARLIER(t)                                                                                 \
+	do {                                                                                       \
+		if ((t) > 0 && (next == 0 || (t) < next))                                          \
+			next = (t);                                                                \
+	} while (0)
+	for (size_t i = 0; i < a->n_groups; i++)
+		EARLIER(a->groups[i].due);
+	for (size_t i = 0; i < a->n_silences; i++)
+		EARLIER(a->silences[i].until);
+	HASH_ITER(hh, a->alerts, al, tmp)
+	{
+		if (al->state != ALERT_FIRING || al->acked || al->suppressed)
+			continue;
+		EARLIER(al->next_repeat);
+		for (size_t i = 0; i < al->n_esc; i++)
+			if (!al->esc[i].done)
+				EARLIER(al->esc[i].at);
+	}
+#undef EARLIER
+	return next;
+}
+
+bool alerts_dirty(const struct alerts *a)
+{
+	return a->dirty;
+}
+
+size_t alerts_count(const struct alerts *a)
+{
+	return HASH_COUNT(a->alerts);
+}
+
+void alerts_foreach(const struct alerts *a, void (*fn)(const struct alert_view *v, void *arg),
+		    void *arg)
+{
+	const struct alert *al, *tmp;
+
+	HASH_ITER(hh, a->alerts, al, tmp)
+	{
+		struct alert_view v = {
+			.key = al->key,
+			.kind = al->kind,
+			.state = al->state,
+			.severity = al->severity,
+			.value = al->value,
+			.summary = al->summary,
+			.since = al->since,
+			.ended = al->ended,
+			.acknowledged = al->acked,
+			.ack_by = al->ack_by,
+			.ack_comment = al->ack_comment,
+			.silenced = al->suppressed,
+		};
+		fn(&v, arg);
+	}
+}

@@ -1,0 +1,116 @@
+/*
+ * alerts_int.h: the alert engine's insides, shared by alerts.c (states,
+ * timers), alerts_state.c (alerts.json) and routes.c (routing, groups into
+ * notifications).
+ * Nothing outside those files includes it.
+ */
+#ifndef LABQCD_ALERTS_INT_H
+#define LABQCD_ALERTS_INT_H
+
+#include <uthash.h>
+
+#include "alerts.h"
+
+struct strset {
+	char **v;
+	size_t n;
+};
+
+bool strset_has(const struct strset *s, const char *v);
+int strset_add(struct strset *s, const char *v); /* no duplicates; 0 or -1 */
+void strset_free(struct strset *s);
+
+struct esc_step {
+	double at; /* absolute once the alert fired; relative (after_s) in a route_result */
+	bool done;
+	struct strset receivers;
+};
+
+struct alert {
+	char key[ALERT_KEY_MAX];
+	enum alert_kind kind;
+	char site[CFG_NAME_MAX];
+	char instrument[CFG_NAME_MAX];
+	char channel[CFG_NAME_MAX];
+	char rule[CFG_NAME_MAX];
+	enum alert_state state; /* pending | firing | resolved */
+	enum severity severity;
+	double value;
+	char summary[COND_SUMMARY_MAX];
+	char chart[CFG_PATH_MAX];
+	double since, ended;
+	bool acked;
+	char ack_by[CFG_TEXT_MAX];
+	char ack_comment[CFG_TEXT_MAX];
+	double ack_t;
+	bool suppressed;         /* fired while silenced: nobody told yet */
+	struct strset notified;  /* receivers told of this firing */
+	double group_wait_s;     /* of the routes it fired on */
+	double repeat_s;         /* 0 = no repeats */
+	double next_repeat;      /* 0 = none */
+	struct esc_step *esc;
+	size_t n_esc;
+	UT_hash_handle hh;
+};
+
+/* Alerts waiting for one receiver; reason: new | repeat | escalation | resolved. */
+struct group {
+	char receiver[CFG_NAME_MAX];
+	char reason[16];
+	double due;
+	bool email_done, webhook_done; /* spooled already (a partial flush) */
+	struct strset keys;
+};
+
+struct silence {
+	char match[ALERT_KEY_MAX];
+	char by[CFG_TEXT_MAX];
+	double until;
+};
+
+struct alerts {
+	const struct config *cfg;
+	struct spool *spool;
+	alerts_localtime_fn localtime;
+	void *localtime_arg;
+	char path[CFG_PATH_MAX + 16];
+	char external_url[CFG_PATH_MAX];
+	bool dirty;
+
+	struct alert *alerts; /* uthash by key */
+	struct group *groups;
+	size_t n_groups;
+	struct silence *silences;
+	size_t n_silences;
+};
+
+struct route_result {
+	struct strset receivers;
+	double group_wait_s; /* smallest of the matched routes */
+	double repeat_s;     /* smallest non-zero */
+	struct esc_step *esc; /* at = after_s, relative */
+	size_t n_esc;
+};
+
+/* routes.c */
+int routes_resolve(const struct alerts *a, const struct alert *al, double t,
+		   struct route_result *rr);
+void routes_result_free(struct route_result *rr);
+bool routes_match(const struct cfg_route *r, const struct alert *al, const struct tm *local);
+/* Spool the notifications of group g; number spooled, or -1. */
+int alerts_flush_group(struct alerts *a, struct group *g, double now);
+
+/* alerts.c */
+struct alert *alerts_find(const struct alerts *a, const char *key);
+bool alerts_silenced(const struct alerts *a, const char *key, double now);
+struct group *alerts_group_open(struct alerts *a, const char *receiver, const char *reason,
+				double due);
+struct alert *alerts_alert_new(struct alerts *a, const char *key);
+void alerts_alert_delete(struct alerts *a, struct alert *al);
+void alerts_group_remove(struct alerts *a, size_t i);
+enum severity alerts_severity_from_name(const char *s);
+
+/* alerts_state.c */
+int alerts_load(struct alerts *a);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * notify.h: the notifier, which sends what is in the spool.
+ *
+ * One thread, "labqcd-notify", owns libcurl easy handles and works
+ * through the spool directory oldest first: each entry due now is
+ * rendered (mime.c for email, webhook.c for webhooks), sent, and deleted
+ * when the server accepted it (SMTP 250 after DATA, HTTP 2xx); a failure
+ * reschedules it with backoff (spool_failed). The main loop never waits
+ * for it: spool_put wakes the thread through a condition variable.
+ *
+ * Lock order: notify->lock, then the spool's lock (spool.c takes its own
+ * leaf lock only). curl_global_init runs in notify_open, which must be
+ * called from the main thread before any other thread uses libcurl.
+ */
+#ifndef LABQCD_NOTIFY_H
+#define LABQCD_NOTIFY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "spool.h"
+
+struct notify_opts {
+	double connect_timeout_s;  /* default 10 */
+	double webhook_timeout_s;  /* default 10, when the receiver says 0 */
+	double idle_poll_s;        /* the thread looks at the spool at least this often; 60 */
+	const char *hostname;      /* Message-ID host; NULL = gethostname */
+};
+
+struct notify;
+
+/* smtp is copied. The spool is borrowed and must outlive the notifier.
+ * NULL and errno on failure. */
+struct notify *notify_open(struct spool *sp, const struct cfg_smtp *smtp,
+			   const struct notify_opts *opts);
+/* After a config reload (copied under the lock). */
+void notify_set_smtp(struct notify *nt, const struct cfg_smtp *smtp);
+
+/* Start the sender thread; it sets itself as the spool's wake callback. */
+int notify_start(struct notify *nt);
+/* Wake the thread (spool_put does this); safe from any thread. */
+void notify_wake(void *nt);
+/* Stop the thread after its current send and join it. */
+void notify_stop(struct notify *nt);
+/* notify_stop if running, then free. */
+void notify_close(struct notify *nt);
+
+/* One synchronous pass over the spool in the caller's thread, for tests
+ * and for --replay --notify: sends every entry due at `now`. Returns the
+ * number sent; *remaining (may be NULL) gets how many entries are left,
+ * *next_due (may be NULL) the earliest next attempt among them (0 if
+ * none). Do not call while the thread runs. */
+int notify_drain(struct notify *nt, double now, size_t *remaining, double *next_due);
+
+/* Read a secret (password_file, secret_file): refused if others may read
+ * or write it. Trailing newlines are dropped. 0, or -1 with a reason in
+ * err. */
+int notify_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
+
+#endif

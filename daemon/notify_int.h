@@ -1,0 +1,21 @@
+/*
+ * notify_int.h: the notifier's two senders, shared by notify.c (thread,
+ * spool walk) and notify_smtp.c / notify_webhook.c. Each sender gets an
+ * easy handle owned by the notifier thread (reset before use, so
+ * connections are kept) and returns 0 when the server accepted the
+ * message, or -1 with the reason in err.
+ */
+#ifndef LABQCD_NOTIFY_INT_H
+#define LABQCD_NOTIFY_INT_H
+
+#include <curl/curl.h>
+
+#include "notify.h"
+
+int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
+		     const char *hostname, double connect_timeout_s, double now, char *err,
+		     size_t errlen);
+int notify_webhook_send(CURL *c, const struct notification *n, double connect_timeout_s,
+			double default_timeout_s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,187 @@
+/* test-links: daemon/mime.c daemon/spool.c daemon/log.c daemon/fsutil.c */
+/*
+ * The email a notification becomes: every RFC 5322 header a mail client
+ * and a spam filter look for, the Subject people read, CRLF on every
+ * line, the body saying what, where, since when and what to do, and a
+ * PNG attachment as base64 in multipart/mixed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "mime.h"
+#include "notif_fixture.h"
+
+static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+				    'I', 'H', 'D', 'R', 1, 2, 3, 4, 5, 0xff, 0xfe};
+
+/* Every LF is preceded by CR, and no CR stands alone. */
+static void assert_crlf(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n')
+			assert_true(i > 0 && s[i - 1] == '\r');
+		if (s[i] == '\r')
+			assert_true(i + 1 < len && s[i + 1] == '\n');
+	}
+}
+
+/* The header block (up to the first empty line) holds `line` at a line start. */
+static bool has_header(const char *msg, const char *line)
+{
+	const char *end = strstr(msg, "\r\n\r\n");
+	size_t n = strlen(line);
+
+	for (const char *p = msg; p && p < end; p = strstr(p, "\r\n"), p = p ? p + 2 : NULL)
+		if (strncmp(p, line, n) == 0)
+			return true;
+	return false;
+}
+
+static void test_headers_and_body(void **state)
+{
+	struct notification n;
+	struct mime_opts o = {.from = "labqcd@lab.example", .date = FIXTURE_T0 + 10,
+			      .msgid_host = "lab-host"};
+	size_t len;
+	char *msg;
+
+	(void)state;
+	fixture_notification(&n, NOTIF_EMAIL);
+	msg = mime_email(&n, &o, &len);
+	assert_non_null(msg);
+	assert_int_equal(strlen(msg), len);
+	assert_crlf(msg, len);
+	assert_true(has_header(msg, "Date: Wed, 19 Nov 2025 09:00:10 +0000\r\n"));
+	assert_true(has_header(msg, "Message-ID: <1763542810000-00000007-chat@lab-host>\r\n"));
+	assert_true(has_header(msg, "From: labqcd@lab.example\r\n"));
+	assert_true(has_header(msg, "To: qc-lead@lab.example,\r\n Lab Manager <manager@lab.example>\r\n"));
+	assert_true(has_header(msg, "Subject: [labqcd] FIRING critical: main/fridge-02 temp range "
+				    "(+1 more)\r\n"));
+	assert_true(has_header(msg, "MIME-Version: 1.0\r\n"));
+	assert_true(has_header(msg, "Content-Type: text/plain; charset=utf-8\r\n"));
+	/* The body: what, where, since, value, rule, next step. */
+	assert_non_null(strstr(msg, "What:   temp 9.1 C above max 8 C for 15m\r\n"));
+	assert_non_null(strstr(msg, "Where:  site main, instrument fridge-02, channel temp\r\n"));
+	assert_non_null(strstr(msg, "Since:  2025-11-19 09:00:00 UTC\r\n"));
+	assert_non_null(strstr(msg, "Value:  9.1\r\n"));
+	assert_non_null(strstr(msg, "Rule:   range: the reading is outside its allowed range"));
+	assert_non_null(strstr(msg, "Next:   move specimens to a backup fridge, check door and "
+				    "compressor\r\n"));
+	assert_non_null(strstr(msg, "Ended:  2025-11-19 09:05:00 UTC\r\n"));
+	free(msg);
+	notification_free(&n);
+}
+
+static void test_subject_qc_and_resolved(void **state)
+{
+	struct notification n;
+	char subject[256];
+	char *body;
+
+	(void)state;
+	fixture_notification(&n, NOTIF_EMAIL);
+	n.n_alerts = 1;
+	snprintf(n.alerts[0].instrument, sizeof(n.alerts[0].instrument), "chem-01");
+	snprintf(n.alerts[0].channel, sizeof(n.alerts[0].channel), "glucose");
+	snprintf(n.alerts[0].rule, sizeof(n.alerts[0].rule), "qc");
+	snprintf(n.alerts[0].kind, sizeof(n.alerts[0].kind), "qc");
+	mime_subject(&n, subject, sizeof(subject));
+	assert_string_equal(subject, "[labqcd] FIRING critical: main/chem-01 glucose qc");
+	body = mime_body_text(&n);
+	assert_non_null(strstr(body, "quarantine the run's patient results; investigate, correct, "
+				     "rerun controls"));
+	assert_non_null(strstr(body, "analyte glucose"));
+	free(body);
+	snprintf(n.status, sizeof(n.status), "resolved");
+	mime_subject(&n, subject, sizeof(subject));
+	assert_string_equal(subject, "[labqcd] RESOLVED critical: main/chem-01 glucose qc");
+	n.n_alerts = 2;
+	notification_free(&n);
+}
+
+static void test_no_header_injection(void **state)
+{
+	struct notification n;
+	struct mime_opts o = {.from = "labqcd@lab.example\r\nBcc: evil@x", .date = FIXTURE_T0};
+	char *msg;
+	size_t len;
+
+	(void)state;
+	fixture_notification(&n, NOTIF_EMAIL);
+	snprintf(n.to[0], sizeof(n.to[0]), "a@b\nBcc: evil@x");
+	msg = mime_email(&n, &o, &len);
+	assert_crlf(msg, len);
+	assert_false(has_header(msg, "Bcc:"));
+	free(msg);
+	notification_free(&n);
+}
+
+static void test_png_attachment(void **state)
+{
+	struct notification n;
+	struct mime_attachment at = {.name = "fridge-02-temp.png", .data = png, .len = sizeof(png)};
+	struct mime_opts o = {.from = "labqcd@lab.example", .date = FIXTURE_T0,
+			      .boundary = "BOUNDARY", .attachments = &at, .n_attachments = 1};
+	char *msg, *b64, *part;
+	size_t len, blen;
+
+	(void)state;
+	fixture_notification(&n, NOTIF_EMAIL);
+	msg = mime_email(&n, &o, &len);
+	assert_non_null(msg);
+	assert_crlf(msg, len);
+	assert_true(has_header(msg, "Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\r\n"));
+	assert_non_null(strstr(msg, "\r\n--BOUNDARY\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+	part = strstr(msg, "--BOUNDARY\r\nContent-Type: image/png; name=\"fridge-02-temp.png\"\r\n"
+			   "Content-Transfer-Encoding: base64\r\n"
+			   "Content-Disposition: attachment; filename=\"fridge-02-temp.png\"\r\n\r\n");
+	assert_non_null(part);
+	b64 = mime_base64(png, sizeof(png), &blen);
+	assert_string_equal(b64, "iVBORw0KGgoAAAANSUhEUgECAwQF//4=\r\n");
+	assert_non_null(strstr(part, b64));
+	assert_non_null(strstr(msg, "\r\n--BOUNDARY--\r\n"));
+	free(b64);
+	free(msg);
+	notification_free(&n);
+}
+
+static void test_base64_lines(void **state)
+{
+	unsigned char data[200];
+	char *b64;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)i;
+	b64 = mime_base64(data, sizeof(data), &len);
+	/* 200 bytes -> 268 characters -> lines of 76, 76, 76, 40. */
+	assert_int_equal(len, 268 + 4 * 2);
+	assert_int_equal(strchr(b64, '\r') - b64, 76);
+	assert_crlf(b64, len);
+	free(b64);
+	b64 = mime_base64((const unsigned char *)"f", 1, &len);
+	assert_string_equal(b64, "Zg==\r\n");
+	free(b64);
+	b64 = mime_base64((const unsigned char *)"fo", 2, &len);
+	assert_string_equal(b64, "Zm8=\r\n");
+	free(b64);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_headers_and_body),
+		cmocka_unit_test(test_subject_qc_and_resolved),
+		cmocka_unit_test(test_no_header_injection),
+		cmocka_unit_test(test_png_attachment),
+		cmocka_unit_test(test_base64_lines),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
