@@ -19,7 +19,7 @@ SANITIZE ?=
 
 WARN = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow
 DEFS = -D_GNU_SOURCE
-PKGS = libmosquitto librrd libcurl yaml-0.1 libcjson libcrypto zlib libsystemd
+PKGS = libmosquitto librrd libcurl yaml-0.1 libcjson libcrypto zlib libsystemd cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 INCS = -I. -Idaemon -Icollectors -Irules -Idashboards
@@ -29,7 +29,7 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 DEB_PKGS = build-essential pkg-config libmosquitto-dev mosquitto mosquitto-clients \
 	librrd-dev rrdtool libcurl4-openssl-dev libyaml-dev libcjson-dev libjansson-dev \
 	libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev uthash-dev python3 python3-aiosmtpd \
-	tidy clang
+	tidy clang libcairo2-dev chromium nodejs rrdcached
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)

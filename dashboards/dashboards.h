@@ -1,0 +1,218 @@
+/*
+ * dashboards.h: the interface of dashboards/, the static dashboard
+ * (DESIGN section 7).
+ *
+ * The daemon builds a struct dash_snapshot on its own thread (plain data,
+ * every string copied, nothing pointing into daemon state), hands it to
+ * the dashboard thread ("labqcd-dash") and that thread calls
+ * dash_render(). dashboards/ reads the RRD files and the snapshot, and
+ * writes only under www_dir:
+ *
+ *   www_dir/index.html                              every instrument, by site
+ *   www_dir/<site>/<instrument>/index.html          one instrument
+ *   www_dir/<site>/<instrument>/<channel>-day.png   channel graphs (also
+ *                                   -week.png, -month.png), 700x240 pixels
+ *   www_dir/<site>/<instrument>/qc/<analyte>/<level>.png
+ *                                   Levey-Jennings chart, 700x300 pixels
+ *
+ * File names are made only from names that pass the identity check of
+ * DESIGN section 2 ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); an instrument whose
+ * site or name fails it is listed on the index (escaped) without a page,
+ * a channel or QC level that fails it is listed without a chart. Every
+ * file is written to a temporary name, fsynced and renamed.
+ *
+ * Threads: a struct dash belongs to one thread at a time. dash_render()
+ * keeps its state in the handle and touches nothing global of its own;
+ * librrd 1.7.2's rrd_graph_v() keeps its error text per thread
+ * (rrd_get_context() is a pthread key) and sets no locale, but it calls
+ * localtime() and the rrd_client connection is process-wide, so only one
+ * thread in the process may render graphs at a time (the dashboard
+ * thread is the only caller in labqcd). cairo is safe with one surface
+ * per thread.
+ */
+#ifndef LABQCD_DASHBOARDS_H
+#define LABQCD_DASHBOARDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h" /* enum severity */
+
+enum dash_status {
+	DASH_OK = 0,
+	DASH_WARNING,
+	DASH_ALARM,
+	DASH_STALE,
+	DASH_MAINTENANCE,
+};
+
+enum dash_qc_status {
+	DASH_QC_NONE = 0, /* no result today */
+	DASH_QC_ACCEPT,
+	DASH_QC_WARNING,
+	DASH_QC_REJECT,
+	DASH_QC_BASELINE,
+};
+
+/* Numbers that are not known are NAN (limits, last value, targets, z).
+ * Times are epoch seconds. */
+
+struct dash_channel {
+	char *name;
+	char *unit;                      /* "" if none */
+	double min, max;                 /* hard limits (critical) */
+	double warning_min, warning_max; /* inner band (warning) */
+	double last_value, last_time;
+	char *rrd_relpath; /* relative to rrd_dir: "main/fridge-02/temp.rrd" */
+};
+
+struct dash_alert {
+	char *key; /* site/instrument/channel/rule */
+	enum severity severity;
+	char *state; /* "pending", "firing", "resolved" */
+	double since;
+	char *summary;
+	char *ack_by; /* NULL: not acknowledged */
+	char *ack_comment;
+	double ack_time;
+};
+
+struct dash_qc_result {
+	double t;
+	double value;
+	double z; /* against the targets in force at the time */
+	enum dash_qc_status status;
+	char *run, *lot; /* "" if none */
+	char *rules;     /* rules fired, space separated: "1-3s 2-2s"; "" if none */
+};
+
+enum dash_change_kind { DASH_CHANGE_TARGET = 0, DASH_CHANGE_LOT };
+
+struct dash_change {
+	double t;
+	enum dash_change_kind kind;
+	char *label; /* "lot B2", "mean 100.2 sd 2.4"; may be "" */
+};
+
+struct dash_qc_level {
+	char *name;
+	double mean, sd;                /* targets in force now; NAN while baseline */
+	struct dash_qc_result *results; /* oldest first */
+	size_t n_results;
+	struct dash_change *changes; /* target and lot changes, any order */
+	size_t n_changes;
+};
+
+struct dash_qc_analyte {
+	char *name;
+	enum dash_qc_status today; /* worst run status of the local day */
+	struct dash_qc_level *levels;
+	size_t n_levels;
+};
+
+struct dash_due {
+	char *name; /* "calibration", "service run_count", "task daily-clean" */
+	double due;
+};
+
+struct dash_event {
+	double t;
+	char *text;
+};
+
+struct dash_instrument {
+	char *site, *name, *location; /* location "" if none */
+	enum dash_status status;
+	struct dash_channel *channels;
+	size_t n_channels;
+	struct dash_alert *alerts; /* active ones, any order */
+	size_t n_alerts;
+	struct dash_qc_analyte *analytes;
+	size_t n_analytes;
+	struct dash_due *dues; /* maintenance and calibration */
+	size_t n_dues;
+	struct dash_event *events; /* recent, any order */
+	size_t n_events;
+};
+
+struct dash_snapshot {
+	double generated_at;
+	struct dash_instrument *instruments; /* any order: pages sort by site, name */
+	size_t n_instruments;
+};
+
+/*
+ * Building a snapshot. Each dash_snap_add_* copies every string it is
+ * given (NULL is stored as "", except ack_by which stays NULL) and
+ * returns a pointer to the new element with every number not given set
+ * to NAN; that pointer stays valid until the next add to the same
+ * parent (the arrays grow with reallocarray). NULL on allocation failure
+ * (errno ENOMEM); the snapshot stays consistent and must still be freed.
+ */
+struct dash_snapshot *dash_snapshot_new(double generated_at);
+void dash_snapshot_free(struct dash_snapshot *s); /* frees everything; NULL ok */
+
+struct dash_instrument *dash_snap_add_instrument(struct dash_snapshot *s, const char *site,
+                                                 const char *name, const char *location,
+                                                 enum dash_status status);
+struct dash_channel *dash_snap_add_channel(struct dash_instrument *in, const char *name,
+                                           const char *unit, const char *rrd_relpath);
+struct dash_alert *dash_snap_add_alert(struct dash_instrument *in, const char *key,
+                                       enum severity sev, const char *state, double since,
+                                       const char *summary, const char *ack_by,
+                                       const char *ack_comment);
+struct dash_qc_analyte *dash_snap_add_analyte(struct dash_instrument *in, const char *name,
+                                              enum dash_qc_status today);
+struct dash_qc_level *dash_snap_add_level(struct dash_qc_analyte *a, const char *name, double mean,
+                                          double sd);
+struct dash_qc_result *dash_snap_add_result(struct dash_qc_level *l, double t, double value,
+                                            double z, enum dash_qc_status status, const char *run,
+                                            const char *lot, const char *rules);
+struct dash_change *dash_snap_add_change(struct dash_qc_level *l, double t,
+                                         enum dash_change_kind kind, const char *label);
+struct dash_due *dash_snap_add_due(struct dash_instrument *in, const char *name, double due);
+struct dash_event *dash_snap_add_event(struct dash_instrument *in, double t, const char *text);
+
+/* Names for the enums, as shown on the pages ("ok", "alarm", "reject"). */
+const char *dash_status_name(enum dash_status st);
+const char *dash_qc_status_name(enum dash_qc_status st);
+
+/* ---- rendering ---- */
+
+struct dash_stats {
+	unsigned graphs_written; /* channel PNGs rendered by librrd */
+	unsigned graphs_skipped; /* unchanged since the last render */
+	unsigned charts_written; /* Levey-Jennings PNGs */
+	unsigned charts_skipped;
+	unsigned pages_written; /* HTML files (unchanged pages are not rewritten) */
+	unsigned errors;        /* files that failed; each is logged (rate-limited) */
+	double elapsed_s;       /* wall time of dash_render */
+};
+
+struct dash;
+
+/* A renderer writing under www_dir (created if missing) from RRD files
+ * under rrd_dir. The strings are copied. NULL with errno on error. */
+struct dash *dash_new(const char *www_dir, const char *rrd_dir);
+
+/* Optional: rrdcached address ("unix:/run/rrdcached.sock"); librrd then
+ * asks rrdcached to flush a file before graphing it. NULL or "" = none. */
+int dash_set_rrdcached(struct dash *d, const char *address);
+
+/*
+ * Render what changed: a channel graph when its RRD file changed since it
+ * was last drawn (day graph at once, week graph at most every 5 min,
+ * month graph at most hourly) or when its limits, unit or the period's
+ * refresh age passed (day 15 min, week 2 h, month 12 h, so a silent
+ * channel's gap shows); an LJ chart when its data changed; a page when
+ * its text changed. `now` is the end of the graphs' time axis and what
+ * "today" and "due in 14 days" are measured from. `out` may be NULL.
+ * Returns 0, or -1 if any file failed (the rest are still written).
+ * The snapshot is only read; the caller frees it.
+ */
+int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
+                struct dash_stats *out);
+
+void dash_free(struct dash *d); /* NULL ok */
+
+#endif
