@@ -52,7 +52,8 @@ int topic_parse(const char *prefix, const char *topic, size_t len, struct topic 
 struct payload_sample {
 	char name[ID_MAX]; /* SenML: resolved bn+n; "" = the topic's channel */
 	double value;
-	double t; /* epoch seconds */
+	double t;          /* epoch seconds */
+	bool arrival_time; /* the payload had no time: t is the arrival time */
 };
 
 struct payload_meta { /* optional fields of a JSON object payload */

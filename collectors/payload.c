@@ -233,6 +233,7 @@ static int decode_object(const cJSON *o, double now, struct payload_sample *out,
 	if (json_value(value, &out->value, err, errlen) == -1)
 		return -1;
 	out->t = now;
+	out->arrival_time = t == NULL;
 	if (t && json_time(t, &out->t, err, errlen) == -1)
 		return -1;
 	/* run, lot and operator mean something on QC topics only; on
@@ -292,6 +293,7 @@ static int decode_senml(const cJSON *pack, double now, struct payload_sample *ou
 		if (v == NULL)
 			return fail(err, errlen, "SenML record %zu has no numeric value", n);
 		s = &out[n];
+		s->arrival_time = false; /* SenML times, relative or not, are the device's */
 		if (json_value(v, &s->value, err, errlen) == -1)
 			return -1;
 		s->value += bv;
@@ -380,6 +382,7 @@ int payload_decode(const char *buf, size_t len, double now, struct payload_sampl
 			return -1;
 		out[0].name[0] = '\0';
 		out[0].t = now;
+		out[0].arrival_time = true;
 		return 1;
 	}
 	if ((root = parse_json(buf, len, err, errlen)) == NULL)

@@ -53,7 +53,7 @@ double mono_clock(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo)
+int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify)
 {
 	const struct cfg_daemon *dc = &cfg->daemon;
 	char path[4200];
@@ -62,6 +62,8 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo)
 
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
+	d->replay = replay;
+	d->notify_sends = notify;
 	d->started = wall_clock();
 	if (fs_mkdir_p(dc->state_dir, 0750) == -1) {
 		log_warn("state_dir %s", dc->state_dir);
@@ -80,12 +82,56 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo)
 		log_warn("store %s", dc->rrd_dir);
 		return -1;
 	}
+	/* Notifications: spooled, then sent by the notifier thread. In
+	 * --replay without --notify the engine decides but sends nothing. */
+	if (!d->replay || d->notify_sends) {
+		snprintf(path, sizeof(path), "%s/spool", dc->state_dir);
+		if ((d->spool = spool_open(path, NULL)) == NULL) {
+			log_warn("spool %s", path);
+			return -1;
+		}
+		if ((d->notify = notify_open(d->spool, &cfg->smtp, NULL)) == NULL) {
+			log_warn("notifier");
+			return -1;
+		}
+	}
+	struct alerts_opts ao = {.state_dir = dc->state_dir, .external_url = NULL};
+	if ((d->alerts = alerts_open(cfg, d->spool, &ao)) == NULL) {
+		log_warn("alert engine");
+		return -1;
+	}
 	state_load(d);
+	equipment_reconfigure(d);
 	return 0;
+}
+
+void labqcd_commit_transitions(struct labqcd *d)
+{
+	if (!d->transitions_pending)
+		return;
+	d->transitions_pending = false;
+	if (audit_sync(d->audit) == -1)
+		log_warn("audit: fsync");
+	if (alerts_save(d->alerts) == -1)
+		log_warn("alerts: save");
 }
 
 void labqcd_close(struct labqcd *d)
 {
+	if (d->alerts) {
+		alerts_save(d->alerts);
+		alerts_close(d->alerts);
+	}
+	if (d->notify)
+		notify_close(d->notify);
+	if (d->spool)
+		spool_close(d->spool);
+	qc_free(d);
+	conditions_free(d);
+	equipment_free(d);
+	d->alerts = NULL;
+	d->notify = NULL;
+	d->spool = NULL;
 	if (d->store)
 		store_close(d->store);
 	if (d->audit)
@@ -209,37 +255,19 @@ static void reload(struct labqcd *d, const char *path)
 	struct cfg_mqtt running = d->cfg->mqtt; /* swapped: each config frees its own */
 	d->cfg->mqtt = fresh->mqtt;
 	fresh->mqtt = running;
-	config_free(d->cfg);
+	/* Everything that points into the config moves to the new one
+	 * before the old one is freed. */
+	struct config *old = d->cfg;
 	d->cfg = fresh;
+	alerts_set_config(d->alerts, fresh);
+	if (d->notify)
+		notify_set_smtp(d->notify, &fresh->smtp);
+	qc_reconfigure(d);
+	equipment_reconfigure(d);
+	config_free(old);
 	log_set_level(fresh->daemon.log_level);
 	log_info("reload: %s loaded (%zu instruments)", path, fresh->n_instruments);
 	sd_notify(0, "READY=1");
-}
-
-static int read_secret(const char *path, char *buf, size_t len)
-{
-	char *data;
-	size_t n;
-	struct stat sb;
-
-	if (stat(path, &sb) == -1) {
-		log_warn("password_file %s", path);
-		return -1;
-	}
-	if (sb.st_mode & S_IROTH) {
-		log_warnx("password_file %s is readable by others; chmod o-r it", path);
-		return -1;
-	}
-	if (fs_read_all(path, &data, &n) == -1) {
-		log_warn("password_file %s", path);
-		return -1;
-	}
-	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
-		data[--n] = '\0';
-	snprintf(buf, len, "%s", data);
-	explicit_bzero(data, n);
-	free(data);
-	return 0;
 }
 
 static struct mqtt *open_mqtt(struct labqcd *d)
@@ -248,8 +276,14 @@ static struct mqtt *open_mqtt(struct labqcd *d)
 	char password[512] = "";
 	struct mqtt *m;
 
-	if (mc->password_file[0] && read_secret(mc->password_file, password, sizeof(password)))
-		return NULL;
+	if (mc->password_file[0]) {
+		char err[256];
+		if (notify_read_secret(mc->password_file, password, sizeof(password), err,
+				       sizeof(err)) == -1) {
+			log_warnx("mqtt: password_file %s: %s", mc->password_file, err);
+			return NULL;
+		}
+	}
 	struct mqtt_opts o = {.host = mc->host,
 			      .port = mc->port,
 			      .tls = mc->tls,
@@ -291,7 +325,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	int rc = 0;
 
 	install_signals();
-	if (labqcd_open(&d, cfg, NULL) == -1)
+	if (labqcd_open(&d, cfg, NULL, false, false) == -1)
 		return 1;
 	snprintf(path, sizeof(path), "%s/journal", cfg->daemon.state_dir);
 	if ((d.journal = journal_open(path)) == NULL) {
@@ -308,6 +342,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 		rc = 1;
 		goto out;
 	}
+	if (notify_start(d.notify) == -1) {
+		log_warn("notifier thread");
+		rc = 1;
+		goto out;
+	}
 	log_info("labqcd %s started: %zu instruments configured, broker %s", LABQCD_VERSION,
 		 cfg->n_instruments, cfg->mqtt.url);
 	sd_notify(0, "READY=1\nSTATUS=running");
@@ -317,6 +356,10 @@ int daemon_run(struct config *cfg, const char *config_path)
 		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = POLLIN};
 		double now = mono_clock();
 		double wait = fmin(next_checkpoint - now, mqtt_next_deadline(d.mqtt, now));
+		double alert_due = alerts_next_deadline(d.alerts);
+		if (alert_due > 0)
+			wait = fmin(wait, alert_due - wall_clock());
+		wait = fmin(wait, 1.0); /* time-driven rules run once a second */
 		int timeout_ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
 
 		if (want_reload) {
@@ -334,6 +377,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 		mqtt_io(d.mqtt, n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)),
 			n > 0 && (pfd.revents & POLLOUT), now);
 		journal_commit(d.journal);
+		labqcd_commit_transitions(&d);
+		d.clock = wall_clock();
+		equipment_tick(&d, d.clock);
+		alerts_tick(d.alerts, d.clock);
+		labqcd_commit_transitions(&d);
 		if (now >= next_checkpoint) {
 			checkpoint(&d);
 			next_checkpoint = now + d.cfg->daemon.flush_interval_s;

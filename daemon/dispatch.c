@@ -30,47 +30,74 @@ static void printable(const char *s, size_t len, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-static void drop(struct labqcd *d, uint64_t seq, const struct message *m, const char *reason)
+static void drop_topic(struct labqcd *d, uint64_t seq, const char *raw_topic, size_t topic_len,
+		       double arrival, const char *reason)
 {
 	char topic[256];
 	cJSON *rec;
 
 	d->n.dropped++;
-	printable(m->topic, m->topic_len, topic, sizeof(topic));
+	printable(raw_topic, topic_len, topic, sizeof(topic));
 	if (!d->recovering)
 		complain(&d->drop_complaint, "dropped input on \"%s\": %s", topic, reason);
 	rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "type", "dropped");
 	cJSON_AddStringToObject(rec, "topic", topic);
 	cJSON_AddStringToObject(rec, "reason", reason);
-	audit_write(d->audit, d->clock > 0 ? d->clock : m->arrival, seq, rec);
+	audit_write(d->audit, d->clock > 0 ? d->clock : arrival, seq, rec);
 }
 
+static void drop(struct labqcd *d, uint64_t seq, const struct message *m, const char *reason)
+{
+	drop_topic(d, seq, m->topic, m->topic_len, m->arrival, reason);
+}
+
+/* In --replay the clock follows the input. Time-driven rules (stale,
+ * calendar, tasks, delays) and the alert engine's timers run at the
+ * times in between, in steps of a minute (coarser over long gaps, at
+ * most 2,000 steps a gap), strictly before the new time: the sample that
+ * moves the clock is then evaluated at its own time. */
 static void advance_clock(struct labqcd *d, double t)
 {
-	if (d->replay && t > d->clock)
-		d->clock = t;
+	if (!d->replay || !(t > d->clock))
+		return;
+	if (d->clock > 0) {
+		double step = fmax(60.0, (t - d->clock) / 2000.0);
+		for (double c = d->clock + step; c < t; c += step) {
+			equipment_tick(d, c);
+			alerts_tick(d->alerts, c);
+		}
+	}
+	d->clock = t;
 }
 
-static void put_sample(struct labqcd *d, uint64_t seq, const struct message *m,
+/* Store one sample; true when the rules should see it: it was taken,
+ * or (journal replay after a crash) the store had it already but the
+ * rule state, saved at the last checkpoint, does not. */
+static bool put_sample(struct labqcd *d, uint64_t seq, const struct message *m,
 		       const char *relpath, enum series_kind kind, double t, double v)
 {
+	bool rules_lack_it = seq == 0 || seq > d->state_seq;
+
 	switch (store_put(d->store, relpath, kind, t, v, seq)) {
 	case STORE_QUEUED:
 		d->n.samples++;
-		break;
+		return rules_lack_it;
 	case STORE_LATE:
 		/* In recovery a late sample is one already written before
 		 * the crash: expected, not news. */
-		if (!d->recovering) {
-			d->n.late++;
-			drop(d, seq, m, "late or duplicate timestamp");
-		}
-		break;
+		if (d->recovering)
+			return rules_lack_it;
+		d->n.late++;
+		drop(d, seq, m,
+		     kind == SERIES_QC ? "late or duplicate QC result (not after the level's last)"
+				       : "late or duplicate timestamp");
+		return false;
 	case STORE_ERROR:
 		drop(d, seq, m, "store refused the sample");
-		break;
+		return false;
 	}
+	return false;
 }
 
 static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m,
@@ -92,8 +119,18 @@ static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m
 			continue;
 		}
 		snprintf(relpath, sizeof(relpath), "%s/%s/%s", tp->site, tp->instrument, channel);
+		if (s[i].arrival_time) {
+			/* Our own timestamp: arrival order is the order, and two
+			 * samples within a millisecond are both kept (the store
+			 * keeps milliseconds). */
+			double last = store_last_time(d->store, relpath);
+			if (isfinite(last) && s[i].t < last + 0.001)
+				s[i].t = last + 0.001;
+		}
 		advance_clock(d, s[i].t);
-		put_sample(d, seq, m, relpath, SERIES_GAUGE, s[i].t, s[i].value);
+		if (put_sample(d, seq, m, relpath, SERIES_GAUGE, s[i].t, s[i].value))
+			equipment_sample(d, seq, tp->site, tp->instrument, channel, s[i].value,
+					 s[i].t);
 	}
 }
 
@@ -118,9 +155,11 @@ static void on_qc(struct labqcd *d, uint64_t seq, const struct message *m, const
 	advance_clock(d, s[0].t);
 	snprintf(relpath, sizeof(relpath), "%s/%s/qc/%s/%s", tp->site, tp->instrument, tp->channel,
 		 tp->level);
-	put_sample(d, seq, m, relpath, SERIES_QC, s[0].t, s[0].value);
-	/* The Westgard evaluation of this result is wired in by the QC
-	 * engine (issue 4). */
+	/* A QC result not after its level's last one is a duplicate or out
+	 * of order: judging it would corrupt the across-run rules, so it is
+	 * refused whole. */
+	if (put_sample(d, seq, m, relpath, SERIES_QC, s[0].t, s[0].value))
+		qc_result(d, seq, tp, &meta, s[0].value, s[0].t);
 }
 
 static void on_event(struct labqcd *d, uint64_t seq, const struct message *m,
@@ -151,6 +190,64 @@ static void on_event(struct labqcd *d, uint64_t seq, const struct message *m,
 	if (ev.comment[0])
 		cJSON_AddStringToObject(rec, "comment", ev.comment);
 	audit_write(d->audit, ev.t, seq, rec);
+	if (seq == 0 || seq > d->state_seq)
+		equipment_event(d, seq, tp->site, tp->instrument, &ev);
+}
+
+/* <prefix>/labqcd/ack: {"key": "...", "by": "...", "comment": "..."} */
+static void on_ack(struct labqcd *d, uint64_t seq, const struct message *m)
+{
+	char text[4096];
+	cJSON *o;
+
+	/* cJSON may read one byte past a buffer that is not NUL-terminated
+	 * (a journal record is not): parse a terminated copy. */
+	if (m->payload_len >= sizeof(text)) {
+		drop(d, seq, m, "acknowledgement larger than 4 KiB");
+		return;
+	}
+	memcpy(text, m->payload, m->payload_len);
+	text[m->payload_len] = '\0';
+	o = cJSON_Parse(text);
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(o, "by");
+	const cJSON *comment = cJSON_GetObjectItemCaseSensitive(o, "comment");
+
+	if (!cJSON_IsString(key) || !cJSON_IsString(by) || strlen(key->valuestring) >= ALERT_KEY_MAX ||
+	    strlen(by->valuestring) == 0 || strlen(by->valuestring) > 128 ||
+	    (comment && (!cJSON_IsString(comment) || strlen(comment->valuestring) > 1024))) {
+		drop(d, seq, m, "an acknowledgement needs {\"key\": ..., \"by\": ..., \"comment\": ...}");
+		cJSON_Delete(o);
+		return;
+	}
+	if (seq != 0 && seq <= d->state_seq) {
+		cJSON_Delete(o);
+		return;
+	}
+	labqcd_ack(d, seq, key->valuestring, by->valuestring,
+		   comment ? comment->valuestring : "");
+	cJSON_Delete(o);
+}
+
+int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
+	       const char *comment)
+{
+	if (alerts_ack(d->alerts, key, by, comment, d->clock) == -1) {
+		char topic[ID_MAX + 16];
+		snprintf(topic, sizeof(topic), "%s/labqcd/ack", d->cfg->mqtt.prefix);
+		drop_topic(d, seq, topic, strlen(topic), d->clock,
+			   "acknowledgement of an alert that does not exist");
+		return -1;
+	}
+	cJSON *rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "type", "alert");
+	cJSON_AddStringToObject(rec, "key", key);
+	cJSON_AddStringToObject(rec, "state", "acknowledged");
+	cJSON_AddStringToObject(rec, "by", by);
+	cJSON_AddStringToObject(rec, "comment", comment);
+	audit_write(d->audit, d->clock, seq, rec);
+	d->transitions_pending = true;
+	return 0;
 }
 
 void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m)
@@ -176,7 +273,7 @@ void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m)
 		on_event(d, seq, m, &tp);
 		break;
 	case TOPIC_ACK:
-		/* Acknowledgements are taken by the alert engine (issue 7). */
+		on_ack(d, seq, m);
 		break;
 	case TOPIC_SELF:
 		break;

@@ -16,12 +16,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alerts.h"
 #include "audit.h"
 #include "collectors.h"
 #include "config.h"
 #include "journal.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify.h"
+#include "spool.h"
 #include "store.h"
 
 #define LABQCD_VERSION "0.1.0"
@@ -36,6 +39,21 @@ struct counters {
 	uint64_t recovered;   /* journal records replayed at start */
 };
 
+struct cond_entry;
+struct qc_analyte;
+struct equip_channel;
+struct equip_instrument;
+
+/* Where a condition belongs: its alert key is site/instrument/channel/rule. */
+struct cond_key {
+	enum alert_kind kind;
+	const char *site;
+	const char *instrument;
+	const char *channel; /* channel, analyte or task */
+	const char *rule;
+	const char *chart; /* PNG for emails, or NULL */
+};
+
 struct labqcd {
 	struct config *cfg;
 	struct store *store;
@@ -44,11 +62,20 @@ struct labqcd {
 	struct mqtt *mqtt;       /* NULL in --replay */
 
 	bool replay;
-	bool notify;     /* --replay --notify */
+	bool notify_sends; /* --replay --notify */
 	bool recovering; /* replaying the journal at start */
 	double clock;    /* the daemon's clock: wall time, or the input's in replay */
 	uint64_t next_seq;
 	uint64_t state_seq; /* inputs up to this seq are in the saved state */
+
+	struct spool *spool;     /* NULL in --replay without --notify */
+	struct notify *notify;   /* the sender thread (not started in --replay) */
+	struct alerts *alerts;
+	struct cond_entry *conds;         /* conditions.c: last condition per alert key */
+	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
+	struct equip_channel *channels;   /* equipment.c: rule state per channel */
+	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
+	bool transitions_pending;         /* make durable before the next input */
 
 	struct counters n;
 	struct complaint drop_complaint;
@@ -59,10 +86,50 @@ struct labqcd {
 /* dispatch.c: parse one input and hand it on. `seq` is its journal
  * sequence number (0 in --replay). */
 void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m);
+/* dispatch.c: a person acknowledged an alert (MQTT or labqcctl). */
+int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
+	       const char *comment);
+
+/* conditions.c: rule conditions -> alert transitions (records + engine).
+ * Returns 1 when a transition was made. */
+int conditions_report(struct labqcd *d, const struct cond_key *k, const struct condition *c,
+		      double t, uint64_t seq);
+bool conditions_firing(struct labqcd *d, const char *key);
+/* printf into c->summary, truncated to fit. */
+void condition_summary(struct condition *c, const char *fmt, ...) LOG_FMT(2, 3);
+void conditions_maintenance(struct labqcd *d, const char *site, const char *instrument, bool on,
+			    double t);
+cJSON *conditions_to_json(struct labqcd *d);
+int conditions_from_json(struct labqcd *d, const cJSON *arr);
+void conditions_free(struct labqcd *d);
+
+/* qc.c: one QC result through the Westgard engine. */
+void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
+	       const struct payload_meta *meta, double value, double t);
+void qc_reconfigure(struct labqcd *d);
+cJSON *qc_to_json(struct labqcd *d);
+int qc_from_json(struct labqcd *d, const cJSON *o);
+void qc_free(struct labqcd *d);
+
+/* equipment.c: telemetry and events through the equipment rules. */
+void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
+		      const char *channel, double value, double t);
+void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
+		     const struct payload_event *ev);
+void equipment_tick(struct labqcd *d, double now);
+bool instrument_in_maintenance(struct labqcd *d, const char *site, const char *instrument);
+void equipment_reconfigure(struct labqcd *d);
+cJSON *equipment_to_json(struct labqcd *d);
+int equipment_from_json(struct labqcd *d, const cJSON *o);
+void equipment_free(struct labqcd *d);
 
 /* state.c: the checkpoint file <state_dir>/state.json. */
 int state_load(struct labqcd *d);
 int state_save(struct labqcd *d);
+
+/* After each input: make alert transitions durable (audit fsync and
+ * alerts.json) before the next input is taken. */
+void labqcd_commit_transitions(struct labqcd *d);
 
 /* daemon.c: config_load() whose errors go to the log. */
 struct config *config_load_logged(const char *path);
@@ -74,7 +141,7 @@ int daemon_run(struct config *cfg, const char *config_path);
 int replay_run(struct config *cfg, const char *input, bool notify);
 
 /* Shared by daemon.c and replay.c. */
-int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo);
+int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify);
 void labqcd_close(struct labqcd *d);
 double wall_clock(void);
 double mono_clock(void);

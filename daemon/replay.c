@@ -30,14 +30,12 @@ int replay_run(struct config *cfg, const char *input, bool notify)
 		config_free(cfg);
 		return 1;
 	}
-	if (labqcd_open(&d, cfg, stdout) == -1) {
+	if (labqcd_open(&d, cfg, stdout, true, notify) == -1) {
 		if (in != stdin)
 			fclose(in);
 		config_free(cfg);
 		return 1;
 	}
-	d.replay = true;
-	d.notify = notify;
 	d.clock = wall_clock();
 	bool clock_from_input = false;
 

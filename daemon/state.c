@@ -51,6 +51,19 @@ int state_load(struct labqcd *d)
 		return -1;
 	}
 	d->state_seq = (uint64_t)seq->valuedouble;
+	if (qc_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "qc")) == -1 ||
+	    equipment_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "equipment")) == -1 ||
+	    conditions_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "conditions")) == -1) {
+		cJSON_Delete(o);
+		qc_free(d);
+		equipment_free(d);
+		conditions_free(d);
+		d->state_seq = 0;
+		if (fs_move_aside(path, aside, sizeof(aside)) == 0)
+			log_warnx("state: %s holds unreadable rule state; moved aside to %s", path,
+				  aside);
+		return -1;
+	}
 	cJSON_Delete(o);
 	return 0;
 }
@@ -66,6 +79,9 @@ int state_save(struct labqcd *d)
 	cJSON_AddNumberToObject(o, "version", STATE_VERSION);
 	cJSON_AddNumberToObject(o, "seq", (double)seq);
 	cJSON_AddNumberToObject(o, "saved", wall_clock());
+	cJSON_AddItemToObject(o, "qc", qc_to_json(d));
+	cJSON_AddItemToObject(o, "conditions", conditions_to_json(d));
+	cJSON_AddItemToObject(o, "equipment", equipment_to_json(d));
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)

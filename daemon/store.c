@@ -354,7 +354,10 @@ static int cached_connect(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
-/* Create the file to start just before the value at `from`. */
+/* Create the file to start one step before the value at `from`: a
+ * GAUGE value stands for the interval before it, so the first sample
+ * then fills its own one-minute row (starting 1 s before it left that
+ * row unknown: 59 of its 60 seconds had no data). */
 static int file_create(struct store *st, struct series *s, size_t from, char *err, size_t errlen)
 {
 	char ds[96];
@@ -363,7 +366,7 @@ static int file_create(struct store *st, struct series *s, size_t from, char *er
 			      "RRA:MIN:0.5:5:4032",  "RRA:AVERAGE:0.5:5:4032",  "RRA:MAX:0.5:5:4032",
 			      "RRA:MIN:0.5:60:9504", "RRA:AVERAGE:0.5:60:9504", "RRA:MAX:0.5:60:9504"};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-	time_t start = (time_t)floor(s->work.v[from].t) - 1;
+	time_t start = (time_t)floor(s->work.v[from].t) - STEP_S;
 	int rc;
 
 	if (s->kind == SERIES_DERIVE)

@@ -295,6 +295,7 @@ static const char usage_text[] =
 "         [--rate R | --max] [--qos 0|1] [--format number|json|senml]\n"
 "         [--messages N | --duration S] [--base EPOCH] [--replay-out FILE]\n"
 "  labsim --expect CHANNEL K\n"
+"  labsim [-h H] [-p P] [--qos 0|1] --publish FILE   (\"topic payload\" lines, in order)\n"
 "\n"
 "--lab: a laboratory on site `main` publishing to PREFIX/SITE/INSTRUMENT/CHANNEL\n"
 "  (JSON {\"value\":v,\"t\":epoch}), QC results to .../qc/ANALYTE/LEVEL\n"
@@ -428,6 +429,7 @@ enum opt_id {
 	OPT_PREFIX = 256, OPT_SITE, OPT_QOS, OPT_REPLAY_OUT, OPT_NO_BROKER, OPT_DURATION,
 	OPT_LAB, OPT_SPEED, OPT_SEED, OPT_FAULT, OPT_LOAD, OPT_CHANNELS, OPT_INSTRUMENTS,
 	OPT_RATE, OPT_MAX, OPT_FORMAT, OPT_MESSAGES, OPT_BASE, OPT_EXPECT, OPT_HELP,
+	OPT_PUBLISH,
 };
 
 static const struct option long_opts[] = {
@@ -451,8 +453,53 @@ static const struct option long_opts[] = {
 	{ "base", required_argument, NULL, OPT_BASE },
 	{ "expect", required_argument, NULL, OPT_EXPECT },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --publish FILE: publish "topic payload" lines (mosquitto_sub -v
+ * output, or --replay-out) in file order over one connection, then wait
+ * for every acknowledgement. Tests use it to send a scenario to the
+ * broker in exactly the order --replay reads it. */
+static int publish_run(const struct options *o, const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long n = 0, bad_lines = 0;
+	struct out *out;
+
+	if (!in) {
+		fprintf(stderr, "labsim: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if ((out = out_open(o, o->qos < 0 ? 1 : o->qos, 100)) == NULL) {
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	while (!labsim_stop && (len = getline(&line, &cap, in)) != -1) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		char *sp = memchr(line, ' ', (size_t)len);
+		if (len == 0 || !sp || sp == line) {
+			bad_lines++;
+			continue;
+		}
+		*sp = '\0';
+		if (out_publish(out, line, sp + 1, (int)(len - (sp + 1 - line))) == -1)
+			bad_lines++;
+		n++;
+	}
+	free(line);
+	if (in != stdin)
+		fclose(in);
+	int rc = out_drain(out, 60);
+	out_close(out);
+	printf("labsim: published %ld messages (%ld lines refused)\n", n, bad_lines);
+	return rc == 0 && bad_lines == 0 ? 0 : 1;
+}
 
 static int bad(const char *opt, const char *arg)
 {
@@ -468,7 +515,7 @@ int main(int argc, char **argv)
 		.messages = -1, .base_t = -1,
 	};
 	int lab = 0, load = 0, seeded = 0;
-	const char *expect_channel = NULL;
+	const char *expect_channel = NULL, *publish_file = NULL;
 	long long ll;
 	int c;
 
@@ -546,6 +593,7 @@ int main(int argc, char **argv)
 				return bad("--base", optarg);
 			break;
 		case OPT_EXPECT: expect_channel = optarg; break;
+		case OPT_PUBLISH: publish_file = optarg; break;
 		case OPT_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -559,6 +607,13 @@ int main(int argc, char **argv)
 			return bad("--expect K", optind < argc ? argv[optind] : "");
 		printf("%.3f\n", load_value((long)ll, k));
 		return 0;
+	}
+	if (publish_file) {
+		signal(SIGPIPE, SIG_IGN);
+		mosquitto_lib_init();
+		int prc = publish_run(&o, publish_file);
+		mosquitto_lib_cleanup();
+		return prc;
 	}
 	if (optind != argc || lab + load != 1) {
 		usage(stderr);

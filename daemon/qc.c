@@ -1,0 +1,317 @@
+/*
+ * qc.c: the QC path: a QC result -> Westgard engine -> records and alert.
+ *
+ * One struct qc_analyte per <site>/<instrument>/<analyte>, found in a
+ * hash table, holding the engine state (rules/westgard) and the engine
+ * parameters built from the config (rebuilt on reload; the state is
+ * kept). Each result gives a `qc` record; a baseline that fixes a target
+ * gives a `target` record; a Sigma Rules choice that changes gives a
+ * `qc_rules` record; a run that becomes rejected fires the alert
+ * <site>/<instrument>/<analyte>/qc, and the next run completed without a
+ * rejection resolves it.
+ */
+#include "labqcd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#define TARGETS_MAX 16
+
+struct qc_analyte {
+	char key[ID_MAX * 3 + 3]; /* site/instrument/analyte */
+	char site[ID_MAX], instrument[ID_MAX], analyte[ID_MAX];
+	const struct cfg_qc_analyte *cfg; /* NULL: not configured */
+	bool params_ok;
+	struct westgard_params p;
+	struct westgard_target targets[WG_LEVELS_MAX][TARGETS_MAX];
+	unsigned last_auto_rules;
+	struct westgard w;
+	UT_hash_handle hh;
+};
+
+/* Build the engine's parameters from the analyte's config. */
+static void qc_params(struct labqcd *d, struct qc_analyte *q)
+{
+	const struct cfg_instrument *ins = config_instrument(d->cfg, q->site, q->instrument);
+	const struct cfg_qc_analyte *a = ins ? config_analyte(ins, q->analyte) : NULL;
+	char err[160];
+
+	q->cfg = a;
+	q->params_ok = false;
+	if (a == NULL || a->n_levels == 0 || a->n_levels > WG_LEVELS_MAX)
+		return;
+	westgard_params_init(&q->p, a->n_levels);
+	q->p.rules_auto = a->rules_auto;
+	if (!a->rules_auto && a->n_rules) {
+		q->p.rules = 0;
+		for (size_t i = 0; i < a->n_rules; i++) {
+			int r = westgard_rule_parse(a->rules[i]);
+			if (r >= 0)
+				q->p.rules |= WG_BIT(r);
+		}
+	}
+	if (a->n_warning) {
+		q->p.warning = 0;
+		for (size_t i = 0; i < a->n_warning; i++) {
+			int r = westgard_rule_parse(a->warning[i]);
+			if (r >= 0)
+				q->p.warning |= WG_BIT(r);
+		}
+	}
+	q->p.tea_pct = a->has_tea ? a->tea_pct : 0;
+	q->p.run_window_s = a->run_window_s > 0 ? a->run_window_s : WG_RUN_WINDOW_S;
+	q->p.baseline_n = a->baseline_n > 1 ? a->baseline_n : WG_BASELINE_N;
+	for (size_t l = 0; l < a->n_levels; l++) {
+		size_t n = a->levels[l].n_targets < TARGETS_MAX ? a->levels[l].n_targets : TARGETS_MAX;
+		for (size_t i = 0; i < n; i++) {
+			const struct cfg_qc_target *ct = &a->levels[l].targets[i];
+			struct westgard_target *t = &q->targets[l][i];
+			memset(t, 0, sizeof(*t));
+			snprintf(t->lot, sizeof(t->lot), "%s", ct->lot);
+			t->has_mean_sd = ct->has_mean_sd;
+			t->mean = ct->mean;
+			t->sd = ct->sd;
+			t->has_bias = ct->has_bias;
+			t->bias_pct = ct->bias_pct;
+		}
+		q->p.levels[l].targets = q->targets[l];
+		q->p.levels[l].n_targets = n;
+	}
+	if (westgard_params_check(&q->p, err, sizeof(err)) == -1) {
+		log_warnx("qc: %s: %s; its results are stored but not judged", q->key, err);
+		return;
+	}
+	q->params_ok = true;
+}
+
+static struct qc_analyte *qc_get(struct labqcd *d, const struct topic *tp)
+{
+	char key[ID_MAX * 3 + 3];
+	struct qc_analyte *q;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", tp->site, tp->instrument, tp->channel);
+	HASH_FIND_STR(d->qc, key, q);
+	if (q)
+		return q;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	snprintf(q->key, sizeof(q->key), "%s", key);
+	snprintf(q->site, sizeof(q->site), "%s", tp->site);
+	snprintf(q->instrument, sizeof(q->instrument), "%s", tp->instrument);
+	snprintf(q->analyte, sizeof(q->analyte), "%s", tp->channel);
+	westgard_init(&q->w);
+	qc_params(d, q);
+	HASH_ADD_STR(d->qc, key, q);
+	return q;
+}
+
+static int level_index(const struct qc_analyte *q, const char *level)
+{
+	for (size_t i = 0; q->cfg && i < q->cfg->n_levels; i++)
+		if (strcmp(q->cfg->levels[i].name, level) == 0)
+			return (int)i;
+	return -1;
+}
+
+static cJSON *rule_names(unsigned mask)
+{
+	const char *names[WG_RULE_COUNT];
+	size_t n = westgard_rules_names(mask, names, WG_RULE_COUNT);
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+	return arr;
+}
+
+static void qc_record(struct labqcd *d, uint64_t seq, const struct qc_analyte *q,
+		      const char *level, const struct payload_meta *meta, double value, double t,
+		      const struct qc_verdict *v, const char *status)
+{
+	cJSON *rec = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(rec, "type", "qc");
+	cJSON_AddStringToObject(rec, "key", q->key);
+	cJSON_AddStringToObject(rec, "level", level);
+	cJSON_AddStringToObject(rec, "run", v ? v->run : meta->run);
+	if (meta->lot[0])
+		cJSON_AddStringToObject(rec, "lot", meta->lot);
+	if (meta->operator_[0])
+		cJSON_AddStringToObject(rec, "operator", meta->operator_);
+	cJSON_AddNumberToObject(rec, "value", value);
+	if (v && isfinite(v->z))
+		cJSON_AddNumberToObject(rec, "z", round(v->z * 1000) / 1000);
+	else
+		cJSON_AddNullToObject(rec, "z");
+	cJSON_AddStringToObject(rec, "status", status);
+	cJSON_AddItemToObject(rec, "rules", rule_names(v ? v->fired : 0));
+	if (v && v->n_involved) {
+		cJSON *inv = cJSON_CreateArray();
+		for (size_t i = 0; i < v->n_involved; i++) {
+			cJSON *o = cJSON_CreateObject();
+			int l = v->involved[i].level;
+			cJSON_AddStringToObject(o, "level",
+						q->cfg && l >= 0 && (size_t)l < q->cfg->n_levels
+							? q->cfg->levels[l].name
+							: "?");
+			cJSON_AddStringToObject(o, "run", v->involved[i].run);
+			cJSON_AddItemToArray(inv, o);
+		}
+		cJSON_AddItemToObject(rec, "involved", inv);
+	}
+	audit_write(d->audit, t, seq, rec);
+}
+
+static void target_record(struct labqcd *d, uint64_t seq, const struct qc_analyte *q,
+			  const struct qc_verdict *v, double t)
+{
+	char key[ID_MAX * 4 + 4];
+	cJSON *rec = cJSON_CreateObject();
+
+	snprintf(key, sizeof(key), "%s/%s", q->key, q->cfg->levels[v->target_level].name);
+	cJSON_AddStringToObject(rec, "type", "target");
+	cJSON_AddStringToObject(rec, "key", key);
+	cJSON_AddNumberToObject(rec, "mean", v->target_mean);
+	cJSON_AddNumberToObject(rec, "sd", v->target_sd);
+	cJSON_AddStringToObject(rec, "source", "baseline");
+	audit_write(d->audit, t, seq, rec);
+}
+
+static void auto_record(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
+			const struct westgard_auto *ch, double t)
+{
+	cJSON *rec;
+
+	if (!ch->have_sigma || ch->rules == q->last_auto_rules)
+		return;
+	q->last_auto_rules = ch->rules;
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "type", "qc_rules");
+	cJSON_AddStringToObject(rec, "key", q->key);
+	cJSON_AddNumberToObject(rec, "sigma", round(ch->sigma * 100) / 100);
+	cJSON_AddItemToObject(rec, "rules", rule_names(ch->rules));
+	cJSON_AddNumberToObject(rec, "n", ch->n_per_run);
+	cJSON_AddNumberToObject(rec, "runs", ch->runs);
+	cJSON_AddStringToObject(rec, "source", "Westgard Sigma Rules");
+	audit_write(d->audit, t, seq, rec);
+}
+
+void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
+	       const struct payload_meta *meta, double value, double t)
+{
+	struct qc_analyte *q = qc_get(d, tp);
+	struct qc_verdict v;
+	int level;
+
+	if (q == NULL)
+		return;
+	level = level_index(q, tp->level);
+	if (!q->params_ok || level < 0) {
+		/* Stored and recorded, but no configured targets to judge it
+		 * by: say so instead of inventing a verdict. */
+		qc_record(d, seq, q, tp->level, meta, value, t, NULL, "unconfigured");
+		return;
+	}
+	struct qc_input in = {
+		.level = level, .value = value, .t = t, .run = meta->run, .lot = meta->lot};
+	if (westgard_eval(&q->w, &q->p, &in, &v) == -1) {
+		qc_record(d, seq, q, tp->level, meta, value, t, NULL, "invalid");
+		return;
+	}
+	qc_record(d, seq, q, tp->level, meta, value, t, &v, westgard_status_name(v.status));
+	if (v.target_established)
+		target_record(d, seq, q, &v, t);
+	if (q->p.rules_auto)
+		auto_record(d, seq, q, &v.chosen, t);
+
+	struct cond_key k = {.kind = ALERT_QC,
+			     .site = q->site,
+			     .instrument = q->instrument,
+			     .channel = q->analyte,
+			     .rule = "qc"};
+	struct condition c = {.value = value, .since = t};
+	if (v.rejected_now) {
+		char fired[128];
+		c.state = COND_FIRING;
+		c.severity = SEV_CRITICAL;
+		condition_summary(&c, "%s run %s rejected: %s (level %s, value %g, z %+.2f)", q->analyte, v.run,
+			 westgard_rules_format(v.fired & ~q->p.warning, fired, sizeof(fired)),
+			 tp->level, value, v.z);
+		conditions_report(d, &k, &c, t, seq);
+	}
+	if (v.run_accepted_now) {
+		char key[ALERT_KEY_MAX];
+		snprintf(key, sizeof(key), "%s/qc", q->key);
+		if (conditions_firing(d, key)) {
+			c.state = COND_OK;
+			condition_summary(&c, "%s run %s accepted", q->analyte, v.run);
+			conditions_report(d, &k, &c, t, seq);
+		}
+	}
+}
+
+void qc_reconfigure(struct labqcd *d)
+{
+	struct qc_analyte *q, *tmp;
+
+	HASH_ITER(hh, d->qc, q, tmp)
+	qc_params(d, q);
+}
+
+cJSON *qc_to_json(struct labqcd *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct qc_analyte *q, *tmp;
+
+	HASH_ITER(hh, d->qc, q, tmp)
+	{
+		cJSON *w = westgard_to_json(&q->w);
+		if (w) {
+			cJSON_AddNumberToObject(w, "last_auto_rules", q->last_auto_rules);
+			cJSON_AddItemToObject(o, q->key, w);
+		}
+	}
+	return o;
+}
+
+int qc_from_json(struct labqcd *d, const cJSON *o)
+{
+	const cJSON *w;
+	char err[160];
+
+	cJSON_ArrayForEach(w, o)
+	{
+		struct topic tp;
+		const char *k = w->string;
+		const char *s1 = strchr(k, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+		if (!s1 || !s2 || s1 - k >= ID_MAX || s2 - s1 - 1 >= ID_MAX || strlen(s2 + 1) >= ID_MAX)
+			return -1;
+		memset(&tp, 0, sizeof(tp));
+		memcpy(tp.site, k, (size_t)(s1 - k));
+		memcpy(tp.instrument, s1 + 1, (size_t)(s2 - s1 - 1));
+		snprintf(tp.channel, sizeof(tp.channel), "%s", s2 + 1);
+		struct qc_analyte *q = qc_get(d, &tp);
+		if (q == NULL || westgard_from_json(&q->w, w, err, sizeof(err)) == -1) {
+			log_warnx("state: qc %s: %s", k, err);
+			return -1;
+		}
+		const cJSON *la = cJSON_GetObjectItemCaseSensitive(w, "last_auto_rules");
+		if (cJSON_IsNumber(la))
+			q->last_auto_rules = (unsigned)la->valuedouble;
+	}
+	return 0;
+}
+
+void qc_free(struct labqcd *d)
+{
+	struct qc_analyte *q, *tmp;
+
+	HASH_ITER(hh, d->qc, q, tmp)
+	{
+		HASH_DEL(d->qc, q);
+		westgard_free(&q->w);
+		free(q);
+	}
+}
