@@ -166,32 +166,40 @@ static void on_event(struct labqcd *d, uint64_t seq, const struct message *m,
 		     const struct topic *tp)
 {
 	struct payload_event ev;
-	char err[128], key[ID_MAX * 2 + 2];
-	cJSON *rec;
+	char err[128];
 
 	if (payload_decode_event(m->payload, m->payload_len, m->arrival, &ev, err, sizeof(err)) ==
 	    -1) {
 		drop(d, seq, m, err);
 		return;
 	}
-	d->n.events++;
 	advance_clock(d, ev.t);
-	snprintf(key, sizeof(key), "%s/%s", tp->site, tp->instrument);
+	labqcd_event(d, seq, tp->site, tp->instrument, &ev);
+}
+
+void labqcd_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
+		  const struct payload_event *ev)
+{
+	char key[ID_MAX * 2 + 2];
+	cJSON *rec;
+
+	d->n.events++;
+	snprintf(key, sizeof(key), "%s/%s", site, instrument);
 	rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "type", "event");
 	cJSON_AddStringToObject(rec, "key", key);
-	cJSON_AddStringToObject(rec, "event", payload_event_name(ev.type));
-	if (ev.counter[0])
-		cJSON_AddStringToObject(rec, "counter", ev.counter);
-	if (ev.task[0])
-		cJSON_AddStringToObject(rec, "task", ev.task);
-	if (ev.by[0])
-		cJSON_AddStringToObject(rec, "by", ev.by);
-	if (ev.comment[0])
-		cJSON_AddStringToObject(rec, "comment", ev.comment);
-	audit_write(d->audit, ev.t, seq, rec);
+	cJSON_AddStringToObject(rec, "event", payload_event_name(ev->type));
+	if (ev->counter[0])
+		cJSON_AddStringToObject(rec, "counter", ev->counter);
+	if (ev->task[0])
+		cJSON_AddStringToObject(rec, "task", ev->task);
+	if (ev->by[0])
+		cJSON_AddStringToObject(rec, "by", ev->by);
+	if (ev->comment[0])
+		cJSON_AddStringToObject(rec, "comment", ev->comment);
+	audit_write(d->audit, ev->t, seq, rec);
 	if (seq == 0 || seq > d->state_seq)
-		equipment_event(d, seq, tp->site, tp->instrument, &ev);
+		equipment_event(d, seq, site, instrument, ev);
 }
 
 /* <prefix>/labqcd/ack: {"key": "...", "by": "...", "comment": "..."} */

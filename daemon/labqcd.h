@@ -86,6 +86,10 @@ struct labqcd {
 /* dispatch.c: parse one input and hand it on. `seq` is its journal
  * sequence number (0 in --replay). */
 void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m);
+/* dispatch.c: a maintenance event (MQTT or labqcctl): recorded, then
+ * handed to the equipment rules. `seq` 0 for one that is not an input. */
+void labqcd_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
+		  const struct payload_event *ev);
 /* dispatch.c: a person acknowledged an alert (MQTT or labqcctl). */
 int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
 	       const char *comment);

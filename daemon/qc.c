@@ -226,11 +226,16 @@ void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	if (q->p.rules_auto)
 		auto_record(d, seq, q, &v.chosen, t);
 
+	char chart[CFG_PATH_MAX + ID_MAX * 4 + 16];
+	/* The Levey-Jennings chart of the level that made the verdict. */
+	snprintf(chart, sizeof(chart), "%s/%s/%s/qc/%s/%s.png", d->cfg->daemon.www_dir, q->site,
+		 q->instrument, q->analyte, tp->level);
 	struct cond_key k = {.kind = ALERT_QC,
 			     .site = q->site,
 			     .instrument = q->instrument,
 			     .channel = q->analyte,
-			     .rule = "qc"};
+			     .rule = "qc",
+			     .chart = chart};
 	struct condition c = {.value = value, .since = t};
 	if (v.rejected_now) {
 		char fired[128];
