@@ -29,7 +29,7 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 DEB_PKGS = build-essential pkg-config libmosquitto-dev mosquitto mosquitto-clients \
 	librrd-dev rrdtool libcurl4-openssl-dev libyaml-dev libcjson-dev libjansson-dev \
 	libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev uthash-dev python3 python3-aiosmtpd \
-	tidy clang libcairo2-dev chromium nodejs rrdcached
+	tidy clang libcairo2-dev chromium nodejs rrdcached collectd-core
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)
@@ -110,6 +110,9 @@ deps:
 		echo "make deps: installing $$missing"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	else echo "make deps: all packages present"; fi
+	@# the browser check drives Debian's chromium with playwright-core
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+		(cd tests/browser && npm ci --no-audit --no-fund)
 
 run: deps all
 	tests/run-local $(if $(DURATION),--duration $(DURATION))

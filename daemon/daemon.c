@@ -86,7 +86,9 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 	 * --replay without --notify the engine decides but sends nothing. */
 	if (!d->replay || d->notify_sends) {
 		snprintf(path, sizeof(path), "%s/spool", dc->state_dir);
-		if ((d->spool = spool_open(path, NULL)) == NULL) {
+		struct spool_opts spo = {.retry_initial_s = dc->notify_retry_s,
+					  .retry_max_s = dc->notify_retry_max_s};
+		if ((d->spool = spool_open(path, &spo)) == NULL) {
 			log_warn("spool %s", path);
 			return -1;
 		}
@@ -351,6 +353,9 @@ int daemon_run(struct config *cfg, const char *config_path)
 		 cfg->n_instruments, cfg->mqtt.url);
 	sd_notify(0, "READY=1\nSTATUS=running");
 	next_checkpoint = mono_clock() + d.cfg->daemon.flush_interval_s;
+	double next_render = mono_clock() + 1.0; /* a first picture soon after start */
+	if ((d.dashboard = dashboard_open(d.cfg, true)) == NULL)
+		log_warn("dashboard %s: not rendering", d.cfg->daemon.www_dir);
 
 	while (!want_stop) {
 		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = POLLIN};
@@ -382,6 +387,12 @@ int daemon_run(struct config *cfg, const char *config_path)
 		equipment_tick(&d, d.clock);
 		alerts_tick(d.alerts, d.clock);
 		labqcd_commit_transitions(&d);
+		if (d.dashboard && now >= next_render) {
+			struct dash_snapshot *snap = dashboard_snapshot(&d, wall_clock());
+			if (snap)
+				dashboard_post(d.dashboard, snap);
+			next_render = now + d.cfg->daemon.dashboard_interval_s;
+		}
 		if (now >= next_checkpoint) {
 			checkpoint(&d);
 			next_checkpoint = now + d.cfg->daemon.flush_interval_s;
@@ -401,6 +412,7 @@ out:
 		}
 	}
 	mqtt_free(d.mqtt);
+	dashboard_close(d.dashboard);
 	labqcd_close(&d);
 	journal_close(d.journal);
 	config_free(d.cfg);

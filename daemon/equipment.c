@@ -15,6 +15,7 @@
  * equipment ones while the instrument is in maintenance.
  */
 #include "labqcd.h"
+#include "dashboards.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -549,5 +550,77 @@ void equipment_free(struct labqcd *d)
 		free(in->tasks);
 		cJSON_Delete(in->saved_tasks);
 		free(in);
+	}
+}
+
+/* The dashboard's view of an instrument's channels, what falls due and
+ * its recent events. */
+void equipment_snapshot(struct labqcd *d, const char *site, const char *instrument,
+			struct dash_instrument *di)
+{
+	struct equip_channel *c, *tmp;
+	struct equip_instrument *in;
+	char key[ID_MAX * 2 + 2], rel[ID_MAX * 3 + 8], name[ID_MAX + 16];
+
+	HASH_ITER(hh, d->channels, c, tmp)
+	{
+		if (strcmp(c->site, site) != 0 || strcmp(c->instrument, instrument) != 0)
+			continue;
+		if (c->has_calendar) {
+			snprintf(name, sizeof(name), "%s", c->channel);
+			dash_snap_add_due(di, name, calendar_due(&c->calendar, &c->calendar_p));
+		}
+		/* A calendar-only channel (calibration) has no series. */
+		if (!isfinite(c->last_t) && c->has_calendar)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s/%s.rrd", site, instrument, c->channel);
+		struct dash_channel *dc =
+			dash_snap_add_channel(di, c->channel, c->cfg ? c->cfg->unit : "", rel);
+		if (dc == NULL)
+			return;
+		dc->last_value = c->last_value;
+		dc->last_time = c->last_t;
+		if (c->cfg) {
+			dc->min = c->cfg->has_min ? c->cfg->min : NAN;
+			dc->max = c->cfg->has_max ? c->cfg->max : NAN;
+			dc->warning_min = c->cfg->has_warning_min ? c->cfg->warning_min : NAN;
+			dc->warning_max = c->cfg->has_warning_max ? c->cfg->warning_max : NAN;
+		}
+	}
+	snprintf(key, sizeof(key), "%s/%s", site, instrument);
+	HASH_FIND_STR(d->instruments, key, in);
+	if (in == NULL)
+		return;
+	for (size_t i = 0; i < in->n_tasks; i++) {
+		snprintf(name, sizeof(name), "task %s", in->tasks[i].cfg->name);
+		dash_snap_add_due(di, name, task_due(&in->tasks[i].st, &in->tasks[i].p));
+	}
+	for (size_t i = 0; i < in->n_events; i++)
+		dash_snap_add_event(di, in->events[i].t, in->events[i].text);
+}
+
+/* Instruments the daemon knows of (configured or seen), for the
+ * dashboard's list. */
+void equipment_foreach_instrument(struct labqcd *d,
+				  void (*fn)(const char *site, const char *instrument, bool maint,
+					     void *arg),
+				  void *arg)
+{
+	struct equip_instrument *in, *tmp;
+	struct equip_channel *c, *ctmp;
+
+	HASH_ITER(hh, d->instruments, in, tmp)
+	fn(in->site, in->instrument, in->maintenance, arg);
+	/* channels of instruments with no entry (telemetry only) */
+	HASH_ITER(hh, d->channels, c, ctmp)
+	{
+		char key[ID_MAX * 2 + 2];
+		snprintf(key, sizeof(key), "%s/%s", c->site, c->instrument);
+		HASH_FIND_STR(d->instruments, key, in);
+		if (in == NULL && instrument_get(d, c->site, c->instrument, c->last_t) != NULL) {
+			HASH_FIND_STR(d->instruments, key, in);
+			if (in)
+				fn(in->site, in->instrument, false, arg);
+		}
 	}
 }

@@ -40,6 +40,10 @@ struct counters {
 };
 
 struct cond_entry;
+struct dashboard;
+struct dash_instrument;
+struct dash_snapshot;
+struct dash_stats;
 struct qc_analyte;
 struct equip_channel;
 struct equip_instrument;
@@ -71,6 +75,7 @@ struct labqcd {
 	struct spool *spool;     /* NULL in --replay without --notify */
 	struct notify *notify;   /* the sender thread (not started in --replay) */
 	struct alerts *alerts;
+	struct dashboard *dashboard; /* renderer thread; NULL in --replay */
 	struct cond_entry *conds;         /* conditions.c: last condition per alert key */
 	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
 	struct equip_channel *channels;   /* equipment.c: rule state per channel */
@@ -126,6 +131,25 @@ void equipment_reconfigure(struct labqcd *d);
 cJSON *equipment_to_json(struct labqcd *d);
 int equipment_from_json(struct labqcd *d, const cJSON *o);
 void equipment_free(struct labqcd *d);
+void equipment_snapshot(struct labqcd *d, const char *site, const char *instrument,
+			struct dash_instrument *di);
+void equipment_foreach_instrument(struct labqcd *d,
+				  void (*fn)(const char *site, const char *instrument, bool maint,
+					     void *arg),
+				  void *arg);
+void qc_snapshot(struct labqcd *d, const char *site, const char *instrument,
+		 struct dash_instrument *di, double day_start);
+
+/* dashboard.c: the renderer thread and its snapshots. */
+struct dashboard *dashboard_open(const struct config *cfg, bool thread);
+struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now);
+void dashboard_post(struct dashboard *db, struct dash_snapshot *s); /* takes s */
+int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct dash_stats *out);
+/* Time of the last render (0 = never); its stats into out (may be NULL). */
+double dashboard_last_render(struct dashboard *db, struct dash_stats *out);
+void dashboard_close(struct dashboard *db);
+/* --render */
+int render_run(struct config *cfg);
 
 /* state.c: the checkpoint file <state_dir>/state.json. */
 int state_load(struct labqcd *d);

@@ -132,11 +132,8 @@ int main(int argc, char **argv)
 	absolutize_config(cfg);
 	if (replay)
 		return replay_run(cfg, replay, notify);
-	if (render) {
-		fprintf(stderr, "labqcd: --render: the dashboard is not built yet (issue 6)\n");
-		config_free(cfg);
-		return 1;
-	}
+	if (render)
+		return render_run(cfg);
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			perror("labqcd: daemon");

@@ -11,6 +11,7 @@
  * rejection resolves it.
  */
 #include "labqcd.h"
+#include "dashboards.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +19,24 @@
 #include <uthash.h>
 
 #define TARGETS_MAX 16
+#define LJ_KEPT 31 /* the Levey-Jennings chart shows the last 31 results */
+
+/* A result as the Levey-Jennings chart shows it. Its status is its
+ * run's, updated while the run stays open (a run rejected by its second
+ * level marks the first level's point rejected too). */
+struct lj_point {
+	double t, value, z;
+	enum qc_status status;
+	bool unjudged; /* no targets to judge it by */
+	char run[WG_ID_MAX], lot[WG_ID_MAX];
+	char rules[64];
+};
+
+struct lj_change {
+	double t;
+	bool lot; /* else a target change */
+	char label[80];
+};
 
 struct qc_analyte {
 	char key[ID_MAX * 3 + 3]; /* site/instrument/analyte */
@@ -27,6 +46,10 @@ struct qc_analyte {
 	struct westgard_params p;
 	struct westgard_target targets[WG_LEVELS_MAX][TARGETS_MAX];
 	unsigned last_auto_rules;
+	struct lj_point lj[WG_LEVELS_MAX][LJ_KEPT]; /* ring, oldest at lj_next */
+	size_t lj_n[WG_LEVELS_MAX], lj_next[WG_LEVELS_MAX];
+	struct lj_change changes[WG_LEVELS_MAX][8];
+	size_t n_changes[WG_LEVELS_MAX];
 	struct westgard w;
 	UT_hash_handle hh;
 };
@@ -198,6 +221,62 @@ static void auto_record(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
 	audit_write(d->audit, t, seq, rec);
 }
 
+static void lj_change_add(struct qc_analyte *q, int level, double t, bool lot, const char *label)
+{
+	size_t cap = sizeof(q->changes[0]) / sizeof(q->changes[0][0]);
+	struct lj_change *c;
+
+	if (q->n_changes[level] == cap) { /* keep the newest */
+		memmove(&q->changes[level][0], &q->changes[level][1], (cap - 1) * sizeof(*c));
+		q->n_changes[level]--;
+	}
+	c = &q->changes[level][q->n_changes[level]++];
+	c->t = t;
+	c->lot = lot;
+	snprintf(c->label, sizeof(c->label), "%s", label);
+}
+
+/* Keep the result for the Levey-Jennings chart, and give the points of
+ * its run already kept the run's status so far. */
+static void lj_remember(struct qc_analyte *q, int level, double t, double value,
+			const struct payload_meta *meta, const struct qc_verdict *v)
+{
+	char rules[64];
+
+	westgard_rules_format(v->fired, rules, sizeof(rules));
+	for (int l = 0; l < WG_LEVELS_MAX; l++)
+		for (size_t i = 0; i < q->lj_n[l]; i++) {
+			struct lj_point *p = &q->lj[l][i];
+			if (strcmp(p->run, v->run) == 0 && !p->unjudged) {
+				p->status = v->status;
+				snprintf(p->rules, sizeof(p->rules), "%s", rules);
+			}
+		}
+	struct lj_point *p = &q->lj[level][q->lj_next[level]];
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+	p->value = value;
+	p->z = v->z;
+	p->status = v->status;
+	p->unjudged = !v->has_target;
+	snprintf(p->run, sizeof(p->run), "%s", v->run);
+	snprintf(p->lot, sizeof(p->lot), "%s", meta->lot);
+	snprintf(p->rules, sizeof(p->rules), "%s", rules);
+	q->lj_next[level] = (q->lj_next[level] + 1) % LJ_KEPT;
+	if (q->lj_n[level] < LJ_KEPT)
+		q->lj_n[level]++;
+	if (v->lot_changed) {
+		char label[80];
+		snprintf(label, sizeof(label), "lot %s", meta->lot);
+		lj_change_add(q, level, t, true, label);
+	}
+	if (v->target_established) {
+		char label[80];
+		snprintf(label, sizeof(label), "mean %.4g sd %.3g", v->target_mean, v->target_sd);
+		lj_change_add(q, v->target_level, t, false, label);
+	}
+}
+
 void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	       const struct payload_meta *meta, double value, double t)
 {
@@ -221,6 +300,7 @@ void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 		return;
 	}
 	qc_record(d, seq, q, tp->level, meta, value, t, &v, westgard_status_name(v.status));
+	lj_remember(q, level, t, value, meta, &v);
 	if (v.target_established)
 		target_record(d, seq, q, &v, t);
 	if (q->p.rules_auto)
@@ -265,6 +345,91 @@ void qc_reconfigure(struct labqcd *d)
 	qc_params(d, q);
 }
 
+static cJSON *lj_to_json(const struct qc_analyte *q)
+{
+	cJSON *levels = cJSON_CreateArray();
+
+	for (int l = 0; l < WG_LEVELS_MAX; l++) {
+		cJSON *lv = cJSON_CreateObject(), *pts = cJSON_AddArrayToObject(lv, "points");
+		cJSON *chs = cJSON_AddArrayToObject(lv, "changes");
+		for (size_t i = 0; i < q->lj_n[l]; i++) {
+			const struct lj_point *p =
+				&q->lj[l][(q->lj_next[l] + LJ_KEPT - q->lj_n[l] + i) % LJ_KEPT];
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "t", p->t);
+			cJSON_AddNumberToObject(o, "value", p->value);
+			if (isfinite(p->z))
+				cJSON_AddNumberToObject(o, "z", p->z);
+			cJSON_AddNumberToObject(o, "status", p->status);
+			cJSON_AddBoolToObject(o, "unjudged", p->unjudged);
+			cJSON_AddStringToObject(o, "run", p->run);
+			cJSON_AddStringToObject(o, "lot", p->lot);
+			cJSON_AddStringToObject(o, "rules", p->rules);
+			cJSON_AddItemToArray(pts, o);
+		}
+		for (size_t i = 0; i < q->n_changes[l]; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "t", q->changes[l][i].t);
+			cJSON_AddBoolToObject(o, "lot", q->changes[l][i].lot);
+			cJSON_AddStringToObject(o, "label", q->changes[l][i].label);
+			cJSON_AddItemToArray(chs, o);
+		}
+		cJSON_AddItemToArray(levels, lv);
+	}
+	return levels;
+}
+
+static void lj_from_json(struct qc_analyte *q, const cJSON *levels)
+{
+	const cJSON *lv;
+	int l = 0;
+
+	cJSON_ArrayForEach(lv, levels)
+	{
+		const cJSON *o;
+		if (l >= WG_LEVELS_MAX)
+			break;
+		q->lj_n[l] = q->lj_next[l] = q->n_changes[l] = 0;
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(lv, "points"))
+		{
+			const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
+			const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "z");
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+			const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run");
+			const cJSON *lot = cJSON_GetObjectItemCaseSensitive(o, "lot");
+			const cJSON *rules = cJSON_GetObjectItemCaseSensitive(o, "rules");
+			if (!cJSON_IsNumber(t) || !cJSON_IsNumber(v) || !cJSON_IsNumber(st) ||
+			    st->valueint < QC_ACCEPT || st->valueint > QC_REJECT)
+				continue;
+			struct lj_point *p = &q->lj[l][q->lj_next[l]];
+			memset(p, 0, sizeof(*p));
+			p->t = t->valuedouble;
+			p->value = v->valuedouble;
+			p->z = cJSON_IsNumber(z) ? z->valuedouble : NAN;
+			p->status = (enum qc_status)st->valueint;
+			p->unjudged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unjudged"));
+			snprintf(p->run, sizeof(p->run), "%s", cJSON_IsString(run) ? run->valuestring : "");
+			snprintf(p->lot, sizeof(p->lot), "%s", cJSON_IsString(lot) ? lot->valuestring : "");
+			snprintf(p->rules, sizeof(p->rules), "%s",
+				 cJSON_IsString(rules) ? rules->valuestring : "");
+			q->lj_next[l] = (q->lj_next[l] + 1) % LJ_KEPT;
+			if (q->lj_n[l] < LJ_KEPT)
+				q->lj_n[l]++;
+		}
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(lv, "changes"))
+		{
+			const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
+			const cJSON *label = cJSON_GetObjectItemCaseSensitive(o, "label");
+			if (cJSON_IsNumber(t) && cJSON_IsString(label))
+				lj_change_add(q, l, t->valuedouble,
+					      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "lot")),
+					      label->valuestring);
+		}
+		l++;
+	}
+}
+
 cJSON *qc_to_json(struct labqcd *d)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -275,6 +440,7 @@ cJSON *qc_to_json(struct labqcd *d)
 		cJSON *w = westgard_to_json(&q->w);
 		if (w) {
 			cJSON_AddNumberToObject(w, "last_auto_rules", q->last_auto_rules);
+			cJSON_AddItemToObject(w, "lj", lj_to_json(q));
 			cJSON_AddItemToObject(o, q->key, w);
 		}
 	}
@@ -305,6 +471,7 @@ int qc_from_json(struct labqcd *d, const cJSON *o)
 		const cJSON *la = cJSON_GetObjectItemCaseSensitive(w, "last_auto_rules");
 		if (cJSON_IsNumber(la))
 			q->last_auto_rules = (unsigned)la->valuedouble;
+		lj_from_json(q, cJSON_GetObjectItemCaseSensitive(w, "lj"));
 	}
 	return 0;
 }
@@ -318,5 +485,84 @@ void qc_free(struct labqcd *d)
 		HASH_DEL(d->qc, q);
 		westgard_free(&q->w);
 		free(q);
+	}
+}
+
+static enum dash_qc_status dash_status_of(enum qc_status s)
+{
+	switch (s) {
+	case QC_ACCEPT:
+		return DASH_QC_ACCEPT;
+	case QC_WARNING:
+		return DASH_QC_WARNING;
+	case QC_REJECT:
+		return DASH_QC_REJECT;
+	case QC_BASELINE:
+		return DASH_QC_BASELINE;
+	}
+	return DASH_QC_NONE;
+}
+
+/* The dashboard's view of an instrument's QC: per analyte today's worst
+ * run status (since `day_start`), per level the targets in force and the
+ * kept results, oldest first. */
+void qc_snapshot(struct labqcd *d, const char *site, const char *instrument,
+		 struct dash_instrument *di, double day_start)
+{
+	struct qc_analyte *q, *tmp;
+	static const int worst[] = {[DASH_QC_NONE] = 0, [DASH_QC_BASELINE] = 1, [DASH_QC_ACCEPT] = 2,
+				    [DASH_QC_WARNING] = 3, [DASH_QC_REJECT] = 4};
+
+	HASH_ITER(hh, d->qc, q, tmp)
+	{
+		if (strcmp(q->site, site) != 0 || strcmp(q->instrument, instrument) != 0 || !q->cfg)
+			continue;
+		enum dash_qc_status today = DASH_QC_NONE;
+		for (size_t l = 0; l < q->cfg->n_levels && l < WG_LEVELS_MAX; l++)
+			for (size_t i = 0; i < q->lj_n[l]; i++) {
+				const struct lj_point *p = &q->lj[l][i];
+				enum dash_qc_status st = dash_status_of(p->status);
+				if (p->t >= day_start && !p->unjudged && worst[st] > worst[today])
+					today = st;
+			}
+		struct dash_qc_analyte *a = dash_snap_add_analyte(di, q->analyte, today);
+		if (a == NULL)
+			return;
+		for (size_t l = 0; l < q->cfg->n_levels && l < WG_LEVELS_MAX; l++) {
+			double mean = NAN, sd = NAN;
+			const struct wg_level *wl = &q->w.lv[l];
+			const struct westgard_target *t =
+				westgard__target(&q->p, (int)l, wl->lot, false);
+			if (t && t->has_mean_sd) {
+				mean = t->mean;
+				sd = t->sd;
+			} else if (wl->established) {
+				mean = wl->est_mean;
+				sd = wl->est_sd;
+			}
+			struct dash_qc_level *lv =
+				dash_snap_add_level(a, q->cfg->levels[l].name, mean, sd);
+			if (lv == NULL)
+				return;
+			for (size_t i = 0; i < q->lj_n[l]; i++) {
+				const struct lj_point *p =
+					&q->lj[l][(q->lj_next[l] + LJ_KEPT - q->lj_n[l] + i) % LJ_KEPT];
+				/* the chart takes rules space-separated */
+				char rules[64];
+				snprintf(rules, sizeof(rules), "%s", p->rules);
+				for (char *c = rules; *c; c++)
+					if (*c == '/')
+						*c = ' ';
+				dash_snap_add_result(lv, p->t, p->value, p->z,
+						     p->unjudged ? DASH_QC_BASELINE
+								 : dash_status_of(p->status),
+						     p->run, p->lot, rules);
+			}
+			for (size_t i = 0; i < q->n_changes[l]; i++)
+				dash_snap_add_change(lv, q->changes[l][i].t,
+						     q->changes[l][i].lot ? DASH_CHANGE_LOT
+									  : DASH_CHANGE_TARGET,
+						     q->changes[l][i].label);
+		}
 	}
 }

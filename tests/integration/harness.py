@@ -21,6 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, "build")
 LABQCD = os.path.join(BUILD, "labqcd")
 
+# Under the sanitized build: fontconfig's process-lifetime caches are not
+# leaks (tests/lsan.supp says why); everything else is.
+os.environ.setdefault("LSAN_OPTIONS", "suppressions=" + os.path.join(ROOT, "tests", "lsan.supp"))
+
 
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

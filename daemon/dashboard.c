@@ -1,0 +1,265 @@
+/*
+ * dashboard.c: feeding dashboards/ from the daemon.
+ *
+ * Every daemon.dashboard_interval the main thread builds a snapshot of
+ * what it knows (instruments, channels, alerts, QC results, what falls
+ * due, recent events: all strings copied) and posts it to the renderer
+ * thread, "labqcd-dash", which draws the graphs and pages that changed.
+ * The mailbox holds one snapshot: if the renderer is still busy with the
+ * last one, a newer snapshot replaces the waiting one (it is a picture
+ * of now; an old one has no value), so rendering never holds up
+ * ingestion and memory stays bounded. --render builds one snapshot and
+ * draws it on the calling thread.
+ *
+ * Lock: dash->lock guards the mailbox and the last stats only.
+ */
+#include "labqcd.h"
+#include "dashboards.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dashboard {
+	struct dash *dash;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct dash_snapshot *waiting; /* posted, not yet taken */
+	bool stop;
+	struct dash_stats last;
+	double last_render; /* epoch seconds; 0 = never */
+};
+
+struct instrument_status {
+	const char *prefix; /* "site/instrument/" */
+	size_t plen;
+	bool critical, warning, stale;
+	struct dash_instrument *di;
+};
+
+static void scan_alert(const struct alert_view *v, void *arg)
+{
+	struct instrument_status *st = arg;
+
+	if (strncmp(v->key, st->prefix, st->plen) != 0)
+		return;
+	if (st->di)
+		dash_snap_add_alert(st->di, v->key, v->severity, alert_state_name(v->state), v->since,
+				    v->summary, v->acknowledged ? v->ack_by : NULL,
+				    v->acknowledged ? v->ack_comment : NULL);
+	if (v->state != ALERT_FIRING)
+		return;
+	size_t klen = strlen(v->key);
+	if (klen > 6 && strcmp(v->key + klen - 6, "/stale") == 0)
+		st->stale = true;
+	else if (v->severity == SEV_CRITICAL)
+		st->critical = true;
+	else if (v->severity == SEV_WARNING)
+		st->warning = true;
+}
+
+struct snap_ctx {
+	struct labqcd *d;
+	struct dash_snapshot *s;
+	double day_start;
+};
+
+static void add_instrument(const char *site, const char *instrument, bool maint, void *arg)
+{
+	struct snap_ctx *ctx = arg;
+	char prefix[ID_MAX * 2 + 3];
+	const struct cfg_instrument *ci = config_instrument(ctx->d->cfg, site, instrument);
+	struct instrument_status st;
+
+	snprintf(prefix, sizeof(prefix), "%s/%s/", site, instrument);
+	memset(&st, 0, sizeof(st));
+	st.prefix = prefix;
+	st.plen = strlen(prefix);
+	alerts_foreach(ctx->d->alerts, scan_alert, &st);
+	enum dash_status status = maint         ? DASH_MAINTENANCE
+				  : st.critical ? DASH_ALARM
+				  : st.stale    ? DASH_STALE
+				  : st.warning  ? DASH_WARNING
+						: DASH_OK;
+	struct dash_instrument *di = dash_snap_add_instrument(ctx->s, site, instrument,
+							      ci ? ci->location : "", status);
+	if (di == NULL)
+		return;
+	st.di = di;
+	alerts_foreach(ctx->d->alerts, scan_alert, &st);
+	equipment_snapshot(ctx->d, site, instrument, di);
+	qc_snapshot(ctx->d, site, instrument, di, ctx->day_start);
+}
+
+struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now)
+{
+	struct snap_ctx ctx = {.d = d, .s = dash_snapshot_new(now)};
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (ctx.s == NULL)
+		return NULL;
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	ctx.day_start = (double)mktime(&tm);
+	equipment_foreach_instrument(d, add_instrument, &ctx);
+	return ctx.s;
+}
+
+static void *render_thread(void *arg)
+{
+	struct dashboard *db = arg;
+
+	pthread_mutex_lock(&db->lock);
+	for (;;) {
+		while (!db->stop && db->waiting == NULL)
+			pthread_cond_wait(&db->cond, &db->lock);
+		if (db->stop)
+			break;
+		struct dash_snapshot *s = db->waiting;
+		db->waiting = NULL;
+		pthread_mutex_unlock(&db->lock);
+
+		struct dash_stats stats;
+		memset(&stats, 0, sizeof(stats));
+		dash_render(db->dash, s, s->generated_at, &stats);
+		double at = s->generated_at;
+		dash_snapshot_free(s);
+
+		pthread_mutex_lock(&db->lock);
+		db->last = stats;
+		db->last_render = at;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return NULL;
+}
+
+struct dashboard *dashboard_open(const struct config *cfg, bool thread)
+{
+	struct dashboard *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		return NULL;
+	pthread_mutex_init(&db->lock, NULL);
+	pthread_cond_init(&db->cond, NULL);
+	if ((db->dash = dash_new(cfg->daemon.www_dir, cfg->daemon.rrd_dir)) == NULL) {
+		free(db);
+		return NULL;
+	}
+	if (cfg->daemon.rrdcached[0])
+		dash_set_rrdcached(db->dash, cfg->daemon.rrdcached);
+	if (thread) {
+		if (pthread_create(&db->thread, NULL, render_thread, db) != 0) {
+			dash_free(db->dash);
+			free(db);
+			return NULL;
+		}
+		pthread_setname_np(db->thread, "labqcd-dash");
+		db->running = true;
+	}
+	return db;
+}
+
+void dashboard_post(struct dashboard *db, struct dash_snapshot *s)
+{
+	struct dash_snapshot *old;
+
+	pthread_mutex_lock(&db->lock);
+	old = db->waiting;
+	db->waiting = s;
+	pthread_cond_signal(&db->cond);
+	pthread_mutex_unlock(&db->lock);
+	dash_snapshot_free(old); /* the renderer was busy: this one is newer */
+}
+
+int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct dash_stats *out)
+{
+	int rc = dash_render(db->dash, s, s->generated_at, out);
+
+	pthread_mutex_lock(&db->lock);
+	db->last = *out;
+	db->last_render = s->generated_at;
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+double dashboard_last_render(struct dashboard *db, struct dash_stats *out)
+{
+	double at;
+
+	pthread_mutex_lock(&db->lock);
+	at = db->last_render;
+	if (out)
+		*out = db->last;
+	pthread_mutex_unlock(&db->lock);
+	return at;
+}
+
+void dashboard_close(struct dashboard *db)
+{
+	if (db == NULL)
+		return;
+	if (db->running) {
+		pthread_mutex_lock(&db->lock);
+		db->stop = true;
+		pthread_cond_signal(&db->cond);
+		pthread_mutex_unlock(&db->lock);
+		pthread_join(db->thread, NULL);
+	}
+	dash_snapshot_free(db->waiting);
+	dash_free(db->dash);
+	pthread_mutex_destroy(&db->lock);
+	pthread_cond_destroy(&db->cond);
+	free(db);
+}
+
+/* labqcd --render: draw the site once from the saved state and exit.
+ * Reads state.json and alerts.json (both replaced whole by the daemon,
+ * so a running daemon is no obstacle) and the RRD files; writes only
+ * under www_dir. Opens no audit log, journal or store. */
+int render_run(struct config *cfg)
+{
+	struct labqcd d;
+	struct dashboard *db;
+	struct dash_stats stats;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	d.replay = true; /* nothing to send */
+	struct alerts_opts ao = {.state_dir = cfg->daemon.state_dir};
+	if ((d.alerts = alerts_open(cfg, NULL, &ao)) == NULL) {
+		log_warn("alert engine");
+		goto out;
+	}
+	state_load(&d);
+	d.clock = wall_clock();
+	equipment_reconfigure(&d);
+	if ((db = dashboard_open(cfg, false)) == NULL) {
+		log_warn("dashboard %s", cfg->daemon.www_dir);
+		goto out;
+	}
+	struct dash_snapshot *s = dashboard_snapshot(&d, d.clock);
+	if (s) {
+		memset(&stats, 0, sizeof(stats));
+		rc = dashboard_render_now(db, s, &stats) == 0 ? 0 : 1;
+		log_info("render: %u graphs, %u charts, %u pages written in %.2f s (%u errors)",
+			 stats.graphs_written, stats.charts_written, stats.pages_written,
+			 stats.elapsed_s, stats.errors);
+		dash_snapshot_free(s);
+	}
+	dashboard_close(db);
+out:
+	if (d.alerts)
+		alerts_close(d.alerts);
+	qc_free(&d);
+	equipment_free(&d);
+	conditions_free(&d);
+	config_free(cfg);
+	return rc;
+}
