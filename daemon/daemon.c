@@ -354,6 +354,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	sd_notify(0, "READY=1\nSTATUS=running");
 	next_checkpoint = mono_clock() + d.cfg->daemon.flush_interval_s;
 	double next_render = mono_clock() + 1.0; /* a first picture soon after start */
+	double next_rule_tick = mono_clock();
 	if ((d.dashboard = dashboard_open(d.cfg, true)) == NULL)
 		log_warn("dashboard %s: not rendering", d.cfg->daemon.www_dir);
 
@@ -384,8 +385,15 @@ int daemon_run(struct config *cfg, const char *config_path)
 		journal_commit(d.journal);
 		labqcd_commit_transitions(&d);
 		d.clock = wall_clock();
-		equipment_tick(&d, d.clock);
-		alerts_tick(d.alerts, d.clock);
+		/* Time-driven rules once a second (not once per burst of
+		 * messages); the alert engine's own deadlines as they fall. */
+		if (now >= next_rule_tick) {
+			equipment_tick(&d, d.clock);
+			alerts_tick(d.alerts, d.clock);
+			next_rule_tick = now + 1.0;
+		} else if (alert_due > 0 && d.clock >= alert_due) {
+			alerts_tick(d.alerts, d.clock);
+		}
 		labqcd_commit_transitions(&d);
 		if (d.dashboard && now >= next_render) {
 			struct dash_snapshot *snap = dashboard_snapshot(&d, wall_clock());
