@@ -147,6 +147,9 @@ static const struct cfg_field daemon_fields[] = {
     FLD(struct cfg_daemon, "flush_interval", CT_DURATION, flush_interval_s, 0, DAY, CF_LO_OPEN),
     FLD(struct cfg_daemon, "state_interval", CT_DURATION, state_interval_s, 0, DAY, CF_LO_OPEN),
     FLD(struct cfg_daemon, "rrd_heartbeat", CT_DURATION, rrd_heartbeat_s, 0, 30 * DAY, CF_LO_OPEN),
+    FLD(struct cfg_daemon, "notify_retry", CT_DURATION, notify_retry_s, 0, DAY, CF_LO_OPEN),
+    FLD(struct cfg_daemon, "notify_retry_max", CT_DURATION, notify_retry_max_s, 0, 7 * DAY,
+        CF_LO_OPEN),
     CFG_END,
 };
 
@@ -192,6 +195,8 @@ static void defaults(struct config *cfg)
 	d->flush_interval_s = 60;
 	d->state_interval_s = 60;
 	d->rrd_heartbeat_s = 600;
+	d->notify_retry_s = 30;
+	d->notify_retry_max_s = 3600;
 
 	snprintf(m->url, sizeof(m->url), "mqtt://127.0.0.1:1883");
 	snprintf(m->host, sizeof(m->host), "127.0.0.1");

@@ -52,6 +52,8 @@ struct cfg_daemon {
 	double flush_interval_s;      /* RRD write coalescing, default 60 */
 	double state_interval_s;      /* state checkpoint, default 60 */
 	double rrd_heartbeat_s;       /* telemetry RRD heartbeat, default 600 */
+	double notify_retry_s;        /* first retry of a failed notification, default 30 */
+	double notify_retry_max_s;    /* retry backoff cap, default 3600 */
 };
 
 struct cfg_mqtt {

@@ -7,6 +7,10 @@
  * sequential in this thread (a slow server delays the others by at most
  * its timeouts); the main loop only ever writes files and signals.
  * Failures that repeat are logged through complain(), once per kind.
+ * The spool's counters (spooled, sent, failed, retried) are logged when
+ * they change, at most once a minute. notify_stop sets `cancel`, which
+ * aborts a transfer in progress (a server that accepts and never answers
+ * would otherwise hold the shutdown for smtp.timeout).
  */
 #include "notify.h"
 #include "log.h"
@@ -33,6 +37,11 @@ struct notify {
 	struct cfg_smtp smtp;
 	bool stop, woken, running;
 	pthread_t thread;
+	atomic_bool cancel; /* set with stop; read by curl's progress callback */
+
+	/* Notifier thread only: the counters as last logged, and when. */
+	struct spool_counters logged;
+	double logged_at;
 
 	/* Owned by whichever thread sends (the notifier, or a notify_drain caller). */
 	CURL *smtp_handle, *http_handle;
@@ -79,6 +88,7 @@ struct notify *notify_open(struct spool *sp, const struct cfg_smtp *smtp,
 
 	if (nt == NULL)
 		return NULL;
+	atomic_init(&nt->cancel, false);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(nt);
 		errno = EIO;
@@ -138,14 +148,51 @@ static bool stopping(struct notify *nt)
 	return s;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load((const atomic_bool *)arg) ? 1 : 0; /* non-zero aborts */
+}
+
+void notify_set_cancel(CURL *c, const atomic_bool *cancel)
+{
+	if (cancel == NULL)
+		return;
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
 static int send_one(struct notify *nt, const struct cfg_smtp *smtp, struct notification *n,
 		    double now, char *err, size_t errlen)
 {
 	if (n->kind == NOTIF_EMAIL)
 		return notify_smtp_send(nt->smtp_handle, smtp, n, nt->hostname,
-					nt->opts.connect_timeout_s, now, err, errlen);
+					nt->opts.connect_timeout_s, now, &nt->cancel, err, errlen);
 	return notify_webhook_send(nt->http_handle, n, nt->opts.connect_timeout_s,
-				   nt->opts.webhook_timeout_s, err, errlen);
+				   nt->opts.webhook_timeout_s, &nt->cancel, err, errlen);
+}
+
+/* Log the spool's counters if they changed since the last line and the
+ * last line is a minute old (or `force`). Returns when a pending change
+ * may be logged (0 = nothing pending). Notifier thread (or drain caller). */
+static double log_counters(struct notify *nt, double now, bool force)
+{
+	struct spool_counters c;
+
+	spool_get_counters(nt->spool, &c);
+	if (c.spooled == nt->logged.spooled && c.sent == nt->logged.sent &&
+	    c.failed == nt->logged.failed && c.retried == nt->logged.retried)
+		return 0;
+	if (!force && nt->logged_at > 0 && now - nt->logged_at < 60)
+		return nt->logged_at + 60;
+	log_info("notify: %llu spooled, %llu sent, %llu failed, %llu retried since start",
+		 (unsigned long long)c.spooled, (unsigned long long)c.sent,
+		 (unsigned long long)c.failed, (unsigned long long)c.retried);
+	nt->logged = c;
+	nt->logged_at = now;
+	return 0;
 }
 
 /* One pass; `now` < 0 means "read the clock for each entry". */
@@ -200,6 +247,10 @@ static int pass(struct notify *nt, double fixed_now, size_t *remaining, double *
 			complain_release(c, "notify: %s sending works again",
 					 n.kind == NOTIF_EMAIL ? "email" : "webhook");
 			sent++;
+		} else if (in_thread && atomic_load(&nt->cancel)) {
+			/* Cut short by the shutdown: not a failure; the entry is
+			 * due again at the next start. */
+			left++;
 		} else {
 			complain(c, "notify: %s to %s failed (attempt %d): %s",
 				 n.kind == NOTIF_EMAIL ? "email" : "webhook", n.receiver,
@@ -243,6 +294,9 @@ static void *notify_main(void *arg)
 		wake_at = now + nt->opts.idle_poll_s;
 		if (next > 0 && next < wake_at)
 			wake_at = next;
+		double log_at = log_counters(nt, now, false);
+		if (log_at > 0 && log_at < wake_at)
+			wake_at = log_at;
 		ts.tv_sec = (time_t)wake_at;
 		ts.tv_nsec = (long)((wake_at - (double)ts.tv_sec) * 1e9);
 		pthread_mutex_lock(&nt->lock);
@@ -252,6 +306,7 @@ static void *notify_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&nt->lock);
+	log_counters(nt, wall_now(), true);
 	return NULL;
 }
 
@@ -261,6 +316,7 @@ int notify_start(struct notify *nt)
 
 	pthread_mutex_lock(&nt->lock);
 	nt->stop = false;
+	atomic_store(&nt->cancel, false);
 	nt->woken = true;
 	pthread_mutex_unlock(&nt->lock);
 	e = pthread_create(&nt->thread, NULL, notify_main, nt);
@@ -289,6 +345,7 @@ void notify_stop(struct notify *nt)
 	spool_set_wake(nt->spool, NULL, NULL);
 	pthread_mutex_lock(&nt->lock);
 	nt->stop = true;
+	atomic_store(&nt->cancel, true);
 	pthread_cond_signal(&nt->cond);
 	pthread_mutex_unlock(&nt->lock);
 	pthread_join(nt->thread, NULL);

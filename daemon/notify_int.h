@@ -3,19 +3,26 @@
  * spool walk) and notify_smtp.c / notify_webhook.c. Each sender gets an
  * easy handle owned by the notifier thread (reset before use, so
  * connections are kept) and returns 0 when the server accepted the
- * message, or -1 with the reason in err.
+ * message, or -1 with the reason in err. `cancel` (may be NULL) aborts
+ * a transfer in progress when it becomes true (the daemon is stopping:
+ * a server that never answers must not hold the shutdown for its
+ * timeout); the entry stays in the spool.
  */
 #ifndef LABQCD_NOTIFY_INT_H
 #define LABQCD_NOTIFY_INT_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 
 #include "notify.h"
 
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
-		     const char *hostname, double connect_timeout_s, double now, char *err,
-		     size_t errlen);
+		     const char *hostname, double connect_timeout_s, double now,
+		     const atomic_bool *cancel, char *err, size_t errlen);
 int notify_webhook_send(CURL *c, const struct notification *n, double connect_timeout_s,
-			double default_timeout_s, char *err, size_t errlen);
+			double default_timeout_s, const atomic_bool *cancel, char *err,
+			size_t errlen);
+/* Set on a reset handle: abort the transfer once *cancel is true. */
+void notify_set_cancel(CURL *c, const atomic_bool *cancel);
 
 #endif

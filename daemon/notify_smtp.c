@@ -99,8 +99,8 @@ static void charts_free(struct charts *c)
 }
 
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
-		     const char *hostname, double connect_timeout_s, double now, char *err,
-		     size_t errlen)
+		     const char *hostname, double connect_timeout_s, double now,
+		     const atomic_bool *cancel, char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", from[CFG_TEXT_MAX + 2], rcpt[CFG_TEXT_MAX + 2];
 	char password[512] = "";
@@ -155,6 +155,7 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	notify_set_cancel(c, cancel);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout_s * 1000));
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
 	if (smtp->starttls)

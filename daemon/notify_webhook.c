@@ -22,7 +22,8 @@ static size_t discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 int notify_webhook_send(CURL *c, const struct notification *n, double connect_timeout_s,
-			double default_timeout_s, char *err, size_t errlen)
+			double default_timeout_s, const atomic_bool *cancel, char *err,
+			size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", secret[1024], hex[65], sig[100];
 	struct curl_slist *hdrs = NULL, *l;
@@ -62,6 +63,7 @@ int notify_webhook_send(CURL *c, const struct notification *n, double connect_ti
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	notify_set_cancel(c, cancel);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout_s * 1000));
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "labqcd");

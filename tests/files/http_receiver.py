@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """A real HTTP webhook receiver for the notifier tests.
 
-usage: http_receiver.py DIR PORTFILE [STATUS]
+usage: http_receiver.py DIR PORTFILE [STATUS [PORT]]
 
-Listens on 127.0.0.1 on a free port (written to PORTFILE once it
+Listens on 127.0.0.1 on PORT (default a free port) (written to PORTFILE once it
 listens), answers every POST with STATUS (default 200) and saves it as
 DIR/post-N.body (the exact bytes) and DIR/post-N.headers ("Name: value"
 lines). Runs until SIGTERM; the test stops it by PID.
@@ -44,7 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    srv = HTTPServer(("127.0.0.1", 0), Handler)
+    srv = HTTPServer(("127.0.0.1", int(sys.argv[4]) if len(sys.argv) > 4 else 0), Handler)
     portfile = sys.argv[2]
     with open(portfile + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))

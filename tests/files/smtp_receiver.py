@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """A real SMTP server for the notifier tests (aiosmtpd, Debian python3-aiosmtpd).
 
-usage: smtp_receiver.py DIR PORTFILE
+usage: smtp_receiver.py DIR PORTFILE [PORT]
 
-Listens on 127.0.0.1 on a free port, writes the port number to PORTFILE
+Listens on 127.0.0.1 on PORT (default a free port), writes the port number to PORTFILE
 once it accepts connections, and saves every message it accepts as
 DIR/msg-N.eml (the DATA bytes as received) with DIR/msg-N.env (MAIL FROM
 and RCPT TO, one a line). Runs until SIGTERM; the test stops it by PID.
@@ -49,7 +49,8 @@ def free_port():
 
 def main():
     out, portfile = sys.argv[1], sys.argv[2]
-    ctl = Controller(Saver(out), hostname="127.0.0.1", port=free_port())
+    port = int(sys.argv[3]) if len(sys.argv) > 3 else free_port()
+    ctl = Controller(Saver(out), hostname="127.0.0.1", port=port)
     ctl.start()
     with open(portfile + ".tmp", "w") as f:
         f.write(str(ctl.port))

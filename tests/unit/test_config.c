@@ -81,6 +81,8 @@ static void test_good_file(void **state)
 	assert_true(cfg->daemon.state_interval_s == 60);
 	assert_true(cfg->daemon.rrd_heartbeat_s == 600);
 	assert_true(cfg->daemon.dashboard_interval_s == 60);
+	assert_true(cfg->daemon.notify_retry_s == 30);
+	assert_true(cfg->daemon.notify_retry_max_s == 3600);
 
 	/* mqtt: url split, default port for mqtts, subscribe from prefix */
 	assert_string_equal(cfg->mqtt.host, "broker.lab.example");
