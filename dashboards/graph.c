@@ -1,28 +1,43 @@
 /*
- * graph.c: one channel graph, drawn by librrd's rrd_graph_v() (the
- * library; the rrdtool program is never run).
+ * graph.c: one channel graph. librrd's rrd_graph_v() (the library; the
+ * rrdtool program is never run) draws the data area only (--only-graph):
+ * the MIN..MAX envelope shaded behind the AVERAGE line, the hard limits
+ * as red dashed HRULEs and the warning zones (between a hard limit and
+ * its warning limit) shaded amber. Its PNG comes back in the "image"
+ * entry of the info list (file name "-"); cairo decodes it and draws the
+ * rest of the DASH_GRAPH_W x DASH_GRAPH_H image around it: the title
+ * "<instrument> <channel>, last <period>", the unit on the vertical axis,
+ * the value and time axes with their grid, and the legend with the last,
+ * lowest and highest value (from PRINT entries). The PNG is encoded into
+ * memory and written with fs_write_atomic(), so a browser never sees
+ * half a PNG.
  *
- * A graph is DASH_GRAPH_W x DASH_GRAPH_H pixels for the whole image
- * (--full-size-mode), titled "<instrument> <channel>, last <period>", the
- * unit on the vertical axis, the MIN..MAX envelope shaded behind the
- * AVERAGE line, the hard limits as red dashed HRULEs and the warning
- * zones (between a hard limit and its warning limit) shaded amber. The
- * image comes back in the "image" entry of rrd_graph_v's info list
- * (file name "-") and is written with fs_write_atomic(), so a browser
- * never sees half a PNG.
+ * Why not let librrd draw the frame: librrd 1.7.2 leaks on every graph
+ * whose frame it paints. grid_paint() calls graph_title_split(), which
+ * mallocs a line array and strdup()s the title and never frees them
+ * (with or without --title; graph_size_location() calls it once more
+ * when there is a title), and for each legend entry it pushes
+ * sprintf_alloc()ed strings into the info list, which rrd_info_push()
+ * copies, so the originals leak. With --only-graph neither runs, and
+ * nothing else graph.c asks for allocates beyond what im_free() and
+ * rrd_info_free() release (checked against the v1.7.2 source, and by
+ * test_render's leak case under LeakSanitizer).
  *
  * Threads: see dashboards.h; one caller at a time.
  */
 #include "dash_int.h"
 #include "fsutil.h"
 
+#include <cairo.h>
 #include <errno.h>
 #include <math.h>
 #include <rrd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GRAPH_MAX_ARGS 64
 
@@ -58,11 +73,11 @@ static void arg_add(struct args *a, const char *fmt, ...)
 }
 
 /*
- * Make text safe inside an rrd_graph element: ':' separates fields (so
- * "\:"), '%' starts a format in GPRINT (so "%%" where `in_format`), and a
- * backslash starts a legend code such as \l (replaced by '/').
+ * Make a file name safe inside an rrd_graph element: ':' separates fields
+ * (so "\:"), and a backslash starts a legend code such as \l (replaced by
+ * '/').
  */
-static void rrd_escape(char *out, size_t len, const char *s, bool in_format)
+static void rrd_escape(char *out, size_t len, const char *s)
 {
 	size_t o = 0;
 
@@ -70,9 +85,6 @@ static void rrd_escape(char *out, size_t len, const char *s, bool in_format)
 		if (*s == ':') {
 			out[o++] = '\\';
 			out[o++] = ':';
-		} else if (*s == '%' && in_format) {
-			out[o++] = '%';
-			out[o++] = '%';
 		} else if (*s == '\\') {
 			out[o++] = '/';
 		} else {
@@ -111,54 +123,336 @@ uint64_t graph_signature(const struct dash_instrument *in, const struct dash_cha
 }
 
 /* Shade the band [from, to] with an invisible base area and a stacked one. */
-static void add_band(struct args *a, int *band, double from, double to, const char *colour,
-                     const char *legend)
+static void add_band(struct args *a, int *band, double from, double to, const char *colour)
 {
 	int k = (*band)++;
 
 	arg_add(a, "CDEF:b%dlo=avg,UN,%.10g,%.10g,IF", k, from, from);
 	arg_add(a, "CDEF:b%dh=avg,UN,%.10g,%.10g,IF", k, to - from, to - from);
 	arg_add(a, "AREA:b%dlo", k);
-	arg_add(a, "AREA:b%dh%s:%s:STACK", k, colour, legend);
+	arg_add(a, "AREA:b%dh%s::STACK", k, colour);
 }
 
-int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
-                 const struct dash_instrument *in, const struct dash_channel *c,
-                 enum dash_period period, double now, char *err, size_t errlen)
+/* ---- the frame around librrd's data area ---- */
+
+#define FONT "DejaVu Sans"
+#define TITLE_PX 11.0
+#define TEXT_PX 9.5
+#define TITLE_H 22 /* strip above the data area */
+#define AXIS_L 66  /* unit label and value labels */
+#define AXIS_R 16
+#define XLABEL_H 15 /* time labels under the data area */
+#define LEGEND_LINE_H 13
+#define BOTTOM_PAD 3
+
+struct rgba {
+	double r, g, b, a;
+};
+
+static const struct rgba c_text = {0.2, 0.2, 0.2, 1}, c_grid = {0, 0, 0, 0.13},
+                         c_axis = {0.55, 0.55, 0.55, 1}, c_band = {0.976, 0.659, 0.145, 0.333},
+                         c_spread = {0.310, 0.506, 0.741, 0.314}, c_avg = {0.122, 0.247, 0.498, 1},
+                         c_limit = {0.776, 0.157, 0.157, 1}, c_warnlim = {0.902, 0.318, 0, 1};
+
+enum swatch { SW_AREA, SW_LINE, SW_DASH, SW_NONE };
+
+struct legend_item {
+	enum swatch swatch;
+	struct rgba colour;
+	char text[192];
+};
+
+#define LEGEND_MAX 10
+
+struct legend {
+	struct legend_item item[LEGEND_MAX];
+	int n;
+};
+
+static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
+{
+	struct legend_item *it;
+	va_list ap;
+
+	if (lg->n == LEGEND_MAX)
+		return;
+	it = &lg->item[lg->n++];
+	it->swatch = sw;
+	it->colour = colour;
+	va_start(ap, fmt);
+	vsnprintf(it->text, sizeof(it->text), fmt, ap);
+	va_end(ap);
+}
+
+static void set_rgba(cairo_t *cr, struct rgba c)
+{
+	cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
+}
+
+/* Lay the legend out left to right from (x0, y0), wrapping at x1, one
+ * baseline every LEGEND_LINE_H; draw it if `draw`. Returns the lines used. */
+static int legend_flow(cairo_t *cr, const struct legend *lg, double x0, double x1, double y0,
+                       bool draw)
+{
+	const double box = 8, gap = 4, spacing = 14;
+	double x = x0, y = y0;
+	int lines = lg->n > 0;
+
+	for (int i = 0; i < lg->n; i++) {
+		const struct legend_item *it = &lg->item[i];
+		cairo_text_extents_t ext;
+		double w, sw = it->swatch == SW_NONE ? 0 : box + gap;
+
+		if (it->text[0] == '\n') { /* forced line break */
+			x = x0;
+			y += LEGEND_LINE_H;
+			lines++;
+			continue;
+		}
+		cairo_text_extents(cr, it->text, &ext);
+		w = sw + ext.x_advance;
+		if (x > x0 && x + w > x1) {
+			x = x0;
+			y += LEGEND_LINE_H;
+			lines++;
+		}
+		if (draw) {
+			cairo_new_path(cr);
+			switch (it->swatch) {
+			case SW_AREA:
+				set_rgba(cr, it->colour);
+				cairo_rectangle(cr, x, y - box, box, box);
+				cairo_fill(cr);
+				cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+				cairo_set_line_width(cr, 0.5);
+				cairo_rectangle(cr, x + 0.25, y - box + 0.25, box - 0.5, box - 0.5);
+				cairo_stroke(cr);
+				break;
+			case SW_LINE:
+			case SW_DASH: {
+				const double dash[] = {3, 2};
+
+				set_rgba(cr, it->colour);
+				cairo_set_line_width(cr, 1.5);
+				if (it->swatch == SW_DASH)
+					cairo_set_dash(cr, dash, 2, 0);
+				cairo_move_to(cr, x, y - box / 2);
+				cairo_line_to(cr, x + box, y - box / 2);
+				cairo_stroke(cr);
+				cairo_set_dash(cr, NULL, 0, 0);
+				break;
+			}
+			case SW_NONE:
+				break;
+			}
+			set_rgba(cr, c_text);
+			cairo_move_to(cr, x + sw, y);
+			cairo_show_text(cr, it->text);
+		}
+		x += w + spacing;
+	}
+	return lines;
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
+{
+	cairo_text_extents_t ext;
+
+	cairo_text_extents(cr, s, &ext);
+	cairo_move_to(cr, x - ext.x_advance * align, y);
+	cairo_show_text(cr, s);
+}
+
+/* Value axis: grid lines at a 1-2-5 step, about five of them. */
+static void draw_value_axis(cairo_t *cr, double left, double top, double w, double h, double vmin,
+                            double vmax)
+{
+	double range = vmax - vmin, raw, mag, step;
+	int decimals;
+
+	if (!isfinite(vmin) || !isfinite(vmax) || !(range > 0))
+		return;
+	raw = range / 5;
+	mag = pow(10, floor(log10(raw)));
+	step = raw / mag < 1.5   ? mag
+	       : raw / mag < 3.5 ? 2 * mag
+	       : raw / mag < 7.5 ? 5 * mag
+	                         : 10 * mag;
+	decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+	for (double v = ceil(vmin / step - 1e-9) * step; v <= vmax + step * 1e-9; v += step) {
+		double y = round(top + h - (v - vmin) / range * h) + 0.5;
+		char label[48];
+
+		if (fabs(v) < step * 1e-9)
+			v = 0; /* no "-0" */
+		set_rgba(cr, c_grid);
+		cairo_set_line_width(cr, 1);
+		cairo_move_to(cr, left, y);
+		cairo_line_to(cr, left + w, y);
+		cairo_stroke(cr);
+		set_rgba(cr, c_text);
+		snprintf(label, sizeof(label), "%.*f", decimals > 9 ? 9 : decimals, v);
+		text_at(cr, left - 5, y + 3.5, label, 1.0);
+	}
+}
+
+/* Time axis: grid and labels at local-time boundaries (3 h for a day,
+ * midnight for a week, Monday midnight for a month with a line each
+ * midnight), found by walking the axis in quarter hours so DST and
+ * half-hour zones need no arithmetic. */
+static void draw_time_axis(cairo_t *cr, enum dash_period period, double left, double top, double w,
+                           double h, double t0, double t1)
+{
+	if (!(t1 > t0))
+		return;
+	for (double t = ceil(t0 / 900) * 900; t <= t1; t += 900) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		enum { NO_TICK, GRID_ONLY, HOUR, WEEKDAY, MONTHDAY } tick = NO_TICK;
+		double x;
+		char label[48] = "";
+
+		if (localtime_r(&tt, &tm) == NULL || tm.tm_min != 0)
+			continue;
+		switch (period) {
+		case DASH_DAY:
+			if (tm.tm_hour % 3 == 0)
+				tick = HOUR;
+			break;
+		case DASH_WEEK:
+			if (tm.tm_hour == 0)
+				tick = WEEKDAY;
+			break;
+		case DASH_MONTH:
+			if (tm.tm_hour == 0)
+				tick = tm.tm_wday == 1 ? MONTHDAY : GRID_ONLY;
+			break;
+		}
+		if (tick == NO_TICK)
+			continue;
+		/* Literal formats, so the compiler checks them. */
+		if (tick == HOUR)
+			strftime(label, sizeof(label), "%H:%M", &tm);
+		else if (tick == WEEKDAY)
+			strftime(label, sizeof(label), "%a %d", &tm);
+		else if (tick == MONTHDAY)
+			strftime(label, sizeof(label), "%b %d", &tm);
+		x = round(left + (t - t0) / (t1 - t0) * w) + 0.5;
+		set_rgba(cr, c_grid);
+		cairo_set_line_width(cr, 1);
+		cairo_move_to(cr, x, top);
+		cairo_line_to(cr, x, top + h);
+		cairo_stroke(cr);
+		if (label[0]) {
+			set_rgba(cr, c_text);
+			text_at(cr, x, top + h + 11, label, 0.5);
+		}
+	}
+}
+
+struct png_reader {
+	const unsigned char *p;
+	size_t left;
+};
+
+static cairo_status_t png_from_blob(void *closure, unsigned char *data, unsigned int len)
+{
+	struct png_reader *r = closure;
+
+	if (len > r->left)
+		return CAIRO_STATUS_READ_ERROR;
+	memcpy(data, r->p, len);
+	r->p += len;
+	r->left -= len;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+static cairo_status_t png_to_sbuf(void *closure, const unsigned char *data, unsigned int len)
+{
+	struct sbuf *b = closure;
+
+	sbuf_append(b, data, len);
+	return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
+}
+
+/* "9.30 C" from a PRINT value, or "n/a" when there was no data. */
+static void format_stat(char *out, size_t len, const char *printed, const char *unit)
+{
+	char *end;
+	double v = printed ? strtod(printed, &end) : NAN;
+
+	if (printed == NULL || end == printed || !isfinite(v))
+		snprintf(out, len, "n/a");
+	else
+		snprintf(out, len, "%s%s%s", printed, unit[0] ? " " : "", unit);
+}
+
+/* ---- the graph ---- */
+
+struct rrd_result {
+	rrd_info_t *info; /* owns everything below */
+	const unsigned char *img;
+	size_t img_len;
+	const char *print[3];
+	double vmin, vmax, t0, t1;
+};
+
+static void rrd_result_scan(struct rrd_result *r)
+{
+	r->vmin = r->vmax = r->t0 = r->t1 = NAN;
+	for (rrd_info_t *it = r->info; it; it = it->next) {
+		if (it->type == RD_I_BLO && strcmp(it->key, "image") == 0) {
+			r->img = it->value.u_blo.ptr;
+			r->img_len = it->value.u_blo.size;
+		} else if (it->type == RD_I_STR && strncmp(it->key, "print[", 6) == 0) {
+			unsigned k = (unsigned)(it->key[6] - '0');
+
+			if (k < 3 && it->key[7] == ']')
+				r->print[k] = it->value.u_str;
+		} else if (it->type == RD_I_VAL && strcmp(it->key, "value_min") == 0) {
+			r->vmin = it->value.u_val;
+		} else if (it->type == RD_I_VAL && strcmp(it->key, "value_max") == 0) {
+			r->vmax = it->value.u_val;
+		} else if (it->type == RD_I_CNT && strcmp(it->key, "graph_start") == 0) {
+			r->t0 = (double)it->value.u_cnt;
+		} else if (it->type == RD_I_CNT && strcmp(it->key, "graph_end") == 0) {
+			r->t1 = (double)it->value.u_cnt;
+		}
+	}
+}
+
+/* The data area, plot_w x plot_h, by librrd. 0, or -1 with err set. */
+static int rrd_draw_data(struct rrd_result *r, const char *rrd_path, const char *rrdcached,
+                         const struct dash_channel *c, long start, long end, int plot_w, int plot_h,
+                         char *err, size_t errlen)
 {
 	struct args *a = calloc(1, sizeof(*a));
-	char path_esc[4200], unit_fmt[128], unit_lbl[128];
-	rrd_info_t *info, *it;
-	const void *img = NULL;
-	size_t img_len = 0;
+	char path_esc[4200];
 	double lo = INFINITY, hi = -INFINITY;
 	const double lims[] = {c->min, c->max, c->warning_min, c->warning_max};
-	bool warned_legend = false;
-	int band = 0, rc = -1;
-	long end = (long)now, start = (long)(now - period_seconds(period));
+	int band = 0;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rrd_escape(path_esc, sizeof(path_esc), rrd_path, false);
-	rrd_escape(unit_fmt, sizeof(unit_fmt), c->unit, true);
-	rrd_escape(unit_lbl, sizeof(unit_lbl), c->unit, false);
+	rrd_escape(path_esc, sizeof(path_esc), rrd_path);
 
 	arg_add(a, "graphv");
 	arg_add(a, "-");
 	arg_add(a, "--imgformat=PNG");
+	arg_add(a, "--only-graph"); /* see the top of the file */
 	arg_add(a, "--start=%ld", start);
 	arg_add(a, "--end=%ld", end);
-	arg_add(a, "--width=%d", DASH_GRAPH_W);
-	arg_add(a, "--height=%d", DASH_GRAPH_H);
-	arg_add(a, "--full-size-mode");
+	arg_add(a, "--width=%d", plot_w);
+	arg_add(a, "--height=%d", plot_h);
 	arg_add(a, "--slope-mode");
 	arg_add(a, "--border=0");
 	arg_add(a, "--color=BACK#FFFFFF");
 	arg_add(a, "--color=CANVAS#FFFFFF");
-	arg_add(a, "--title=%s %s, last %s", in->name, c->name, dash_period_name(period));
-	arg_add(a, "--vertical-label=%s", c->unit[0] ? c->unit : " ");
 	if (rrdcached && rrdcached[0])
 		arg_add(a, "--daemon=%s", rrdcached);
 
@@ -182,34 +476,29 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 	arg_add(a, "CDEF:spread=hi,lo,-");
 
 	/* Warning zones, behind the data. */
-	if (isfinite(c->min) && isfinite(c->warning_min) && c->warning_min > c->min) {
-		add_band(a, &band, c->min, c->warning_min, "#F9A82555", "warning zone");
-		warned_legend = true;
-	}
+	if (isfinite(c->min) && isfinite(c->warning_min) && c->warning_min > c->min)
+		add_band(a, &band, c->min, c->warning_min, "#F9A82555");
 	if (isfinite(c->max) && isfinite(c->warning_max) && c->warning_max < c->max)
-		add_band(a, &band, c->warning_max, c->max, "#F9A82555",
-		         warned_legend ? "" : "warning zone");
+		add_band(a, &band, c->warning_max, c->max, "#F9A82555");
 
 	arg_add(a, "AREA:lo");
-	arg_add(a, "AREA:spread#4F81BD50:min to max:STACK");
-	arg_add(a, "LINE1.5:avg#1F3F7F:average");
+	arg_add(a, "AREA:spread#4F81BD50::STACK");
+	arg_add(a, "LINE1.5:avg#1F3F7F");
 
 	if (isfinite(c->min))
-		arg_add(a, "HRULE:%.10g#C62828:min %.6g %s:dashes", c->min, c->min, unit_lbl);
+		arg_add(a, "HRULE:%.10g#C62828::dashes", c->min);
 	if (isfinite(c->max))
-		arg_add(a, "HRULE:%.10g#C62828:max %.6g %s:dashes", c->max, c->max, unit_lbl);
+		arg_add(a, "HRULE:%.10g#C62828::dashes", c->max);
 	/* A warning limit without its hard limit has no zone to shade. */
 	if (isfinite(c->warning_min) && !(isfinite(c->min) && c->warning_min > c->min))
-		arg_add(a, "HRULE:%.10g#E65100:warning below %.6g:dashes=2", c->warning_min,
-		        c->warning_min);
+		arg_add(a, "HRULE:%.10g#E65100::dashes=2", c->warning_min);
 	if (isfinite(c->warning_max) && !(isfinite(c->max) && c->warning_max < c->max))
-		arg_add(a, "HRULE:%.10g#E65100:warning above %.6g:dashes=2", c->warning_max,
-		        c->warning_max);
+		arg_add(a, "HRULE:%.10g#E65100::dashes=2", c->warning_max);
 
-	arg_add(a, "COMMENT:\\n");
-	arg_add(a, "GPRINT:avg:LAST:last %%.2lf %s", unit_fmt);
-	arg_add(a, "GPRINT:lo:MIN:lowest %%.2lf %s", unit_fmt);
-	arg_add(a, "GPRINT:hi:MAX:highest %%.2lf %s\\l", unit_fmt);
+	/* PRINT (unlike GPRINT) frees what it formats. */
+	arg_add(a, "PRINT:avg:LAST:%%.2lf");
+	arg_add(a, "PRINT:lo:MIN:%%.2lf");
+	arg_add(a, "PRINT:hi:MAX:%%.2lf");
 
 	if (a->overflow) {
 		snprintf(err, errlen, "graph arguments too long");
@@ -218,30 +507,162 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 	}
 
 	rrd_clear_error();
-	info = rrd_graph_v(a->n, a->v);
-	if (info == NULL) {
+	r->info = rrd_graph_v(a->n, a->v);
+	free(a);
+	if (r->info == NULL) {
 		snprintf(err, errlen, "rrd_graph: %s",
 		         rrd_test_error() ? rrd_get_error() : "failed");
 		rrd_clear_error();
-		free(a);
 		return -1;
 	}
-	for (it = info; it; it = it->next) {
-		if (it->type == RD_I_BLO && strcmp(it->key, "image") == 0) {
-			img = it->value.u_blo.ptr;
-			img_len = it->value.u_blo.size;
-		}
-	}
-	if (img == NULL || img_len == 0) {
+	rrd_result_scan(r);
+	if (r->img == NULL || r->img_len == 0) {
 		snprintf(err, errlen, "rrd_graph returned no image%s%s",
 		         rrd_test_error() ? ": " : "", rrd_test_error() ? rrd_get_error() : "");
-	} else if (fs_write_atomic(png_path, img, img_len, 0644) == -1) {
+		rrd_clear_error();
+		return -1;
+	}
+	rrd_clear_error();
+	return 0;
+}
+
+static void legend_build(struct legend *lg, const struct dash_channel *c, const char *stats[3])
+{
+	const char *u = c->unit, *sp = c->unit[0] ? " " : "";
+
+	if ((isfinite(c->min) && isfinite(c->warning_min) && c->warning_min > c->min) ||
+	    (isfinite(c->max) && isfinite(c->warning_max) && c->warning_max < c->max))
+		legend_add(lg, SW_AREA, c_band, "warning zone");
+	legend_add(lg, SW_AREA, c_spread, "min to max");
+	legend_add(lg, SW_LINE, c_avg, "average");
+	if (isfinite(c->min))
+		legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", c->min, sp, u);
+	if (isfinite(c->max))
+		legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", c->max, sp, u);
+	if (isfinite(c->warning_min) && !(isfinite(c->min) && c->warning_min > c->min))
+		legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", c->warning_min);
+	if (isfinite(c->warning_max) && !(isfinite(c->max) && c->warning_max < c->max))
+		legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", c->warning_max);
+	legend_add(lg, SW_NONE, c_text, "\n");
+	legend_add(lg, SW_NONE, c_text, "last %s", stats[0]);
+	legend_add(lg, SW_NONE, c_text, "lowest %s", stats[1]);
+	legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
+}
+
+int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
+                 const struct dash_instrument *in, const struct dash_channel *c,
+                 enum dash_period period, double now, char *err, size_t errlen)
+{
+	struct rrd_result r = {0};
+	struct legend *lg = calloc(1, sizeof(*lg));
+	const char *stats_in[3] = {"", "", ""};
+	char stats[3][96], title[300];
+	cairo_surface_t *out = NULL, *data = NULL;
+	cairo_t *cr = NULL;
+	struct sbuf png = {0};
+	struct png_reader rd;
+	long end = (long)now, start = (long)(now - period_seconds(period));
+	int lines, plot_w = DASH_GRAPH_W - AXIS_L - AXIS_R, plot_h, rc = -1;
+
+	if (lg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	out = cairo_image_surface_create(CAIRO_FORMAT_RGB24, DASH_GRAPH_W, DASH_GRAPH_H);
+	cr = cairo_create(out);
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
+		goto done;
+	}
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, TEXT_PX);
+
+	/* The legend's height (the stats line has the widest numbers) sets
+	 * the data area's. */
+	legend_build(lg, c, (const char *[]){"-00000.00", "-00000.00", "-00000.00"});
+	lines = legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
+	plot_h = DASH_GRAPH_H - TITLE_H - XLABEL_H - lines * LEGEND_LINE_H - BOTTOM_PAD;
+	if (plot_h < 40) {
+		snprintf(err, errlen, "legend too long for a %dx%d graph", DASH_GRAPH_W,
+		         DASH_GRAPH_H);
+		goto done;
+	}
+
+	if (rrd_draw_data(&r, rrd_path, rrdcached, c, start, end, plot_w, plot_h, err, errlen) ==
+	    -1)
+		goto done;
+	rd.p = r.img;
+	rd.left = r.img_len;
+	data = cairo_image_surface_create_from_png_stream(png_from_blob, &rd);
+	if (cairo_surface_status(data) != CAIRO_STATUS_SUCCESS) {
+		snprintf(err, errlen, "rrd_graph image: %s",
+		         cairo_status_to_string(cairo_surface_status(data)));
+		goto done;
+	}
+	if (cairo_image_surface_get_width(data) != plot_w ||
+	    cairo_image_surface_get_height(data) != plot_h) {
+		snprintf(err, errlen, "rrd_graph image is %dx%d, expected %dx%d",
+		         cairo_image_surface_get_width(data), cairo_image_surface_get_height(data),
+		         plot_w, plot_h);
+		goto done;
+	}
+
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	cairo_paint(cr);
+	cairo_set_source_surface(cr, data, AXIS_L, TITLE_H);
+	cairo_paint(cr);
+
+	draw_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
+	draw_time_axis(cr, period, AXIS_L, TITLE_H, plot_w, plot_h,
+	               isfinite(r.t0) ? r.t0 : (double)start, isfinite(r.t1) ? r.t1 : (double)end);
+	set_rgba(cr, c_axis);
+	cairo_set_line_width(cr, 1);
+	cairo_rectangle(cr, AXIS_L - 0.5, TITLE_H - 0.5, plot_w + 1, plot_h + 1);
+	cairo_stroke(cr);
+
+	/* The unit, up the value axis. */
+	if (c->unit[0]) {
+		cairo_save(cr);
+		cairo_translate(cr, 13, TITLE_H + plot_h / 2.0);
+		cairo_rotate(cr, -M_PI / 2);
+		set_rgba(cr, c_text);
+		text_at(cr, 0, 0, c->unit, 0.5);
+		cairo_restore(cr);
+	}
+
+	for (int i = 0; i < 3; i++) {
+		format_stat(stats[i], sizeof(stats[i]), r.print[i], c->unit);
+		stats_in[i] = stats[i];
+	}
+	memset(lg, 0, sizeof(*lg));
+	legend_build(lg, c, stats_in);
+	legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
+	            TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
+
+	/* The title, centred in its strip. */
+	snprintf(title, sizeof(title), "%s %s, last %s", in->name, c->name,
+	         dash_period_name(period));
+	cairo_set_font_size(cr, TITLE_PX);
+	set_rgba(cr, c_text);
+	text_at(cr, DASH_GRAPH_W / 2.0, 15, title, 0.5);
+
+	cairo_surface_flush(out);
+	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, &png) != CAIRO_STATUS_SUCCESS ||
+	    png.failed) {
+		snprintf(err, errlen, "%s: PNG encoding failed", png_path);
+	} else if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1) {
 		snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
 	} else {
 		rc = 0;
 	}
-	rrd_info_free(info);
-	rrd_clear_error();
-	free(a);
+done:
+	sbuf_free(&png);
+	if (data)
+		cairo_surface_destroy(data);
+	cairo_destroy(cr);
+	cairo_surface_destroy(out);
+	if (r.info)
+		rrd_info_free(r.info);
+	free(lg);
 	return rc;
 }
