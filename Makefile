@@ -29,7 +29,7 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 DEB_PKGS = build-essential pkg-config libmosquitto-dev mosquitto mosquitto-clients \
 	librrd-dev rrdtool libcurl4-openssl-dev libyaml-dev libcjson-dev libjansson-dev \
 	libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev uthash-dev python3 python3-aiosmtpd \
-	tidy clang libcairo2-dev chromium nodejs rrdcached collectd-core
+	tidy clang libcairo2-dev chromium nodejs rrdcached collectd-core mandoc
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)
@@ -47,7 +47,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 
 PROGS = build/labqcd build/labqcctl build/labsim build/count_sub
 
-.PHONY: all deps test unit integration run bench fuzz install uninstall clean valgrind
+.PHONY: all deps test unit integration run bench fuzz fuzz-check install uninstall clean valgrind
 all: $(PROGS)
 
 $(B)/%.o: %.c
@@ -96,12 +96,53 @@ unit: $(UNIT_BIN)
 # ---- the test target: deps, sanitized build, unit, integration ----
 test: deps
 	$(MAKE) SANITIZE=address,undefined all-tests
+	$(MAKE) fuzz-check
 
 all-tests: $(PROGS) $(UNIT_BIN)
 	tests/run-all $(UNIT_BIN)
 
 integration: $(PROGS)
 	tests/run-integration
+
+# ---- fuzzing (libFuzzer, Debian's clang) ----
+# make fuzz: each target for FUZZ_TIME seconds from its seed corpus, new
+# inputs into build/fuzz/corpus/NAME, crashes as build/fuzz/crash-*.
+# make fuzz-check (part of make test): every seed once, then a short run.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_CHECK_TIME ?= 20
+FUZZ_TARGETS = payload topic config replay
+FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz_src_payload = collectors/payload.c collectors/timefmt.c collectors/topic.c
+fuzz_src_topic = collectors/topic.c collectors/replay_line.c
+fuzz_src_replay = collectors/replay_line.c collectors/topic.c collectors/payload.c \
+	collectors/timefmt.c
+fuzz_src_config = $(wildcard daemon/config*.c) rules/westgard_names.c collectors/topic.c
+FUZZ_RUN = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+		$(FUZZ_RUN) build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 \
+			-max_len=8192 -artifact_prefix=build/fuzz/ \
+			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; done
+
+fuzz-check: $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+		$(FUZZ_RUN) build/fuzz/fuzz_$$t -runs=1 tests/fuzz/corpus/$$t/* >build/fuzz/$$t.log 2>&1 \
+			|| { cat build/fuzz/$$t.log; echo "fuzz: $$t: a seed fails"; exit 1; }; \
+		mkdir -p build/fuzz/check-$$t; \
+		$(FUZZ_RUN) build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_CHECK_TIME) -timeout=10 \
+			-max_len=4096 -artifact_prefix=build/fuzz/ build/fuzz/check-$$t \
+			tests/fuzz/corpus/$$t >>build/fuzz/$$t.log 2>&1 \
+			|| { tail -60 build/fuzz/$$t.log; echo "fuzz: $$t: crash"; exit 1; }; \
+		echo "fuzz: $$t: seeds and $(FUZZ_CHECK_TIME)s of fuzzing clean"; done
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -124,14 +165,66 @@ bench: deps
 clean:
 	rm -rf build
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)/etc/labqcd
+# Install: programs, man pages, the unit file (ExecStart pointing at
+# $(PREFIX)/sbin), sysusers.d and tmpfiles.d entries that create the labqcd
+# user and its directories, and the example config. An existing
+# /etc/labqcd/labqcd.yaml is never overwritten; the example is always
+# refreshed as labqcd.yaml.example.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# systemd reads sysusers.d and tmpfiles.d from /etc and /usr/lib only.
+SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
+TMPFILESDIR ?= $(SYSCONFDIR)/tmpfiles.d
+LOCALSTATEDIR ?= /var
+MANS = man/labqcd.8 man/labqcd.yaml.5 man/labqcctl.1
+# The example config with the directories of an installed daemon.
+INSTALL_CONFIG_SED = -e 's|^\(  state_dir:\) var/lib  *|\1 $(LOCALSTATEDIR)/lib/labqcd |' \
+	-e 's|^\(  rrd_dir:\) var/rrd  *|\1 $(LOCALSTATEDIR)/lib/labqcd/rrd |' \
+	-e 's|^\(  www_dir:\) var/www  *|\1 $(LOCALSTATEDIR)/www/labqcd |' \
+	-e 's|^\(  control_socket:\) var/run/labqcd.sock  *|\1 /run/labqcd/labqcd.sock |' \
+	-e 's|^\(  user:\) ""  *|\1 labqcd |'
+
+.PHONY: manlint
+install: build/labqcd build/labqcctl
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/labqcd
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/labqcd \
+		$(DESTDIR)$(LOCALSTATEDIR)/lib/labqcd/rrd
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/www/labqcd
 	install -m 0755 build/labqcd $(DESTDIR)$(PREFIX)/sbin/labqcd
 	install -m 0755 build/labqcctl $(DESTDIR)$(PREFIX)/bin/labqcctl
-	install -m 0644 man/labqcd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 man/labqcd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 man/labqcctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 etc/labqcd.yaml $(DESTDIR)/etc/labqcd/labqcd.yaml.example
+	install -m 0644 man/labqcd.8 $(DESTDIR)$(PREFIX)/share/man/man8/labqcd.8
+	install -m 0644 man/labqcd.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/labqcd.yaml.5
+	install -m 0644 man/labqcctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/labqcctl.1
+	sed -e 's|/usr/local/sbin/labqcd|$(PREFIX)/sbin/labqcd|g' \
+		-e 's|/etc/labqcd/|$(SYSCONFDIR)/labqcd/|g' -e 's|/var/|$(LOCALSTATEDIR)/|g' \
+		etc/labqcd.service > build/labqcd.service
+	install -m 0644 build/labqcd.service $(DESTDIR)$(UNITDIR)/labqcd.service
+	install -m 0644 etc/labqcd.sysusers $(DESTDIR)$(SYSUSERSDIR)/labqcd.conf
+	sed -e 's|/var/|$(LOCALSTATEDIR)/|g' etc/labqcd.tmpfiles > build/labqcd.tmpfiles
+	install -m 0644 build/labqcd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/labqcd.conf
+	sed $(INSTALL_CONFIG_SED) etc/labqcd.yaml > build/labqcd.yaml.example
+	install -m 0640 build/labqcd.yaml.example $(DESTDIR)$(SYSCONFDIR)/labqcd/labqcd.yaml.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/labqcd/labqcd.yaml ] || \
+		install -m 0640 build/labqcd.yaml.example $(DESTDIR)$(SYSCONFDIR)/labqcd/labqcd.yaml
+
+# Removes what install put there, except the config and the state (the
+# lab's record: audit log, RRD files), which stay for a reinstall.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/labqcd $(DESTDIR)$(PREFIX)/bin/labqcctl \
+		$(DESTDIR)$(PREFIX)/share/man/man8/labqcd.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/labqcd.yaml.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/labqcctl.1 \
+		$(DESTDIR)$(UNITDIR)/labqcd.service $(DESTDIR)$(SYSUSERSDIR)/labqcd.conf \
+		$(DESTDIR)$(TMPFILESDIR)/labqcd.conf \
+		$(DESTDIR)$(SYSCONFDIR)/labqcd/labqcd.yaml.example
+	@echo "make uninstall: kept $(SYSCONFDIR)/labqcd/labqcd.yaml and $(LOCALSTATEDIR)/lib/labqcd"
+
+# Man pages must lint clean.
+manlint:
+	mandoc -T lint -W warning $(MANS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

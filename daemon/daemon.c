@@ -16,7 +16,9 @@
  * records already in the audit log are not written twice.
  */
 #include "labqcd.h"
+#include "control.h"
 #include "fsutil.h"
+#include "health.h"
 
 #include <errno.h>
 #include <math.h>
@@ -234,17 +236,24 @@ struct config *config_load_logged(const char *path)
 	return cfg;
 }
 
-static void reload(struct labqcd *d, const char *path)
+void labqcd_flush(struct labqcd *d)
+{
+	checkpoint(d);
+	store_sync(d->store);
+	state_save(d);
+}
+
+int labqcd_reload(struct labqcd *d, const char *path)
 {
 	struct config *fresh;
 
-	log_info("SIGHUP: reloading %s", path);
+	log_info("reloading %s", path);
 	sd_notify(0, "RELOADING=1");
 	fresh = config_load_logged(path);
 	if (fresh == NULL) {
 		log_warnx("reload: %s has errors (above); the running config is kept", path);
 		sd_notify(0, "READY=1");
-		return;
+		return -1;
 	}
 	if (strcmp(fresh->mqtt.url, d->cfg->mqtt.url) != 0 ||
 	    strcmp(fresh->mqtt.client_id, d->cfg->mqtt.client_id) != 0 ||
@@ -270,6 +279,7 @@ static void reload(struct labqcd *d, const char *path)
 	log_set_level(fresh->daemon.log_level);
 	log_info("reload: %s loaded (%zu instruments)", path, fresh->n_instruments);
 	sd_notify(0, "READY=1");
+	return 0;
 }
 
 static struct mqtt *open_mqtt(struct labqcd *d)
@@ -322,6 +332,7 @@ static void install_signals(void)
 int daemon_run(struct config *cfg, const char *config_path)
 {
 	struct labqcd d;
+	struct control *ctl = NULL;
 	char path[4200];
 	double next_checkpoint;
 	int rc = 0;
@@ -349,6 +360,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 		rc = 1;
 		goto out;
 	}
+	if ((ctl = control_open(cfg->daemon.control_socket, 0660, &d, config_path)) == NULL) {
+		log_warn("control socket %s", cfg->daemon.control_socket);
+		rc = 1;
+		goto out;
+	}
 	log_info("labqcd %s started: %zu instruments configured, broker %s", LABQCD_VERSION,
 		 cfg->n_instruments, cfg->mqtt.url);
 	sd_notify(0, "READY=1\nSTATUS=running");
@@ -357,8 +373,16 @@ int daemon_run(struct config *cfg, const char *config_path)
 	double next_rule_tick = mono_clock();
 	if ((d.dashboard = dashboard_open(d.cfg, true)) == NULL)
 		log_warn("dashboard %s: not rendering", d.cfg->daemon.www_dir);
+	/* Health telemetry soon after start, then once a minute; the
+	 * systemd watchdog at half its
+	 * interval (the loop wakes at least once a second). */
+	double next_health = mono_clock() + 5.0, next_watchdog = 0, watchdog_s = 0;
+	uint64_t watchdog_usec = 0;
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+		watchdog_s = watchdog_usec / 2e6;
 
 	while (!want_stop) {
+		struct pollfd pfds[2 + CONTROL_CLIENTS_MAX];
 		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = POLLIN};
 		double now = mono_clock();
 		double wait = fmin(next_checkpoint - now, mqtt_next_deadline(d.mqtt, now));
@@ -370,18 +394,35 @@ int daemon_run(struct config *cfg, const char *config_path)
 
 		if (want_reload) {
 			want_reload = 0;
-			reload(&d, config_path);
+			labqcd_reload(&d, config_path);
 		}
 		if (mqtt_want_write(d.mqtt))
 			pfd.events |= POLLOUT;
-		int n = poll(&pfd, pfd.fd >= 0 ? 1 : 0, timeout_ms);
+		/* pfds[0] the broker (fd -1 while disconnected: poll skips it),
+		 * then the control socket and its clients. */
+		pfds[0] = pfd;
+		int n_ctl = control_pollfds(ctl, pfds + 1, CONTROL_CLIENTS_MAX + 1);
+		int n = poll(pfds, (nfds_t)(1 + n_ctl), timeout_ms);
 		if (n == -1 && errno != EINTR) {
 			log_warn("poll");
 			continue;
 		}
+		pfd = pfds[0];
 		now = mono_clock();
 		mqtt_io(d.mqtt, n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)),
 			n > 0 && (pfd.revents & POLLOUT), now);
+		journal_commit(d.journal);
+		labqcd_commit_transitions(&d);
+		if (n > 0)
+			control_io(ctl, pfds + 1, n_ctl, now);
+		if (watchdog_s > 0 && now >= next_watchdog) {
+			sd_notify(0, "WATCHDOG=1");
+			next_watchdog = now + watchdog_s;
+		}
+		if (now >= next_health) {
+			health_publish(&d);
+			next_health = now + 60.0;
+		}
 		journal_commit(d.journal);
 		labqcd_commit_transitions(&d);
 		d.clock = wall_clock();
@@ -406,9 +447,12 @@ int daemon_run(struct config *cfg, const char *config_path)
 			next_checkpoint = now + d.cfg->daemon.flush_interval_s;
 		}
 	}
+	control_close(ctl);
+	ctl = NULL;
 	log_info("stopping: flushing samples and state");
 	sd_notify(0, "STOPPING=1");
 out:
+	control_close(ctl);
 	if (d.journal) {
 		journal_sync(d.journal);
 		store_sync(d.store);

@@ -1,55 +1,273 @@
 /*
  * labqcctl.c: the operator's command (DESIGN section 8).
  *
- * This first version does what needs no running daemon: verify-audit
- * checks the hash chain of the audit log. The control-socket commands
- * (status, ack, silence, maintenance, service-done, reload, flush) come
- * with the control socket; until then they say so and exit 2.
+ *   labqcctl [-s SOCKET] [--json] COMMAND [ARG ...]
+ *
+ * verify-audit checks the audit log's hash chain itself and needs no
+ * daemon. Every other command is one request line to the daemon's
+ * control socket (control.h has the protocol); the answer is printed as
+ * it comes (human text, or with --json one JSON object line).
+ *
+ * Exit codes: 0 done; 1 the daemon refused or the command failed (no
+ * such alert, config with errors, broken audit chain); 2 usage error;
+ * 3 the daemon could not be reached (not running, no permission on the
+ * socket, no answer).
  */
 #include "audit.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/labqcd/labqcd.sock"
+#define DEFAULT_AUDIT "/var/lib/labqcd/audit.jsonl"
+#define REQUEST_MAX 4096
+#define ANSWER_TIMEOUT_MS 120000 /* reload and flush may take a while */
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: labqcctl [-s SOCKET] status | ack KEY [COMMENT] | silence MATCH DURATION |\n"
-		     "       maintenance INSTRUMENT start|end | service-done INSTRUMENT [COUNTER] |\n"
-		     "       reload | flush | verify-audit [FILE]\n");
+	fprintf(out,
+	        "usage: labqcctl [-s SOCKET] [--json] status | ack KEY [COMMENT] |\n"
+	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
+	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE]\n"
+	        "  -s SOCKET        control socket (default " DEFAULT_SOCKET ")\n"
+	        "  -j, --json       answer as one JSON object line\n"
+	        "  -h, --help       this help\n"
+	        "exit: 0 done, 1 refused or failed, 2 usage, 3 daemon not reachable\n");
+}
+
+static int verify_audit(const char *path, bool json)
+{
+	char err[512];
+	unsigned long lines = 0;
+	int ok = audit_verify(path, err, sizeof(err), &lines) == 0;
+
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", ok);
+		cJSON_AddStringToObject(o, "file", path);
+		cJSON_AddNumberToObject(o, "records", (double)lines);
+		if (!ok)
+			cJSON_AddStringToObject(o, "error", err);
+		char *s = cJSON_PrintUnformatted(o);
+		printf("%s\n", s ? s : "{\"ok\":false}");
+		free(s);
+		cJSON_Delete(o);
+	} else if (ok) {
+		printf("%s: %lu records, chain intact\n", path, lines);
+	} else {
+		fprintf(stderr, "labqcctl: %s: %s\n", path, err);
+	}
+	return ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/* Append one word to the request; words carry no whitespace. */
+static int add_word(char *req, size_t len, const char *w, bool rest)
+{
+	size_t n = strlen(req);
+
+	if (!rest && (w[0] == '\0' || strpbrk(w, " \t\r\n") != NULL)) {
+		fprintf(stderr, "labqcctl: \"%s\": an argument must be one word\n", w);
+		return -1;
+	}
+	if (n + 1 + strlen(w) + 2 > len) {
+		fprintf(stderr, "labqcctl: request too long\n");
+		return -1;
+	}
+	req[n++] = ' ';
+	for (; *w; w++)
+		req[n++] = (*w == '\n' || *w == '\r' || *w == '\t') ? ' ' : *w;
+	req[n] = '\0';
+	return 0;
+}
+
+/* The request line for argv (the command first), or -1 on a usage error. */
+static int build_request(int argc, char **argv, bool json, char *req, size_t len)
+{
+	static const struct {
+		const char *name;
+		int min, max; /* arguments after the command; max -1 = any (comment) */
+	} cmds[] = {{"status", 0, 0},      {"ack", 1, -1},         {"silence", 2, 2},
+	            {"maintenance", 2, 2}, {"service-done", 1, 2}, {"reload", 0, 0},
+	            {"flush", 0, 0}};
+	const char *cmd = argv[0];
+	int nargs = argc - 1;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmd, cmds[i].name) != 0)
+			continue;
+		if (nargs < cmds[i].min || (cmds[i].max >= 0 && nargs > cmds[i].max)) {
+			fprintf(stderr, "labqcctl: %s: wrong number of arguments\n", cmd);
+			return -1;
+		}
+		if (strcmp(cmd, "maintenance") == 0 && strcmp(argv[2], "start") != 0 &&
+		    strcmp(argv[2], "end") != 0) {
+			fprintf(stderr, "labqcctl: maintenance INSTRUMENT start|end\n");
+			return -1;
+		}
+		snprintf(req, len, "%s%s", json ? "json " : "", cmd);
+		for (int k = 1; k < argc; k++) {
+			/* ack's comment: every word after the key. */
+			bool rest = strcmp(cmd, "ack") == 0 && k >= 2;
+			if (add_word(req, len, argv[k], rest) == -1)
+				return -1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "labqcctl: unknown command \"%s\"\n", cmd);
+	return -1;
+}
+
+/* Send the request, read the whole answer (malloc'ed, NUL-terminated). */
+static char *ask(const char *path, const char *req)
+{
+	struct sockaddr_un sun;
+	size_t cap = 8192, len = 0;
+	char *buf = NULL;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "labqcctl: %s: socket path too long\n", path);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "labqcctl: %s: %s (is labqcd running? are you in its group?)\n",
+		        path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	size_t off = 0, rlen = strlen(req);
+	while (off < rlen) {
+		ssize_t k = send(fd, req + off, rlen - off, MSG_NOSIGNAL);
+		if (k <= 0) {
+			if (k == -1 && errno == EINTR)
+				continue;
+			fprintf(stderr, "labqcctl: %s: send: %s\n", path, strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)k;
+	}
+	shutdown(fd, SHUT_WR);
+	if ((buf = malloc(cap)) == NULL)
+		goto fail;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, ANSWER_TIMEOUT_MS);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "labqcctl: %s: no answer within %d s\n", path,
+			        ANSWER_TIMEOUT_MS / 1000);
+			goto fail;
+		}
+		if (len + 1 >= cap) {
+			char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+			if (nb == NULL)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
+		if (k == 0)
+			break;
+		if (k == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "labqcctl: %s: %s\n", path, strerror(errno));
+			goto fail;
+		}
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "labqcctl: %s: the daemon closed without an answer\n", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	int ch;
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const char *socket_path = DEFAULT_SOCKET;
+	char req[REQUEST_MAX];
+	bool json = false;
+	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "s:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
+			socket_path = optarg;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return EXIT_OK;
 		default:
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (strcmp(argv[optind], "verify-audit") == 0) {
-		const char *path = optind + 1 < argc ? argv[optind + 1] : "/var/lib/labqcd/audit.jsonl";
-		char err[512];
-		unsigned long lines = 0;
-		if (audit_verify(path, err, sizeof(err), &lines) == -1) {
-			fprintf(stderr, "labqcctl: %s: %s\n", path, err);
-			return 1;
+		if (argc - optind > 2) {
+			usage(stderr);
+			return EXIT_USAGE;
 		}
-		printf("%s: %lu records, chain intact\n", path, lines);
-		return 0;
+		return verify_audit(optind + 1 < argc ? argv[optind + 1] : DEFAULT_AUDIT, json);
 	}
-	fprintf(stderr, "labqcctl: %s: needs the control socket, not built yet\n", argv[optind]);
-	return 2;
+	if (build_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	size_t n = strlen(req); /* room for the newline was kept by the - 1 above */
+	req[n] = '\n';
+	req[n + 1] = '\0';
+	char *answer = ask(socket_path, req);
+	if (answer == NULL)
+		return EXIT_UNREACHABLE;
+	if (json) {
+		cJSON *o = cJSON_Parse(answer);
+		const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+		rc = cJSON_IsTrue(ok) ? EXIT_OK : EXIT_FAILED;
+		fputs(answer, stdout);
+		cJSON_Delete(o);
+	} else if (strncmp(answer, "error: ", 7) == 0) {
+		fprintf(stderr, "labqcctl: %s", answer + 7);
+		rc = EXIT_FAILED;
+	} else {
+		fputs(answer, stdout);
+		rc = EXIT_OK;
+	}
+	free(answer);
+	return rc;
 }

@@ -161,6 +161,12 @@ void labqcd_commit_transitions(struct labqcd *d);
 
 /* daemon.c: config_load() whose errors go to the log. */
 struct config *config_load_logged(const char *path);
+/* daemon.c: reload `path` (SIGHUP and labqcctl reload): 0, or -1 when it
+ * has errors (logged) and the running config is kept. */
+int labqcd_reload(struct labqcd *d, const char *path);
+/* daemon.c: checkpoint now and wait until every RRD write is done
+ * (labqcctl flush). */
+void labqcd_flush(struct labqcd *d);
 
 /* daemon.c: open everything, recover, run the loop until SIGTERM. */
 int daemon_run(struct config *cfg, const char *config_path);

@@ -1,0 +1,32 @@
+/*
+ * health.h: labqcd's own counters, for `labqcctl status` and for the
+ * health telemetry published every minute to
+ * <prefix>/labqcd/<client_id>/<counter> (QoS 0, not retained).
+ */
+#ifndef LABQCD_HEALTH_H
+#define LABQCD_HEALTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct labqcd;
+
+struct health {
+	double uptime_s;
+	bool broker_connected;
+	uint64_t broker_connects, broker_disconnects;
+	uint64_t messages, dropped, late, samples, qc_results, events, recovered;
+	uint64_t rrd_queued, rrd_written, rrd_pending, rrd_errors, rrd_series;
+	uint64_t alerts_firing, alerts_pending, alerts_acknowledged, alerts_silenced;
+	uint64_t spool_depth, notifications_sent, notifications_failed;
+	double last_render; /* epoch seconds; 0 = never */
+};
+
+/* Gather every counter (reads the spool directory for its depth). */
+void health_collect(struct labqcd *d, struct health *h);
+
+/* Publish the counters as <prefix>/labqcd/<client_id>/<name>; returns
+ * how many were handed to the broker client (0 when disconnected). */
+int health_publish(struct labqcd *d);
+
+#endif
