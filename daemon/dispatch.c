@@ -54,16 +54,18 @@ static void drop(struct labqcd *d, uint64_t seq, const struct message *m, const 
 
 /* In --replay the clock follows the input. Time-driven rules (stale,
  * calendar, tasks, delays) and the alert engine's timers run at the
- * times in between, in steps of a minute (coarser over long gaps, at
- * most 2,000 steps a gap), strictly before the new time: the sample that
- * moves the clock is then evaluated at its own time. */
+ * times in between, on a grid of a minute (coarser over long gaps, at
+ * most 2,000 steps a gap) from the old time (after every input at that
+ * time) strictly before the new time: the sample that moves the clock
+ * is then evaluated at its own time, and input a minute apart still
+ * gets its tick. */
 static void advance_clock(struct labqcd *d, double t)
 {
 	if (!d->replay || !(t > d->clock))
 		return;
 	if (d->clock > 0) {
 		double step = fmax(60.0, (t - d->clock) / 2000.0);
-		for (double c = d->clock + step; c < t; c += step) {
+		for (double c = ceil(d->clock / step) * step; c < t; c += step) {
 			equipment_tick(d, c);
 			alerts_tick(d->alerts, c);
 		}
@@ -118,7 +120,9 @@ static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m
 			drop(d, seq, m, "SenML record names a reserved channel");
 			continue;
 		}
-		snprintf(relpath, sizeof(relpath), "%s/%s/%s", tp->site, tp->instrument, channel);
+		if (snprintf(relpath, sizeof(relpath), "%s/%s/%s", tp->site, tp->instrument,
+			     channel) >= (int)sizeof(relpath))
+			continue; /* cannot happen: every component is < ID_MAX */
 		if (s[i].arrival_time) {
 			/* Our own timestamp: arrival order is the order, and two
 			 * samples within a millisecond are both kept (the store

@@ -74,10 +74,10 @@ struct equip_instrument {
 
 static double tz_offset(double t)
 {
-	time_t s = (time_t)t;
+	time_t s = isfinite(t) ? (time_t)t : 0;
 	struct tm tm;
 
-	if (localtime_r(&s, &tm) == NULL)
+	if (!isfinite(t) || localtime_r(&s, &tm) == NULL)
 		return 0;
 	return (double)tm.tm_gmtoff;
 }
@@ -343,6 +343,9 @@ void equipment_tick(struct labqcd *d, double now)
 
 	HASH_ITER(hh, d->channels, c, ctmp)
 	{
+		/* Armed before the clock was known (--replay): from now. */
+		if (c->has_stale && isnan(c->stale.last_t))
+			stale_init(&c->stale, now);
 		if (c->has_stale)
 			report(d, c, "stale", stale_tick(&c->stale, &c->stale_p, now), now, 0);
 		if (c->has_range && c->range.level != RANGE_INSIDE)
@@ -377,12 +380,15 @@ bool instrument_in_maintenance(struct labqcd *d, const char *site, const char *i
 }
 
 /* Every configured instrument and channel gets its state now, so a
- * channel that never reports goes stale and calendars start counting. */
+ * channel that never reports goes stale and calendars start counting.
+ * In --replay the clock is not known before the first input (it follows
+ * the input, which may be older than the wall time): the rules are then
+ * armed unset (NAN) and start counting at the first tick. */
 void equipment_reconfigure(struct labqcd *d)
 {
 	struct equip_channel *c, *tmp;
 	struct equip_instrument *in, *itmp;
-	double now = d->clock > 0 ? d->clock : wall_clock();
+	double now = d->clock > 0 ? d->clock : d->replay ? NAN : wall_clock();
 
 	HASH_ITER(hh, d->channels, c, tmp)
 	{

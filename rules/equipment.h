@@ -178,17 +178,17 @@ int rate_from_json(struct rate_state *st, const cJSON *j, char *err, size_t errl
  * EWMA chart. The first `train` samples give the channel's in-control
  * mean and SD (then fixed; the rule says OK meanwhile). From then on
  * z = lambda * x + (1 - lambda) * z, starting at the mean, and the rule
- * fires when z leaves mean +- limit * sd * sqrt(lambda / (2 - lambda))
- * (the steady-state EWMA limits); it resolves when z is back within
- * DRIFT_RESOLVE of that distance. See drift.c for the choice of lambda
- * and limit: with lambda 0.2 / limit 3 (the textbook pair) an in-control
- * channel averages a false alarm every ~500 samples.
+ * fires when z leaves mean +- limit * sd, sd being the channel's own
+ * in-control SD (not the EWMA's, which is sd * sqrt(lambda / (2 - lambda)));
+ * it resolves when z is back within DRIFT_RESOLVE of that distance. See
+ * drift.c for the choice: lambda 0.2 / limit 3 stays quiet over a week of
+ * in-control noise at a sample a minute and still catches a slow rise.
  */
 #define DRIFT_RESOLVE 0.8
 
 struct drift_params {
 	double lambda;          /* 0 < lambda <= 1 */
-	double limit;           /* L, in SD of the EWMA */
+	double limit;           /* in SD of the channel's in-control spread */
 	int train;              /* >= 2 */
 	enum severity severity; /* SEV_NONE = warning */
 };
