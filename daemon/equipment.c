@@ -216,17 +216,19 @@ static struct equip_instrument *instrument_get(struct labqcd *d, const char *sit
 static void report(struct labqcd *d, const struct equip_channel *c, const char *rule,
 		   struct condition cond, double t, uint64_t seq)
 {
-	char chart[CFG_PATH_MAX + ID_MAX * 3 + 16];
+	char chart[CFG_PATH_MAX + ID_MAX * 3 + 16] = "";
 	/* The day graph the dashboard draws for this channel (attached to
-	 * emails when it exists). */
-	snprintf(chart, sizeof(chart), "%s/%s/%s/%s-day.png", d->cfg->daemon.www_dir, c->site,
-		 c->instrument, c->channel);
+	 * emails when it exists); built only when something is wrong, as
+	 * this runs for every rule of every channel every second. */
+	if (cond.state != COND_OK)
+		snprintf(chart, sizeof(chart), "%s/%s/%s/%s-day.png", d->cfg->daemon.www_dir,
+			 c->site, c->instrument, c->channel);
 	struct cond_key k = {.kind = ALERT_EQUIPMENT,
 			     .site = c->site,
 			     .instrument = c->instrument,
 			     .channel = c->channel,
 			     .rule = rule,
-			     .chart = strcmp(rule, "task") == 0 ? NULL : chart};
+			     .chart = strcmp(rule, "task") == 0 || !chart[0] ? NULL : chart};
 	conditions_report(d, &k, &cond, t, seq);
 }
 
