@@ -57,7 +57,7 @@ $(B)/%.o: %.c
 # build/ holds one set of programs: relink them when the sanitizer
 # setting changes, so `make run` after `make test` runs an optimised build.
 MODE_FILE = build/.mode
-$(shell mkdir -p build; [ "$$(cat $(MODE_FILE) 2>/dev/null)" = "$(SANITIZE)" ] || echo "$(SANITIZE)" > $(MODE_FILE))
+$(shell mkdir -p build; [ -f $(MODE_FILE) ] && [ "$$(cat $(MODE_FILE))" = "$(SANITIZE)" ] || echo "$(SANITIZE)" > $(MODE_FILE))
 
 $(B)/liblabqcd.a: $(LIB_OBJ)
 	@rm -f $@
@@ -159,8 +159,18 @@ run: deps all
 	tests/run-local $(if $(DURATION),--duration $(DURATION))
 
 bench: deps
-	$(MAKE) SANITIZE= all
+	$(MAKE) SANITIZE= all $(BENCH_PROGS)
 	tests/bench/run
+
+# Benchmark programs (tests/bench/bench_*.c), always optimised.
+BENCH_PROGS = build/bench_westgard build/bench_json build/bench_store
+BENCH_CFLAGS = -O2 -g -std=c11 -D_GNU_SOURCE $(INCS)
+build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westgard_names.c rules/westgard_json.c
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
+build/bench_json: tests/bench/bench_json.c
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)
+build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/log.c
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $^ $(shell pkg-config --libs librrd libcjson) -lpthread -lm
 
 clean:
 	rm -rf build

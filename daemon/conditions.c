@@ -119,7 +119,10 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 		ev.severity = c->state == COND_FIRING ? c->severity : was_sev;
 		ev.value = c->value;
 		snprintf(ev.summary, sizeof(ev.summary), "%s", c->summary);
-		ev.t = t;
+		/* The engine schedules group_wait, repeats and escalation
+		 * on the daemon's clock: a device whose clock runs ahead
+		 * must not hold its alarm back. */
+		ev.t = d->clock > 0 ? d->clock : t;
 		if (k->chart)
 			snprintf(ev.chart, sizeof(ev.chart), "%s", k->chart);
 		alerts_transition(d->alerts, &ev);

@@ -154,6 +154,10 @@ struct dashboard *dashboard_open(const struct config *cfg, bool thread)
 	if (cfg->daemon.rrdcached[0])
 		dash_set_rrdcached(db->dash, cfg->daemon.rrdcached);
 	if (thread) {
+		/* Graphs get a third of the interval per render: the renderer
+		 * never takes a core for itself on a large site; what it did
+		 * not reach is drawn by the next render. */
+		dash_set_budget(db->dash, cfg->daemon.dashboard_interval_s / 3);
 		if (pthread_create(&db->thread, NULL, render_thread, db) != 0) {
 			dash_free(db->dash);
 			free(db);
@@ -205,6 +209,7 @@ void dashboard_close(struct dashboard *db)
 	if (db == NULL)
 		return;
 	if (db->running) {
+		dash_cancel(db->dash); /* a render in progress stops between files */
 		pthread_mutex_lock(&db->lock);
 		db->stop = true;
 		pthread_cond_signal(&db->cond);

@@ -350,8 +350,12 @@ void equipment_tick(struct labqcd *d, double now)
 			stale_init(&c->stale, now);
 		if (c->has_stale)
 			report(d, c, "stale", stale_tick(&c->stale, &c->stale_p, now), now, 0);
-		if (c->has_range && c->range.level != RANGE_INSIDE)
-			report(d, c, "range", range_tick(&c->range, &c->range_p, now), now, 0);
+		/* A device whose clock runs ahead has had its excursion judged
+		 * on its own times: the tick must not take it back. */
+		if (c->has_range && c->range.level != RANGE_INSIDE) {
+			double at = isfinite(c->last_t) && c->last_t > now ? c->last_t : now;
+			report(d, c, "range", range_tick(&c->range, &c->range_p, at), at, 0);
+		}
 		if (c->has_calendar)
 			report(d, c, "calendar", calendar_tick(&c->calendar, &c->calendar_p, now),
 			       now, 0);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <uthash.h>
@@ -29,7 +30,7 @@
 /* A graph is redrawn when its RRD changed, but not more often than its
  * resolution makes worth it, and at the latest after its refresh age so
  * the time axis moves on for a channel that went silent. */
-static const double min_interval_s[DASH_N_PERIODS] = {0, 300, 3600};
+static const double min_interval_s[DASH_N_PERIODS] = {120, 900, 3600};
 static const double refresh_age_s[DASH_N_PERIODS] = {900, 7200, 43200};
 
 struct out_file {
@@ -49,7 +50,34 @@ struct dash {
 	unsigned generation;
 	struct complaint complaint;
 	unsigned errors_this_render;
+	double budget_s;         /* graph time per render; 0 = unlimited */
+	double graphs_until;     /* monotonic deadline of this render's graphs */
+	atomic_bool cancel;      /* dash_cancel(): stop between two files */
 };
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A render stops drawing graphs when cancelled or past its budget; the
+ * graphs it did not reach stay due and are drawn by a later render. */
+static bool out_of_time(struct dash *d)
+{
+	return atomic_load(&d->cancel) || (d->budget_s > 0 && mono_now() > d->graphs_until);
+}
+
+void dash_set_budget(struct dash *d, double seconds)
+{
+	d->budget_s = seconds > 0 ? seconds : 0;
+}
+
+void dash_cancel(struct dash *d)
+{
+	atomic_store(&d->cancel, true);
+}
 
 /* ---- hashing ---- */
 
@@ -205,6 +233,10 @@ static void do_channel(struct dash *d, const struct dash_instrument *in,
 			st->graphs_skipped++;
 			continue;
 		}
+		if (out_of_time(d)) {
+			st->graphs_deferred++;
+			continue;
+		}
 		if (graph_render(rrd_path, out, d->rrdcached, in, c, (enum dash_period)p, now, err,
 		                 sizeof(err)) == -1) {
 			failed(d, rel, err);
@@ -327,9 +359,15 @@ int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->generation++;
 	d->errors_this_render = 0;
-	for (size_t i = 0; i < snap->n_instruments; i++)
-		if (dash_instrument_has_page(&snap->instruments[i]))
-			do_instrument(d, snap, &snap->instruments[i], now, &st);
+	d->graphs_until = mono_now() + d->budget_s;
+	/* Start at a different instrument each time, so that under a
+	 * budget no instrument waits behind the same ones for ever. */
+	size_t n = snap->n_instruments, first = n ? d->generation % n : 0;
+	for (size_t k = 0; k < n && !atomic_load(&d->cancel); k++) {
+		const struct dash_instrument *in = &snap->instruments[(first + k) % n];
+		if (dash_instrument_has_page(in))
+			do_instrument(d, snap, in, now, &st);
+	}
 	html_index(&b, snap, &ctx);
 	write_page(d, "index.html", &b, now, &st);
 	sbuf_free(&b);

@@ -182,6 +182,7 @@ const char *dash_qc_status_name(enum dash_qc_status st);
 struct dash_stats {
 	unsigned graphs_written; /* channel PNGs rendered by librrd */
 	unsigned graphs_skipped; /* unchanged since the last render */
+	unsigned graphs_deferred; /* due, left for a later render (budget, cancel) */
 	unsigned charts_written; /* Levey-Jennings PNGs */
 	unsigned charts_skipped;
 	unsigned pages_written; /* HTML files (unchanged pages are not rewritten) */
@@ -198,6 +199,13 @@ struct dash *dash_new(const char *www_dir, const char *rrd_dir);
 /* Optional: rrdcached address ("unix:/run/rrdcached.sock"); librrd then
  * asks rrdcached to flush a file before graphing it. NULL or "" = none. */
 int dash_set_rrdcached(struct dash *d, const char *address);
+/* Time one dash_render may spend drawing graphs (0, the default: no
+ * limit). Graphs not reached stay due for the next render; pages and
+ * Levey-Jennings charts are always written. */
+void dash_set_budget(struct dash *d, double seconds);
+/* From any thread: make a dash_render in progress stop between two
+ * files (at shutdown). */
+void dash_cancel(struct dash *d);
 
 /*
  * Render what changed: a channel graph when its RRD file changed since it

@@ -464,15 +464,16 @@ static void test_render_site(void **state)
 	assert_int_equal(st.charts_written, 0);
 	assert_int_equal(st.pages_written, 0);
 
-	/* One new temperature sample a minute later: only its day graph. */
+	/* One new temperature sample three minutes later (a day graph is
+	 * redrawn at most every two minutes): only its day graph. */
 	{
 		char rrd[1024], upd[64];
 		const char *argv[] = {upd};
 
 		snprintf(rrd, sizeof(rrd), "%s/main/fridge-02/temp.rrd", f->rrd_dir);
-		snprintf(upd, sizeof(upd), "%ld:9.4", (long)NOW + 60);
+		snprintf(upd, sizeof(upd), "%ld:9.4", (long)NOW + 180);
 		assert_int_equal(rrd_update_r(rrd, NULL, 1, argv), 0);
-		assert_int_equal(dash_render(d, f->snap, NOW + 60, &st), 0);
+		assert_int_equal(dash_render(d, f->snap, NOW + 180, &st), 0);
 		assert_int_equal(st.graphs_written, 1);
 		assert_int_equal(st.charts_written, 0);
 	}
@@ -483,7 +484,7 @@ static void test_render_site(void **state)
 
 		assert_non_null(
 		    dash_snap_add_result(l, NOW + 30, 251, 0.2, DASH_QC_ACCEPT, "r24", "B2", ""));
-		assert_int_equal(dash_render(d, f->snap, NOW + 60, &st), 0);
+		assert_int_equal(dash_render(d, f->snap, NOW + 240, &st), 0);
 		assert_int_equal(st.charts_written, 1);
 		assert_int_equal(st.graphs_written, 0);
 	}
@@ -491,9 +492,28 @@ static void test_render_site(void **state)
 	/* A graph deleted behind our back comes back. */
 	snprintf(path, sizeof(path), "%s/main/centrifuge-01/vibration-week.png", f->www_dir);
 	assert_int_equal(unlink(path), 0);
-	assert_int_equal(dash_render(d, f->snap, NOW + 60, &st), 0);
+	assert_int_equal(dash_render(d, f->snap, NOW + 240, &st), 0);
 	assert_int_equal(st.graphs_written, 1);
 	assert_int_equal(access(path, R_OK), 0);
+
+	/* Past its time budget a render defers the graphs it did not
+	 * reach; they are drawn by the next render. */
+	assert_int_equal(unlink(path), 0);
+	dash_set_budget(d, 1e-9);
+	assert_int_equal(dash_render(d, f->snap, NOW + 300, &st), 0);
+	assert_int_equal(st.graphs_written, 0);
+	assert_true(st.graphs_deferred >= 1);
+	assert_int_equal(access(path, R_OK), -1);
+	dash_set_budget(d, 0);
+	assert_int_equal(dash_render(d, f->snap, NOW + 300, &st), 0);
+	assert_true(st.graphs_written >= 1);
+	assert_int_equal(access(path, R_OK), 0);
+
+	/* A cancelled renderer draws no more graphs. */
+	assert_int_equal(unlink(path), 0);
+	dash_cancel(d);
+	assert_int_equal(dash_render(d, f->snap, NOW + 400, &st), 0);
+	assert_int_equal(st.graphs_written, 0);
 
 	dash_free(d);
 	for (size_t i = 0; i < n_found; i++)
