@@ -17,6 +17,24 @@
  * say by then. Escalation steps are fixed when the alert fires (absolute
  * times), so a config reload does not reshuffle them.
  *
+ * Exactly once across a crash (issue 7). A notification leaves in three
+ * steps, each durable before the next:
+ *   1. alerts_flush_group stages it: "<id>.json.pending" in the spool,
+ *      which the notifier does not send; its group leaves memory and the
+ *      id goes to a->staged.
+ *   2. alerts_save writes alerts.json: the group gone (or marked
+ *      email_done/webhook_done), repeat and escalation timers advanced,
+ *      and the id listed under "spooled".
+ *   3. alerts_save then commits it: renamed to "<id>.json", sendable.
+ * At start alerts_open has the spool finish the job (spool_recover): a
+ * pending entry listed under "spooled" crashed between 2 and 3 and is
+ * committed; any other crashed between 1 and 2, where alerts.json still
+ * holds its group (or the repeat, escalation or resolution not yet
+ * queued), so it is deleted and the engine spools it again. A crash
+ * after 3 leaves a ready entry and a state that no longer asks for it.
+ * The same holds for every reason (new, repeat, escalation, resolved):
+ * whatever queued the group is in the same alerts.json write as the id.
+ *
  * Main thread only; persistence is in alerts_state.c.
  */
 #include "alerts.h"
@@ -235,6 +253,30 @@ static int default_localtime(double t, struct tm *out, void *arg)
 	return localtime_r(&tt, out) ? 0 : -1;
 }
 
+static bool staged_recorded(const char *id, void *arg)
+{
+	const struct alerts *a = arg;
+
+	return strset_has(&a->staged, id);
+}
+
+/* Finish what a crash interrupted (see the top of this file). The ids
+ * loaded from alerts.json are then ready or already delivered: forget
+ * them, and let the next save drop them from the file. */
+static void recover_spool(struct alerts *a)
+{
+	if (a->spool == NULL)
+		return; /* a reader of alerts.json (dashboard, replay): hands off */
+	if (spool_recover(a->spool, staged_recorded, a) == -1) {
+		log_warnx("alerts: spool recovery incomplete; retried at the next start");
+		return; /* keep the ids recorded */
+	}
+	if (a->staged.n > 0) {
+		strset_free(&a->staged);
+		a->dirty = true;
+	}
+}
+
 struct alerts *alerts_open(const struct config *cfg, struct spool *spool,
 			   const struct alerts_opts *opts)
 {
@@ -259,6 +301,7 @@ struct alerts *alerts_open(const struct config *cfg, struct spool *spool,
 		alerts_close(a);
 		return NULL;
 	}
+	recover_spool(a);
 	return a;
 }
 
@@ -274,6 +317,7 @@ void alerts_close(struct alerts *a)
 		alerts_group_remove(a, a->n_groups - 1);
 	free(a->groups);
 	free(a->silences);
+	strset_free(&a->staged);
 	free(a);
 }
 
@@ -574,9 +618,15 @@ int alerts_tick(struct alerts *a, double now)
 		a->dirty = true;
 	}
 	gc(a);
-	/* What is in the spool must not be spooled again after a crash. */
-	if (spooled > 0 && alerts_save(a) == -1)
-		log_warn("alerts: saving %s", a->path);
+	/* Step 2 and 3: record what was staged, then make it sendable.
+	 * Until a save succeeds it stays staged (retried at every tick and
+	 * save); a crash meanwhile drops it and the old alerts.json has it
+	 * spooled again. */
+	if (a->staged.n > 0 && alerts_save(a) == -1)
+		complain(&a->save_complaint, "alerts: saving %s: %s; %zu notifications held back",
+			 a->path, strerror(errno), a->staged.n);
+	else if (a->staged.n == 0)
+		complain_release(&a->save_complaint, "alerts: %s saved again", a->path);
 	return rc == -1 ? -1 : spooled;
 }
 

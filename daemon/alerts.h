@@ -21,14 +21,16 @@
  * old one.
  *
  * Persistence: <state_dir>/alerts.json (write-fsync-rename) holds alerts,
- * groups waiting out group_wait, acks, silences and next repeat and
- * escalation times. alerts_save() writes it only when something changed;
- * the daemon calls it after each input that made transitions (DESIGN:
- * durable before the next input) and the engine calls it itself right
- * after it spooled notifications, so a restart neither loses a group
- * inside group_wait nor re-sends what was spooled (a crash between the
- * spool write and that save may send one notification twice: at least
- * once, never lost).
+ * groups waiting out group_wait, acks, silences, next repeat and
+ * escalation times, and the ids of notifications staged in the spool.
+ * alerts_save() writes it only when something changed; the daemon calls
+ * it after each input that made transitions (DESIGN: durable before the
+ * next input) and the engine calls it itself right after it staged
+ * notifications. Notifications are spooled in two phases (alerts.c):
+ * staged (invisible to the notifier), recorded in alerts.json, then
+ * committed (sendable) by alerts_save; alerts_open finishes or drops
+ * what a crash left staged. So a restart neither loses a group inside
+ * group_wait nor sends anything twice: exactly once.
  */
 #ifndef LABQCD_ALERTS_H
 #define LABQCD_ALERTS_H
@@ -92,7 +94,9 @@ struct alerts;
 
 /*
  * Create the engine and load <state_dir>/alerts.json if present (a
- * corrupt file is moved aside and logged; the engine starts empty).
+ * corrupt file is moved aside and logged; the engine starts empty). With
+ * a spool, its pending entries are committed or deleted per alerts.json
+ * (spool_recover); open the spool first and nothing else may stage.
  * `cfg` and `spool` are borrowed and must outlive the engine (or be
  * replaced by alerts_set_config). NULL and errno on failure.
  */
@@ -123,14 +127,17 @@ int alerts_silence(struct alerts *a, const char *match, double duration_s, const
 
 /* Timers: groups whose group_wait is over are spooled, repeats and
  * escalations that are due are queued (and spooled, the same tick),
- * expired silences go. Returns the number of notifications spooled, or -1
- * if a spool write failed (the group is kept and retried next tick). */
+ * expired silences go; then alerts_save records and commits what was
+ * spooled. Returns the number of notifications spooled, or -1 if a spool
+ * write failed (the group is kept and retried next tick). */
 int alerts_tick(struct alerts *a, double now);
 
 /* The earliest time alerts_tick has something to do; 0 = nothing. */
 double alerts_next_deadline(const struct alerts *a);
 
-/* Write alerts.json if anything changed since the last save. 0 or -1. */
+/* Write alerts.json if anything changed since the last save, then make
+ * the notifications it records as staged sendable (spool_commit). 0, or
+ * -1 if the write or a commit failed (what is staged stays staged). */
 int alerts_save(struct alerts *a);
 bool alerts_dirty(const struct alerts *a);
 

@@ -10,6 +10,7 @@
 #include <uthash.h>
 
 #include "alerts.h"
+#include "log.h"
 
 struct strset {
 	char **v;
@@ -82,6 +83,11 @@ struct alerts {
 	size_t n_groups;
 	struct silence *silences;
 	size_t n_silences;
+	/* Ids of notifications staged in the spool (spool_stage) whose groups
+	 * are gone from memory: alerts_save writes them into alerts.json as
+	 * "spooled", then commits them (spool_commit) and forgets them. */
+	struct strset staged;
+	struct complaint save_complaint; /* alerts.json not writable */
 };
 
 struct route_result {

@@ -3,7 +3,9 @@
  *
  * One JSON document: every alert (with its ack, who was told, repeat and
  * escalation times), the groups still inside group_wait (with which of
- * email and webhook were already spooled), and the silences. Written
+ * email and webhook were already spooled), the silences, and the ids of
+ * notifications staged in the spool ("spooled"; the commit record of
+ * the two-phase spooling described in alerts.c). Written
  * whole with write-fsync-rename, only when something changed. A file
  * that does not parse is moved aside with a log line, never silently
  * reset. Main thread only.
@@ -82,7 +84,8 @@ static cJSON *alert_json(const struct alert *al)
 	return o;
 }
 
-int alerts_save(struct alerts *a)
+/* Step 2: alerts.json, with the staged ids under "spooled". */
+static int alerts_write(struct alerts *a)
 {
 	cJSON *o, *arr;
 	const struct alert *al, *tmp;
@@ -118,6 +121,7 @@ int alerts_save(struct alerts *a)
 		cJSON_AddNumberToObject(so, "until", a->silences[i].until);
 		cJSON_AddItemToArray(arr, so);
 	}
+	cJSON_AddItemToObject(o, "spooled", strset_json(&a->staged));
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)
@@ -126,6 +130,45 @@ int alerts_save(struct alerts *a)
 	free(text);
 	if (rc == 0)
 		a->dirty = false;
+	return rc;
+}
+
+/* Step 3 of alerts.c's protocol: make what alerts.json now records as
+ * staged sendable. 0, or -1 if one stays staged (logged). */
+static int commit_staged(struct alerts *a)
+{
+	int rc = 0;
+
+	if (a->spool == NULL)
+		return 0; /* a reader of alerts.json: the daemon commits them */
+	for (size_t i = 0; i < a->staged.n;) {
+		if (spool_commit(a->spool, a->staged.v[i]) == 0) {
+			/* sendable now */
+		} else if (errno == ENOENT) {
+			log_warnx("alerts: spool entry %s vanished before it was committed",
+				  a->staged.v[i]);
+		} else {
+			/* Still recorded in alerts.json: the next save, or
+			 * spool_recover at the next start, tries again. */
+			log_warn("alerts: committing spool entry %s", a->staged.v[i]);
+			rc = -1;
+			i++;
+			continue;
+		}
+		free(a->staged.v[i]);
+		a->staged.v[i] = a->staged.v[--a->staged.n];
+	}
+	return rc;
+}
+
+int alerts_save(struct alerts *a)
+{
+	int rc = alerts_write(a);
+
+	/* Only once alerts.json records the staged ids (or there is no
+	 * alerts.json to disagree with) may the notifier see them. */
+	if (rc == 0 && a->staged.n > 0)
+		rc = commit_staged(a);
 	return rc;
 }
 
@@ -248,6 +291,8 @@ static int load_doc(struct alerts *a, const cJSON *doc)
 		if (match[0] == '\0' || alerts_silence(a, match, get_n(it, "until", 0), by, 0) == -1)
 			return -1;
 	}
+	if (strset_from_json(cJSON_GetObjectItemCaseSensitive(doc, "spooled"), &a->staged) == -1)
+		return -1;
 	return 0;
 }
 
@@ -276,6 +321,7 @@ int alerts_load(struct alerts *a)
 	while (a->n_groups > 0)
 		alerts_group_remove(a, a->n_groups - 1);
 	a->n_silences = 0;
+	strset_free(&a->staged);
 	if (fs_move_aside(a->path, aside, sizeof(aside)) == -1)
 		return -1;
 	log_warnx("alerts: %s is corrupt, moved to %s; starting with no alerts", a->path, aside);

@@ -9,11 +9,14 @@
  *
  * alerts_flush_group() turns one group into notifications for its
  * receiver: one email (to every address of the receiver) and/or one
- * webhook, written to the spool. Main thread only.
+ * webhook, staged in the spool (spool_stage: not yet sendable) and their
+ * ids kept in a->staged. alerts_save() commits them once alerts.json
+ * says the group was spooled (alerts.c, "exactly once"). Main thread only.
  */
 #include "alerts_int.h"
 #include "log.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +149,22 @@ static void notif_alert_of(const struct alert *al, struct notif_alert *na)
 	snprintf(na->chart, sizeof(na->chart), "%s", al->chart);
 }
 
+/* Stage n in the spool and remember its id for alerts_save to commit.
+ * If remembering fails the pending file is orphaned: nobody sends it,
+ * and spool_recover deletes it at the next start. 0 or -1. */
+static int stage(struct alerts *a, struct notification *n, double now)
+{
+	if (spool_stage(a->spool, n, now) == -1)
+		return -1;
+	if (strset_add(&a->staged, n->id) == -1)
+		return errno = ENOMEM, -1;
+	return 0;
+}
+
+/* A spool that cannot be written (state_dir full) is retried every tick:
+ * log it once (STYLE, "a failure that repeats"). */
+static struct complaint spool_complaint;
+
 int alerts_flush_group(struct alerts *a, struct group *g, double now)
 {
 	const struct cfg_receiver *rcv = find_receiver(a->cfg, g->receiver);
@@ -195,8 +214,9 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 		for (size_t i = 0; i < rcv->n_email && n->n_to < NOTIF_TO_MAX; i++)
 			snprintf(n->to[n->n_to++], sizeof(n->to[0]), "%s", rcv->email[i]);
 		n->timeout_s = 0; /* the smtp section's */
-		if (spool_put(a->spool, n, now) == -1) {
-			log_warn("alerts: spooling email for %s", rcv->name);
+		if (stage(a, n, now) == -1) {
+			complain(&spool_complaint, "alerts: spooling email for %s: %s", rcv->name,
+				 strerror(errno));
 			rc = -1;
 			goto out;
 		}
@@ -211,8 +231,9 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 		n->format = rcv->webhook_format;
 		snprintf(n->secret_file, sizeof(n->secret_file), "%s", rcv->secret_file);
 		n->timeout_s = rcv->timeout_s;
-		if (spool_put(a->spool, n, now) == -1) {
-			log_warn("alerts: spooling webhook for %s", rcv->name);
+		if (stage(a, n, now) == -1) {
+			complain(&spool_complaint, "alerts: spooling webhook for %s: %s", rcv->name,
+				 strerror(errno));
 			rc = -1;
 			goto out;
 		}
@@ -220,6 +241,7 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 		a->dirty = true;
 		spooled++;
 	}
+	complain_release(&spool_complaint, "alerts: spooling works again");
 	log_info("alerts: %s notification (%s, %zu alerts) for %s spooled", n->status, g->reason,
 		 n->n_alerts, rcv->name);
 out:

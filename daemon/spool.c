@@ -3,9 +3,18 @@
  *
  * File names are "<created ms, 13 digits>-<seq, 8 digits>-<receiver>.json"
  * so a directory listing sorted by name is creation order; seq starts
- * past the highest one found at open, so names never repeat across
- * restarts. Temporary files of fs_write_atomic ("*.json.tmp.<pid>") and
- * anything else not ending in ".json" are ignored by spool_list.
+ * past the highest one found at open (ready or pending), so names never
+ * repeat across restarts. Temporary files of fs_write_atomic
+ * ("*.json.tmp.<pid>"), pending entries ("<id>.json.pending") and anything
+ * else not ending in ".json" are ignored by spool_list, so the notifier
+ * never sees them.
+ *
+ * Two phases (exactly once across a crash, with the alert engine):
+ * spool_stage writes "<id>.json.pending" (write-fsync-rename); the caller
+ * records <id> in its own durable state; spool_commit then renames the
+ * entry to "<id>.json" and fsyncs the directory. spool_recover, at start,
+ * finishes what a crash interrupted: a pending entry the caller recorded
+ * is committed, any other is deleted (the caller will stage it again).
  *
  * The JSON (de)serialisation of struct notification lives here too: the
  * spool is its only on-disk form.
@@ -17,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -255,12 +265,26 @@ out:
 
 /* ---- the directory ---- */
 
+#define PENDING_SUFFIX ".json.pending"
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t len = strlen(name), slen = strlen(suffix);
+
+	return len > slen && name[0] != '.' && strcmp(name + len - slen, suffix) == 0 &&
+	       strncmp(name, "corrupt-", 8) != 0;
+}
+
+/* A ready entry: the notifier's to send. */
 static bool is_spool_name(const char *name)
 {
-	size_t len = strlen(name);
+	return has_suffix(name, ".json");
+}
 
-	return len > 5 && name[0] != '.' && strcmp(name + len - 5, ".json") == 0 &&
-	       strncmp(name, "corrupt-", 8) != 0;
+/* Staged, not yet committed: nobody sends it. */
+static bool is_pending_name(const char *name)
+{
+	return has_suffix(name, PENDING_SUFFIX);
 }
 
 struct spool *spool_open(const char *dir, const struct spool_opts *opts)
@@ -289,7 +313,7 @@ struct spool *spool_open(const char *dir, const struct spool_opts *opts)
 	}
 	while ((de = readdir(d)) != NULL) {
 		unsigned long long ms, seq;
-		if (is_spool_name(de->d_name) && sscanf(de->d_name, "%13llu-%8llu-", &ms, &seq) == 2 &&
+		if ((is_spool_name(de->d_name) || is_pending_name(de->d_name)) && sscanf(de->d_name, "%13llu-%8llu-", &ms, &seq) == 2 &&
 		    seq >= sp->seq)
 			sp->seq = seq + 1;
 	}
@@ -325,13 +349,33 @@ static int path_of(const struct spool *sp, const char *id, char *path, size_t le
 	return 0;
 }
 
-static int write_entry(struct spool *sp, const struct notification *n)
+static int pending_path_of(const struct spool *sp, const char *id, char *path, size_t len)
 {
-	char path[CFG_PATH_MAX + NOTIF_ID_MAX + 8];
+	if (snprintf(path, len, "%s/%s" PENDING_SUFFIX, sp->dir, id) >= (int)len)
+		return errno = ENAMETOOLONG, -1;
+	return 0;
+}
+
+static int fsync_dir(const struct spool *sp)
+{
+	int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Write n as "<id>.json", or as "<id>.json.pending" when `pending`. */
+static int write_entry_as(struct spool *sp, const struct notification *n, bool pending)
+{
+	char path[CFG_PATH_MAX + NOTIF_ID_MAX + 16];
 	char *json;
 	int rc;
 
-	if (path_of(sp, n->id, path, sizeof(path)) == -1)
+	if ((pending ? pending_path_of : path_of)(sp, n->id, path, sizeof(path)) == -1)
 		return -1;
 	json = notification_to_json(n);
 	if (json == NULL)
@@ -341,12 +385,15 @@ static int write_entry(struct spool *sp, const struct notification *n)
 	return rc;
 }
 
-int spool_put(struct spool *sp, struct notification *n, double now)
+static int write_entry(struct spool *sp, const struct notification *n)
+{
+	return write_entry_as(sp, n, false);
+}
+
+int spool_stage(struct spool *sp, struct notification *n, double now)
 {
 	char rcv[CFG_NAME_MAX];
 	unsigned long long seq;
-	void (*wake)(void *);
-	void *wake_arg;
 	size_t i;
 
 	/* The receiver name goes into a file name: keep it to a safe set. */
@@ -360,8 +407,6 @@ int spool_put(struct spool *sp, struct notification *n, double now)
 	rcv[i] = '\0';
 	pthread_mutex_lock(&sp->lock);
 	seq = sp->seq++;
-	wake = sp->wake;
-	wake_arg = sp->wake_arg;
 	pthread_mutex_unlock(&sp->lock);
 	snprintf(n->id, sizeof(n->id), "%013llu-%08llu-%s",
 		 (unsigned long long)(now > 0 ? now * 1000.0 : 0), seq % 100000000ULL, rcv);
@@ -369,14 +414,89 @@ int spool_put(struct spool *sp, struct notification *n, double now)
 		n->created = now;
 	n->attempts = 0;
 	n->next_attempt = now;
-	if (write_entry(sp, n) == -1)
+	return write_entry_as(sp, n, true);
+}
+
+int spool_commit(struct spool *sp, const char *id)
+{
+	char from[CFG_PATH_MAX + NOTIF_ID_MAX + 16], to[CFG_PATH_MAX + NOTIF_ID_MAX + 8];
+	void (*wake)(void *);
+	void *wake_arg;
+
+	if (pending_path_of(sp, id, from, sizeof(from)) == -1 ||
+	    path_of(sp, id, to, sizeof(to)) == -1)
 		return -1;
+	if (rename(from, to) == -1) {
+		/* Committed before (a second call, or a crash after the
+		 * rename and before the caller forgot the id): done. */
+		if (errno == ENOENT && access(to, F_OK) == 0)
+			return 0;
+		return -1;
+	}
+	/* The new name must survive a crash before the notifier deletes it. */
+	if (fsync_dir(sp) == -1)
+		log_warn("spool: fsync %s", sp->dir);
 	pthread_mutex_lock(&sp->lock);
 	sp->n.spooled++;
+	wake = sp->wake;
+	wake_arg = sp->wake_arg;
 	pthread_mutex_unlock(&sp->lock);
 	if (wake)
 		wake(wake_arg);
 	return 0;
+}
+
+int spool_put(struct spool *sp, struct notification *n, double now)
+{
+	if (spool_stage(sp, n, now) == -1)
+		return -1;
+	return spool_commit(sp, n->id);
+}
+
+int spool_recover(struct spool *sp, bool (*committed)(const char *id, void *arg), void *arg)
+{
+	DIR *d = opendir(sp->dir);
+	struct dirent *de;
+	char id[NOTIF_ID_MAX], path[CFG_PATH_MAX + NOTIF_ID_MAX + 16];
+	int n_committed = 0, n_dropped = 0, rc = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name) - strlen(PENDING_SUFFIX);
+		if (!is_pending_name(de->d_name) || len >= sizeof(id))
+			continue;
+		memcpy(id, de->d_name, len);
+		id[len] = '\0';
+		if (committed(id, arg)) {
+			/* The caller's state was saved after the stage:
+			 * the crash fell before the rename. Finish it. */
+			if (spool_commit(sp, id) == -1) {
+				log_warn("spool: committing %s", id);
+				rc = -1;
+			} else {
+				n_committed++;
+			}
+			continue;
+		}
+		/* Not recorded: the caller still holds what made it and
+		 * will stage it again. Sending this copy would be twice. */
+		if (pending_path_of(sp, id, path, sizeof(path)) == 0 && unlink(path) == -1 &&
+		    errno != ENOENT) {
+			log_warn("spool: removing %s", path);
+			rc = -1;
+		} else {
+			n_dropped++;
+		}
+	}
+	closedir(d);
+	if (n_dropped > 0 && fsync_dir(sp) == -1)
+		log_warn("spool: fsync %s", sp->dir);
+	if (n_committed + n_dropped > 0)
+		log_info("spool: after a crash, %d staged notifications committed, %d dropped "
+			 "(to be spooled again)",
+			 n_committed, n_dropped);
+	return rc == -1 ? -1 : n_committed;
 }
 
 static int cmp_str(const void *a, const void *b)

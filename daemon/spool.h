@@ -10,10 +10,21 @@
  * only after the server accepted it; a failure rewrites it with the next
  * attempt time (capped exponential backoff), so retries survive restarts.
  *
- * Threads: spool_put() is called by the main thread (the alert engine),
- * spool_list/load/done/failed by the notifier thread. They touch
- * different files (a file is complete before its name appears, and only
- * the notifier rewrites or deletes it); the counters are under a mutex.
+ * Exactly once across a crash (issue 7): the alert engine spools in two
+ * phases. spool_stage writes "<id>.json.pending", which the notifier
+ * never lists; the engine saves its state recording <id> as spooled; then
+ * spool_commit renames the entry to "<id>.json", ready to send. At start
+ * spool_recover commits the pending entries the engine's state records
+ * (the crash fell between the save and the rename) and deletes the others
+ * (the crash fell before the save: the engine still holds the group and
+ * spools it again). spool_put is stage + commit, for callers without
+ * state of their own.
+ *
+ * Threads: spool_stage/commit/put/recover are called by the main thread
+ * (the alert engine), spool_list/load/done/failed by the notifier thread.
+ * They touch different files (a file is complete before its ready name
+ * appears, and only the notifier rewrites or deletes a ready one); the
+ * counters are under a mutex.
  */
 #ifndef LABQCD_SPOOL_H
 #define LABQCD_SPOOL_H
@@ -109,10 +120,20 @@ struct spool *spool_open(const char *dir, const struct spool_opts *opts);
 void spool_close(struct spool *sp);
 const char *spool_dir(const struct spool *sp);
 
-/* Write `n` as a new spool file due at once (attempts 0, next_attempt =
- * now); n->id is set to the new file's id. 0 or -1/errno. If set, the
- * wake callback runs after the file is in place. */
+/* Phase one: write `n` as a new pending entry due at once (attempts 0,
+ * next_attempt = now), invisible to spool_list; n->id is set to its id.
+ * 0 or -1/errno. */
+int spool_stage(struct spool *sp, struct notification *n, double now);
+/* Phase two: make pending entry `id` ready (rename, fsync the directory),
+ * count it spooled and run the wake callback. 0 if it is ready now (also
+ * when it already was), -1/errno. */
+int spool_commit(struct spool *sp, const char *id);
+/* spool_stage then spool_commit: ready at once. 0 or -1/errno. */
 int spool_put(struct spool *sp, struct notification *n, double now);
+/* At start, before anything is staged: every pending entry whose id
+ * committed() accepts is committed, every other one deleted. Returns the
+ * number committed, or -1 if a rename or unlink failed (logged). */
+int spool_recover(struct spool *sp, bool (*committed)(const char *id, void *arg), void *arg);
 void spool_set_wake(struct spool *sp, void (*wake)(void *arg), void *arg);
 
 /* The ids of every spool file, oldest first (ids sort by creation).

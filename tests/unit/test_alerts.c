@@ -4,7 +4,10 @@
  * globs, active hours), grouping of a power cut's alarms into one
  * notification per receiver, repeat, resolved, ack, silence, escalation,
  * and a restart inside group_wait. Assertions read the spool files, what
- * the notifier would send.
+ * the notifier would send. A crash at each step of the two-phase
+ * spooling (after the pending write, after the alerts.json save, after
+ * the rename), rebuilt on disk and reopened, still sends each new,
+ * repeat, escalation and resolved notification exactly once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,14 +15,17 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alerts.h"
+#include "fsutil.h"
 #include "spool.h"
 
 /* Wednesday 2025-11-19 09:00:00 UTC. */
@@ -588,6 +594,249 @@ static void test_corrupt_state_moved_aside(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* ---- a crash at each step of the two-phase spooling ---- */
+
+enum crash_point { CRASH_AFTER_STAGE, CRASH_AFTER_SAVE, CRASH_AFTER_COMMIT };
+
+/* Ready spool entries, as a set of ids (sorted); caller frees. */
+static size_t ready_ids(struct fixture *f, char ***ids)
+{
+	size_t n;
+
+	assert_int_equal(spool_list(f->spool, ids, &n), 0);
+	return n;
+}
+
+/*
+ * The daemon's tick at `now` (with everything before it saved), then the
+ * disk as SIGKILL at `at` leaves it, then a restart. The rename of every
+ * entry this tick made ready is undone for a crash before it, and the
+ * alerts.json from before the tick put back for a crash before the save.
+ */
+static void tick_and_crash(struct fixture *f, double now, enum crash_point at)
+{
+	char path[400], from[700], to[700], **old_ids, **ids, *before;
+	size_t n_old, n, before_len;
+
+	assert_int_equal(alerts_save(f->a), 0); /* durable before the tick (DESIGN) */
+	snprintf(path, sizeof(path), "%s/alerts.json", f->dir);
+	assert_int_equal(fs_read_all(path, &before, &before_len), 0);
+	n_old = ready_ids(f, &old_ids);
+	assert_true(alerts_tick(f->a, now) > 0);
+	n = ready_ids(f, &ids);
+	assert_true(n > n_old);
+	close_engine(f); /* no save: killed */
+	for (size_t i = 0; at != CRASH_AFTER_COMMIT && i < n; i++) {
+		bool old = false;
+		for (size_t j = 0; j < n_old; j++)
+			old |= strcmp(ids[i], old_ids[j]) == 0;
+		if (old)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s.json", f->spool_dir, ids[i]);
+		snprintf(to, sizeof(to), "%s/%s.json.pending", f->spool_dir, ids[i]);
+		assert_int_equal(rename(from, to), 0);
+	}
+	if (at == CRASH_AFTER_STAGE)
+		assert_int_equal(fs_write_atomic(path, before, before_len, 0600), 0);
+	free(before);
+	spool_list_free(old_ids, n_old);
+	spool_list_free(ids, n);
+	open_engine(f);
+}
+
+/* What the notifier sends now (and deletes); checks every one's reason
+ * and receiver. Returns how many. */
+static size_t deliver(struct fixture *f, const char *reason, const char *receiver)
+{
+	struct notification v[8];
+	size_t n = spooled(f, v, 8, true);
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		assert_string_equal(v[i].reason, reason);
+		assert_string_equal(v[i].receiver, receiver);
+	}
+	free_all(v, n < 8 ? n : 8);
+	return n;
+}
+
+/* After a restart nothing that was delivered comes back, and no
+ * staged leftovers hide in the spool. */
+static void restart_sends_nothing(struct fixture *f, double now)
+{
+	char **ids;
+	size_t n;
+
+	close_engine(f);
+	open_engine(f);
+	assert_int_equal(alerts_tick(f->a, now), 0);
+	n = ready_ids(f, &ids);
+	spool_list_free(ids, n);
+	assert_int_equal(n, 0);
+}
+
+static void pending_left(struct fixture *f, size_t expect)
+{
+	DIR *d = opendir(f->spool_dir);
+	struct dirent *de;
+	size_t n = 0, len;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if ((len = strlen(de->d_name)) > 13 &&
+		    strcmp(de->d_name + len - 13, ".json.pending") == 0)
+			n++;
+	closedir(d);
+	assert_int_equal(n, expect);
+}
+
+static void each_crash_point(void **state, void (*scenario)(struct fixture *f,
+							      enum crash_point at))
+{
+	for (int at = CRASH_AFTER_STAGE; at <= CRASH_AFTER_COMMIT; at++) {
+		if (at > CRASH_AFTER_STAGE) {
+			teardown(state);
+			setup(state);
+		}
+		scenario(*state, (enum crash_point)at);
+	}
+}
+
+static void crash_new(struct fixture *f, enum crash_point at)
+{
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+
+	alerts_transition(f->a, &e);
+	tick_and_crash(f, WED_0900 + 10, at);
+	pending_left(f, 0); /* recovery committed or dropped every one */
+	alerts_tick(f->a, WED_0900 + 11); /* the restarted daemon's first tick */
+	assert_int_equal(deliver(f, "new", "chat"), 1);
+	restart_sends_nothing(f, WED_0900 + 20);
+}
+
+static void crash_repeat(struct fixture *f, enum crash_point at)
+{
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+
+	alerts_transition(f->a, &e);
+	alerts_tick(f->a, WED_0900 + 10);
+	assert_int_equal(deliver(f, "new", "chat"), 1);
+	tick_and_crash(f, WED_0900 + 4 * 3600, at);
+	pending_left(f, 0);
+	alerts_tick(f->a, WED_0900 + 4 * 3600 + 1);
+	assert_int_equal(deliver(f, "repeat", "chat"), 1);
+	restart_sends_nothing(f, WED_0900 + 4 * 3600 + 60);
+}
+
+static void crash_escalation(struct fixture *f, enum crash_point at)
+{
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+
+	f->esc[0].after_s = 20 * 60;
+	f->esc[0].receivers = r_mgr;
+	f->esc[0].n_receivers = 1;
+	f->routes[1].escalate = f->esc;
+	f->routes[1].n_escalate = 1;
+	alerts_transition(f->a, &e);
+	alerts_tick(f->a, WED_0900 + 10);
+	assert_int_equal(deliver(f, "new", "chat"), 1);
+	tick_and_crash(f, WED_0900 + 1200, at);
+	pending_left(f, 0);
+	alerts_tick(f->a, WED_0900 + 1201);
+	assert_int_equal(deliver(f, "escalation", "manager"), 1);
+	restart_sends_nothing(f, WED_0900 + 1300);
+}
+
+static void crash_resolved(struct fixture *f, enum crash_point at)
+{
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+
+	alerts_transition(f->a, &e);
+	alerts_tick(f->a, WED_0900 + 10);
+	assert_int_equal(deliver(f, "new", "chat"), 1);
+	e = fridge(2, ALERT_RESOLVED, WED_0900 + 600);
+	alerts_transition(f->a, &e);
+	tick_and_crash(f, WED_0900 + 610, at);
+	pending_left(f, 0);
+	alerts_tick(f->a, WED_0900 + 611);
+	assert_int_equal(deliver(f, "resolved", "chat"), 1);
+	restart_sends_nothing(f, WED_0900 + 700);
+	assert_int_equal(alerts_count(f->a), 1); /* critical: kept until acknowledged */
+}
+
+/* A receiver with email and a webhook: one group, two notifications
+ * staged in one tick, each sent once. */
+static void crash_email_and_webhook(struct fixture *f, enum crash_point at)
+{
+	struct alert_event e = qc_reject(ALERT_FIRING, WED_0900);
+	struct notification v[8];
+	size_t n;
+
+	f->rcv[0].has_webhook = true;
+	snprintf(f->rcv[0].webhook_url, sizeof(f->rcv[0].webhook_url), "http://127.0.0.1:9/qc");
+	alerts_transition(f->a, &e);
+	tick_and_crash(f, WED_0900 + 10, at);
+	pending_left(f, 0);
+	alerts_tick(f->a, WED_0900 + 11);
+	n = spooled(f, v, 8, true);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].receiver, "qc-team");
+	assert_string_equal(v[1].receiver, "qc-team");
+	assert_true(v[0].kind != v[1].kind);
+	free_all(v, n);
+	restart_sends_nothing(f, WED_0900 + 20);
+}
+
+static void test_crash_new_once(void **state)
+{
+	each_crash_point(state, crash_new);
+}
+
+static void test_crash_repeat_once(void **state)
+{
+	each_crash_point(state, crash_repeat);
+}
+
+static void test_crash_escalation_once(void **state)
+{
+	each_crash_point(state, crash_escalation);
+}
+
+static void test_crash_resolved_once(void **state)
+{
+	each_crash_point(state, crash_resolved);
+}
+
+static void test_crash_email_and_webhook_once(void **state)
+{
+	each_crash_point(state, crash_email_and_webhook);
+}
+
+/* A save that fails holds the notification back (staged), and the next
+ * save that succeeds lets it go: late, not lost, not twice. */
+static void test_failed_save_holds_back(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+	char path[400], dir[400];
+
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_save(f->a), 0);
+	/* alerts.json cannot be replaced: a directory stands in its way. */
+	snprintf(path, sizeof(path), "%s/alerts.json", f->dir);
+	snprintf(dir, sizeof(dir), "%s/alerts.json.keep", f->dir);
+	assert_int_equal(rename(path, dir), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 10), 1);
+	assert_int_equal(deliver(f, "new", "chat"), 0);
+	pending_left(f, 1);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rename(dir, path), 0);
+	alerts_tick(f->a, WED_0900 + 11);
+	assert_int_equal(deliver(f, "new", "chat"), 1);
+	pending_left(f, 0);
+	restart_sends_nothing(f, WED_0900 + 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +852,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_escalation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_inside_group_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_state_moved_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_new_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_repeat_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_escalation_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_resolved_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_email_and_webhook_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_save_holds_back, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

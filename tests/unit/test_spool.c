@@ -3,7 +3,9 @@
  * The spool: a notification written is listed in order and reads back
  * whole; a failure reschedules it on the backoff (30 s doubling, capped
  * at 1 h) and the schedule survives closing and reopening; success
- * deletes it; counters count; a corrupt file is moved aside.
+ * deletes it; counters count; a corrupt file is moved aside. A staged
+ * entry is invisible until committed; recovery after a crash commits the
+ * staged entries the caller recorded and deletes the others.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +193,73 @@ static void test_corrupt_and_temp_files(void **state)
 	spool_close(sp);
 }
 
+static size_t count_ready(struct spool *sp)
+{
+	char **ids;
+	size_t cnt;
+
+	assert_int_equal(spool_list(sp, &ids, &cnt), 0);
+	spool_list_free(ids, cnt);
+	return cnt;
+}
+
+static bool recorded(const char *id, void *arg)
+{
+	return strcmp(id, (const char *)arg) == 0;
+}
+
+static int wakes;
+static void on_wake(void *arg)
+{
+	(void)arg;
+	wakes++;
+}
+
+static void test_stage_commit_recover(void **state)
+{
+	struct spool *sp = open_in(*state);
+	struct notification n;
+	struct spool_counters c;
+	char keep[NOTIF_ID_MAX], drop[NOTIF_ID_MAX], path[512];
+
+	wakes = 0;
+	spool_set_wake(sp, on_wake, NULL);
+	fixture_notification(&n, NOTIF_EMAIL);
+	assert_int_equal(spool_stage(sp, &n, FIXTURE_T0), 0);
+	assert_int_equal(count_ready(sp), 0); /* the notifier does not see it */
+	assert_int_equal(wakes, 0);
+	assert_int_equal(spool_commit(sp, n.id), 0);
+	assert_int_equal(count_ready(sp), 1);
+	assert_int_equal(wakes, 1);
+	assert_int_equal(spool_commit(sp, n.id), 0); /* again: already ready */
+	assert_int_equal(count_ready(sp), 1);
+	assert_int_equal(spool_done(sp, &n), 0);
+	assert_int_equal(spool_commit(sp, n.id), -1); /* gone */
+
+	/* A crash with two staged: one recorded by the caller, one not. */
+	assert_int_equal(spool_stage(sp, &n, FIXTURE_T0 + 1), 0);
+	snprintf(keep, sizeof(keep), "%s", n.id);
+	assert_int_equal(spool_stage(sp, &n, FIXTURE_T0 + 2), 0);
+	snprintf(drop, sizeof(drop), "%s", n.id);
+	spool_close(sp);
+	sp = open_in(*state);
+	assert_int_equal(count_ready(sp), 0);
+	assert_int_equal(spool_recover(sp, recorded, keep), 1);
+	assert_int_equal(count_ready(sp), 1);
+	snprintf(path, sizeof(path), "%s/spool/%s.json", (char *)*state, keep);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/spool/%s.json.pending", (char *)*state, drop);
+	assert_int_equal(access(path, F_OK), -1);
+	spool_get_counters(sp, &c);
+	assert_int_equal(c.spooled, 1);
+	/* Nothing left to recover; new ids go past the staged ones. */
+	assert_int_equal(spool_recover(sp, recorded, keep), 0);
+	assert_int_equal(spool_stage(sp, &n, FIXTURE_T0 + 1), 0);
+	assert_true(strcmp(n.id + 14, drop + 14) > 0);
+	notification_free(&n);
+	spool_close(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +268,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_survives_reopen_then_done, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_and_temp_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stage_commit_recover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
