@@ -84,6 +84,9 @@ def payloads(ci, form, t0):
 
 
 def test_ingest_three_forms_and_hostile_input(env):
+    parent = os.path.dirname(env.dir)
+    escapes = ("x", "b", "escape", "etc")
+    before = {n for n in escapes if os.path.exists(os.path.join(parent, n))}
     broker = env.broker()
     d = env.labqcd(broker.port)
     t0 = (int(time.time()) // 60) * 60 - 300 * 60
@@ -135,7 +138,8 @@ def test_ingest_three_forms_and_hostile_input(env):
     assert found_rrds == want_rrds, found_rrds ^ want_rrds
     top = set(os.listdir(env.dir))
     assert top <= {"broker", "state", "rrd", "www", "labqcd.yaml", "labqcd.log"}, top
-    assert not os.path.exists(os.path.join(os.path.dirname(env.dir), "x")), "escaped the tmp dir"
+    after = {n for n in escapes if os.path.exists(os.path.join(parent, n))}
+    assert after == before, f"escaped the test directory: {after - before}"
 
     # Every hostile input is in the record as dropped, with a reason.
     dropped = [r for r in d.audit() if r["type"] == "dropped"]
