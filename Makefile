@@ -94,9 +94,11 @@ unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)
 
 # ---- the test target: deps, sanitized build, unit, integration ----
+# The fuzz regression runs first, so that the run's last line is the
+# test count ("N passed, N failed").
 test: deps
-	$(MAKE) SANITIZE=address,undefined all-tests
 	$(MAKE) fuzz-check
+	$(MAKE) SANITIZE=address,undefined all-tests
 
 all-tests: $(PROGS) $(UNIT_BIN)
 	tests/run-all $(UNIT_BIN)
@@ -143,6 +145,14 @@ fuzz-check: $(FUZZ_BIN)
 			tests/fuzz/corpus/$$t >>build/fuzz/$$t.log 2>&1 \
 			|| { tail -60 build/fuzz/$$t.log; echo "fuzz: $$t: crash"; exit 1; }; \
 		echo "fuzz: $$t: seeds and $(FUZZ_CHECK_TIME)s of fuzzing clean"; done
+
+# make valgrind: the integration suite with labqcd under memcheck (an
+# unsanitized build); any error or definite leak fails its test (exit 99).
+VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
+valgrind:
+	$(MAKE) SANITIZE= all
+	LABQCD_VALGRIND="$(VALGRIND)" tests/run-integration $(TESTS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

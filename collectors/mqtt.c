@@ -3,8 +3,10 @@
  *
  * Single-threaded: no mosquitto_loop_start(). Connection states are
  * "down" (waiting for the backoff deadline), "up" (socket polled). A
- * failed connect or a lost connection doubles the backoff (1 s .. 60 s);
- * a successful CONNACK resets it. Failures are logged through complain()
+ * failed connect or a lost connection doubles the backoff (1 s .. 60 s),
+ * but for the first minutes of an outage it stays at most 4 s, so a
+ * broker that restarts is back in use within 5 s; a successful CONNACK
+ * resets it. Failures are logged through complain()
  * so a broker down for a night gives a handful of lines, not thousands.
  */
 #include "mqtt.h"
@@ -19,6 +21,8 @@
 
 #define BACKOFF_MIN_S 1.0
 #define BACKOFF_MAX_S 60.0
+#define BACKOFF_EARLY_MAX_S 4.0   /* cap while the outage is young ... */
+#define BACKOFF_EARLY_FOR_S 300.0 /* ... that is, this long */
 #define READ_BURST 4096 /* packets read before returning to poll */
 
 struct mqtt {
@@ -31,6 +35,7 @@ struct mqtt {
 	bool ever_connected;
 	double retry_at;      /* monotonic seconds */
 	double backoff_s;
+	double down_since;    /* monotonic start of the outage; 0 while connected */
 	double last_misc;
 	struct mqtt_stats stats;
 	struct complaint conn_complaint;
@@ -73,6 +78,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->stats.connected = true;
 	m->stats.connects++;
 	m->backoff_s = BACKOFF_MIN_S;
+	m->down_since = 0;
 	if (m->conn_complaint.last)
 		complain_release(&m->conn_complaint, "mqtt: connected to %s:%d again", m->o.host,
 				 m->o.port);
@@ -167,8 +173,12 @@ static void schedule_retry(struct mqtt *m, double now)
 {
 	m->up = false;
 	m->stats.connected = false;
+	if (m->down_since == 0)
+		m->down_since = now;
 	m->retry_at = now + m->backoff_s;
-	m->backoff_s = fmin(m->backoff_s * 2, BACKOFF_MAX_S);
+	m->backoff_s = fmin(m->backoff_s * 2, now - m->down_since < BACKOFF_EARLY_FOR_S
+						      ? BACKOFF_EARLY_MAX_S
+						      : BACKOFF_MAX_S);
 }
 
 static void try_connect(struct mqtt *m, double now)

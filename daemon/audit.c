@@ -6,6 +6,11 @@
  * after a crash: the log remembers the last seq it holds and how many
  * records carry it; a replayed input with a smaller seq is skipped, and
  * with that seq only as many records as were already written.
+ *
+ * A write that fails (state_dir full) does not lose the record: the line
+ * is already chained (prev advanced) and waits, with any after it, in a
+ * bounded in-memory queue that every later write and audit_sync() try
+ * to append first, in order.
  */
 #include "audit.h"
 #include "fsutil.h"
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #define HASH_HEX 65
+#define PENDING_MAX (16u << 20) /* lines held while the log is not writable */
 
 struct audit {
 	char path[4096];
@@ -33,7 +39,58 @@ struct audit {
 	unsigned long open_count; /* records carrying open_seq at open */
 	unsigned long seen_count; /* records with open_seq offered since open */
 	struct complaint write_complaint;
+	char *pending; /* whole lines not yet written, in order */
+	size_t pending_len, pending_cap;
+	unsigned long pending_dropped;
 };
+
+/* Append what is pending; 0 when all of it is in the file. A partial
+ * write keeps the rest queued: the line is completed by the next try
+ * (only we append to the file). */
+static int flush_pending(struct audit *a)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < a->pending_len) {
+		ssize_t w = write(a->fd, a->pending + off, a->pending_len - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			complain(&a->write_complaint, "audit: %s: write: %s (%zu bytes held)",
+				 a->path, strerror(w == -1 ? errno : ENOSPC), a->pending_len - off);
+			rc = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	memmove(a->pending, a->pending + off, a->pending_len - off);
+	a->pending_len -= off;
+	if (rc == 0)
+		complain_release(&a->write_complaint, "audit: %s: writable again", a->path);
+	return rc;
+}
+
+static int queue_line(struct audit *a, const char *line, size_t len)
+{
+	if (a->pending_len + len > a->pending_cap) {
+		size_t ncap = a->pending_cap ? a->pending_cap : 65536;
+		while (ncap < a->pending_len + len)
+			ncap *= 2;
+		char *nb = ncap <= PENDING_MAX ? realloc(a->pending, ncap) : NULL;
+		if (nb == NULL) {
+			a->pending_dropped++;
+			log_warnx("audit: %s: not writable and %zu bytes held: a record is lost",
+				  a->path, a->pending_len);
+			return -1;
+		}
+		a->pending = nb;
+		a->pending_cap = ncap;
+	}
+	memcpy(a->pending + a->pending_len, line, len);
+	a->pending_len += len;
+	return 0;
+}
 
 static void sha256_hex(const char *data, size_t len, char out[HASH_HEX])
 {
@@ -195,18 +252,16 @@ int audit_write(struct audit *a, double t, uint64_t seq, cJSON *rec)
 	char hash[HASH_HEX];
 	sha256_hex(line, n, hash);
 	line[n] = '\n'; /* overwrite the NUL: one write(2) of the whole line */
-	ssize_t w = write(a->fd, line, n + 1);
-	if (w != (ssize_t)(n + 1)) {
-		int e = w == -1 ? errno : ENOSPC;
-		if (w > 0 && ftruncate(a->fd, lseek(a->fd, 0, SEEK_END) - w) == -1)
-			log_warn("audit: %s: cannot cut a partial line", a->path);
-		complain(&a->write_complaint, "audit: %s: write: %s", a->path, strerror(e));
+	if (queue_line(a, line, n + 1) == -1) {
 		rc = -1;
 	} else {
+		/* Chained and queued: it reaches the file now or with a
+		 * later write once there is room again. */
 		memcpy(a->prev, hash, HASH_HEX);
 		if (seq > a->last_seq)
 			a->last_seq = seq;
-		complain_release(&a->write_complaint, "audit: %s: writable again", a->path);
+		if (flush_pending(a) == -1)
+			rc = -1;
 	}
 	if (a->echo) {
 		fwrite(line, 1, n + 1, a->echo);
@@ -218,6 +273,8 @@ int audit_write(struct audit *a, double t, uint64_t seq, cJSON *rec)
 
 int audit_sync(struct audit *a)
 {
+	if (a->pending_len > 0 && flush_pending(a) == -1)
+		return -1;
 	return fsync(a->fd);
 }
 
@@ -225,8 +282,11 @@ void audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	if (a->pending_len > 0)
+		flush_pending(a);
 	fsync(a->fd);
 	close(a->fd);
+	free(a->pending);
 	free(a);
 }
 

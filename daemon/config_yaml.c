@@ -346,6 +346,16 @@ int cfg_apply(struct cfg_ctx *c, yaml_node_t *map, const char *path, const struc
 
 		if (key == NULL)
 			continue;
+		/* A repeated key was reported by cfg_check_keys; applying it
+		 * twice would append a second list to the first one's
+		 * allocation (found by tests/fuzz/fuzz_config.c). */
+		bool repeated = false;
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p && !repeated; q++) {
+			const char *qk = cfg_scalar(cfg_node(c, q->key));
+			repeated = qk != NULL && strcmp(qk, key) == 0;
+		}
+		if (repeated)
+			continue;
 		cfg_keypath(kp, sizeof(kp), path, key);
 		for (i = 0; tab[i].key != NULL; i++)
 			if (strcmp(tab[i].key, key) == 0)

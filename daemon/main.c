@@ -7,13 +7,24 @@
  *
  * Loads and checks the config, then runs the daemon (detached, logging
  * to syslog, unless -f), replays a file, or renders the dashboard.
+ *
+ * Started as root with daemon.user set, the daemon creates its
+ * directories (state, rrd, www, the control socket's), giving the ones
+ * it creates to that user, then drops to it (initgroups, setgid,
+ * setuid) before it opens anything else: every file it writes, the
+ * secrets it reads and the socket it binds are the user's.
  */
 #include "labqcd.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/labqcd/labqcd.yaml"
@@ -58,6 +69,77 @@ static void absolutize_config(struct config *cfg)
 	absolutize(dc->rrd_dir, sizeof(dc->rrd_dir), cwd);
 	absolutize(dc->www_dir, sizeof(dc->www_dir), cwd);
 	absolutize(dc->control_socket, sizeof(dc->control_socket), cwd);
+}
+
+/* mkdir -p that gives each directory it creates to uid:gid; directories
+ * that exist are left as they are (the administrator's choice). */
+static int mkdir_owned(const char *path, unsigned mode, uid_t uid, gid_t gid)
+{
+	char tmp[CFG_PATH_MAX];
+	size_t n = strlen(path);
+	struct stat sb;
+
+	if (n == 0 || n >= sizeof(tmp))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char was = *p;
+		*p = '\0';
+		if (stat(tmp, &sb) == -1) {
+			if (errno != ENOENT || mkdir(tmp, mode) == -1 || chown(tmp, uid, gid) == -1)
+				return -1;
+		}
+		*p = was;
+		if (was == '\0')
+			return 0;
+	}
+}
+
+/* Root with daemon.user: create the directories, then become the user.
+ * 0, or -1 after logging why (fatal at start). */
+static int drop_privileges(const struct config *cfg)
+{
+	const struct cfg_daemon *dc = &cfg->daemon;
+	char sockdir[CFG_PATH_MAX];
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if (dc->user[0] == '\0') {
+		log_warnx("running as root: set daemon.user to drop privileges");
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(dc->user)) == NULL) {
+		if (errno)
+			log_warn("daemon.user %s", dc->user);
+		else
+			log_warnx("daemon.user %s: no such user", dc->user);
+		return -1;
+	}
+	snprintf(sockdir, sizeof(sockdir), "%s", dc->control_socket);
+	const char *dirs[] = {dc->state_dir, dc->rrd_dir, dc->www_dir,
+			      dc->control_socket[0] ? dirname(sockdir) : ""};
+	const unsigned modes[] = {0750, 0755, 0755, 0750}; /* as labqcd_open makes them */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (dirs[i][0] && mkdir_owned(dirs[i], modes[i], pw->pw_uid, pw->pw_gid) == -1) {
+			log_warn("%s", dirs[i]);
+			return -1;
+		}
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		log_warn("dropping privileges to %s", dc->user);
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		log_warnx("dropping privileges to %s: root could be regained", dc->user);
+		return -1;
+	}
+	log_info("running as user %s (uid %u)", pw->pw_name, (unsigned)pw->pw_uid);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -134,6 +216,10 @@ int main(int argc, char **argv)
 		return replay_run(cfg, replay, notify);
 	if (render)
 		return render_run(cfg);
+	if (drop_privileges(cfg) == -1) {
+		config_free(cfg);
+		return 1;
+	}
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			perror("labqcd: daemon");

@@ -127,11 +127,14 @@ class Labqcd:
 
     def start(self, wait_connected=True):
         logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen([LABQCD, "-f", "-c", self.cfg], stdout=logf, stderr=logf)
+        # make valgrind: LABQCD_VALGRIND is the valgrind command line to run labqcd under
+        wrap = os.environ.get("LABQCD_VALGRIND", "").split()
+        self.proc = subprocess.Popen(wrap + [LABQCD, "-f", "-c", self.cfg], stdout=logf,
+                                     stderr=logf)
         logf.close()
         if wait_connected:
             wait_for(lambda: "connected to" in self.log() or self.proc.poll() is not None,
-                     10, what="labqcd to connect to the broker")
+                     60 if wrap else 10, what="labqcd to connect to the broker")
             assert self.proc.poll() is None, "labqcd died at start:\n" + self.log()
         return self
 
