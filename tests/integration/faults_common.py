@@ -7,42 +7,16 @@ import os
 import signal
 import subprocess
 
-from harness import ROOT, wait_for, wait_port
+from harness import Receiver, ROOT, wait_for, wait_port
 
 FILES = os.path.join(ROOT, "tests", "files")
 FRIDGE_KEY = "main/fridge-01/temp/range"
 QC_KEY = "main/chem-01/glucose/qc"
 
 
-class Hook:
+class Hook(Receiver):
     def __init__(self, outdir):
-        self.out = outdir
-        os.makedirs(outdir, exist_ok=True)
-        self.portfile = os.path.join(outdir, "port")
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        logf = open(os.path.join(self.out, "server.log"), "ab")
-        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(FILES, "http_receiver.py"),
-                                      self.out, self.portfile], stdout=logf, stderr=logf)
-        logf.close()
-        wait_for(lambda: os.path.exists(self.portfile) or self.proc.poll() is not None, 15,
-                 what="http_receiver to listen")
-        with open(self.portfile) as f:
-            self.port = int(f.read())
-        wait_port(self.port)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        super().__init__("http_receiver.py", outdir)
 
     def posts(self):
         out = []

@@ -34,56 +34,11 @@ import signal
 import subprocess
 import time
 
-from harness import ROOT, BUILD, free_port, publish, wait_for, wait_port
+from harness import ROOT, BUILD, Receiver, free_port, publish, wait_for, wait_port
 
 FILES = os.path.join(ROOT, "tests", "files")
 SECRET = "s3cret-key-for-hmac"
 KEY1 = "main/fridge-01/temp/range"
-
-
-class Receiver:
-    """smtp_receiver.py or http_receiver.py, in its own directory; stop() by PID."""
-
-    def __init__(self, script, outdir, port=None, extra=()):
-        self.script = script
-        self.out = outdir
-        os.makedirs(outdir, exist_ok=True)
-        self.portfile = os.path.join(outdir, "port")
-        self.port = port
-        self.extra = list(extra)
-        self.proc = None
-
-    def start(self):
-        if os.path.exists(self.portfile):
-            os.unlink(self.portfile)
-        args = ["/usr/bin/python3", os.path.join(FILES, self.script), self.out, self.portfile]
-        args += self.extra
-        if self.port:
-            args += [str(self.port)]
-        logf = open(os.path.join(self.out, "server.log"), "ab")
-        self.proc = subprocess.Popen(args, stdout=logf, stderr=logf)
-        logf.close()
-        wait_for(lambda: os.path.exists(self.portfile) or self.proc.poll() is not None, 15,
-                 what=f"{self.script} to listen")
-        assert self.proc.poll() is None, f"{self.script} died at start"
-        with open(self.portfile) as f:
-            self.port = int(f.read())
-        wait_port(self.port)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def files(self, suffix):
-        return sorted((f for f in os.listdir(self.out) if f.endswith(suffix)),
-                      key=lambda f: int(f.split("-")[1].split(".")[0]))
 
 
 class Smtp(Receiver):

@@ -27,7 +27,7 @@ import stat
 import subprocess
 import time
 
-from harness import BUILD, ROOT, publish, rrd_lastupdate, wait_for, wait_port
+from harness import Receiver, BUILD, ROOT, publish, rrd_lastupdate, wait_for, wait_port
 
 LABQCCTL = os.path.join(BUILD, "labqcctl")
 FILES = os.path.join(ROOT, "tests", "files")
@@ -35,38 +35,11 @@ FRIDGE1 = "main/fridge-01/temp/range"
 SERVICE = "main/centrifuge-01/run_count/service"
 
 
-class Http:
+class Http(Receiver):
     """http_receiver.py in its own directory; stop() by PID."""
 
     def __init__(self, outdir):
-        self.out = outdir
-        os.makedirs(outdir, exist_ok=True)
-        self.portfile = os.path.join(outdir, "port")
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        logf = open(os.path.join(self.out, "server.log"), "ab")
-        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(FILES, "http_receiver.py"),
-                                      self.out, self.portfile], stdout=logf, stderr=logf)
-        logf.close()
-        wait_for(lambda: os.path.exists(self.portfile) or self.proc.poll() is not None, 15,
-                 what="http_receiver to listen")
-        assert self.proc.poll() is None, "http_receiver died at start"
-        with open(self.portfile) as f:
-            self.port = int(f.read())
-        wait_port(self.port)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        super().__init__("http_receiver.py", outdir)
 
     def bodies(self):
         out = []
