@@ -384,7 +384,24 @@ static int file_create(struct store *st, struct series *s, size_t from, char *er
 			return -1;
 		rc = rrdc_create(s->path, STEP_S, start, 1, argc, argv);
 	} else {
-		rc = rrd_create_r2(s->path, STEP_S, start, 1, NULL, NULL, argc, argv);
+		/* Created under a temporary name and renamed: a reader (the
+		 * dashboard, rrdtool, a backup) never sees a file whose
+		 * header is still being written. */
+		char tmp[4200];
+		if (snprintf(tmp, sizeof(tmp), "%s.new", s->path) >= (int)sizeof(tmp)) {
+			snprintf(err, errlen, "path too long");
+			return -1;
+		}
+		unlink(tmp); /* left by a crash inside a create */
+		rc = rrd_create_r2(tmp, STEP_S, start, 1, NULL, NULL, argc, argv);
+		if (rc == 0 && rename(tmp, s->path) == -1) {
+			int e = errno;
+			if (snprintf(err, errlen, "rename to %s: %s", s->path, strerror(e)) >=
+			    (int)errlen)
+				err[errlen - 1] = '\0'; /* a cut message is fine */
+			unlink(tmp);
+			return -1;
+		}
 	}
 	if (rc != 0) {
 		take_error(err, errlen);
