@@ -5,8 +5,8 @@
  * socket with monotonic deadlines (flush/checkpoint, broker keepalive
  * and reconnect). Signal handlers only set flags.
  *
- * Nothing lost: each message is journaled (journal_append and one
- * write(2), in the message callback) before it is parsed. A checkpoint
+ * Nothing lost: each message is journaled (journal_append, in the
+ * message callback, puts it in the page cache) before it is parsed. A checkpoint
  * (every flush_interval) rotates the journal, hands the store's pending
  * writes to its writer thread and saves the state; journal segments are
  * deleted only once the store has written, and the state and audit log
@@ -156,10 +156,11 @@ static void on_input(void *ctx, const struct message *m)
 	struct labqcd *d = ctx;
 	uint64_t seq = d->next_seq++;
 
-	/* First the journal: the broker already has its PUBACK. Written now,
-	 * not after the read burst: a kill -9 inside a burst of thousands
-	 * of acknowledged messages would lose them (test_faults under
-	 * valgrind). One write(2) to the page cache, no fsync. */
+	/* First the journal: the broker already has its PUBACK. In the page
+	 * cache now, not after the read burst: a kill -9 inside a burst of
+	 * thousands of acknowledged messages would lose them (test_faults
+	 * under valgrind). A copy into the mapped segment, or one write(2)
+	 * where the segment is buffered; no fsync. */
 	if (journal_append(d->journal, seq, m) == -1)
 		log_warnx("journal: record of %zu bytes refused", m->topic_len + m->payload_len);
 	else

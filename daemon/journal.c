@@ -1,9 +1,26 @@
 /*
  * journal.c: the sample journal; see journal.h for the design.
  *
- * Owned by the main thread only. Appends go to a growable buffer; commit
- * writes it whole with O_APPEND. Segment names carry their first seq so
- * that release can decide from names alone which segments are covered.
+ * Owned by the main thread only. Two ways to write a segment:
+ *
+ * - mapped (the normal case): the segment is preallocated
+ *   (posix_fallocate, SEGMENT_SIZE) and written through a MAP_SHARED
+ *   window of it. A record copied into the window is in the page cache
+ *   at once, so it survives a kill -9 of labqcd without a system call
+ *   per message (one write(2) per message cost a fifth of the main
+ *   thread at 100k messages/s). Preallocation also means the copy can
+ *   never fault for lack of space (a SIGBUS on a full disk). The window
+ *   (WINDOW bytes) slides along the segment, so the mapped pages counted
+ *   in labqcd's RSS stay bounded. Closing a segment truncates it to what
+ *   was written; after a crash the unused tail reads as zeros, which
+ *   replay takes as the end.
+ * - buffered (when the space cannot be preallocated: a small or full
+ *   state_dir): appends go to a growable buffer and journal_commit()
+ *   writes it with one write(2) with O_APPEND. A segment that starts
+ *   buffered stays so; the next segment tries to map again.
+ *
+ * Segment names carry their first seq so that release can decide from
+ * names alone which segments are covered.
  */
 #include "journal.h"
 #include "fsutil.h"
@@ -16,12 +33,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #define JOURNAL_MAGIC 0x4c514a31u /* "LQJ1" */
 #define RECORD_MAX (1u << 20)
+#define SEGMENT_SIZE ((off_t)64 << 20)
+#define WINDOW ((size_t)4 << 20) /* > RECORD_MAX + a header + a page */
 
 struct record_header {
 	uint32_t magic;
@@ -37,9 +57,17 @@ struct journal {
 	int dirfd;
 	int fd; /* current segment, -1 if none */
 	uint64_t first_seq;
+	/* mapped mode */
+	bool mapped;
+	char *map;      /* window, NULL if none */
+	off_t map_off;  /* file offset of the window (page aligned) */
+	size_t map_len;
+	off_t end;      /* bytes of records in the segment */
+	/* buffered mode */
 	char *buf;
 	size_t len, cap;
 	struct complaint write_complaint;
+	bool buffered_logged; /* the fallback to buffered writes was logged */
 };
 
 static int segment_name(char *out, size_t len, uint64_t first)
@@ -163,6 +191,8 @@ static uint64_t replay_segment(struct journal *j, const char *name, journal_repl
 		struct record_header h;
 		memcpy(&h, data + off, sizeof(h));
 		size_t body = (size_t)h.topic_len + h.payload_len;
+		if (h.magic == 0 && h.crc == 0 && h.seq == 0)
+			break; /* the preallocated tail of a segment left open */
 		if (h.magic != JOURNAL_MAGIC || body > RECORD_MAX ||
 		    off + sizeof(h) + body > got) {
 			log_warnx("journal: %s/%s: torn or corrupt record at offset %zu, "
@@ -211,18 +241,125 @@ int64_t journal_replay(struct journal *j, journal_replay_cb cb, void *ctx)
 	return (int64_t)last;
 }
 
+/* Map the window that holds [from, from + need). */
+static int window_at(struct journal *j, off_t from, size_t need)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	off_t off = from - from % page;
+	size_t len = WINDOW;
+	void *p;
+
+	if (j->map != NULL && from >= j->map_off && from + (off_t)need <= j->map_off + (off_t)j->map_len)
+		return 0;
+	if (j->map != NULL)
+		munmap(j->map, j->map_len);
+	j->map = NULL;
+	if (off + (off_t)len > SEGMENT_SIZE)
+		len = (size_t)(SEGMENT_SIZE - off);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, off);
+	if (p == MAP_FAILED)
+		return -1;
+	j->map = p;
+	j->map_off = off;
+	j->map_len = len;
+	return 0;
+}
+
+/* Close the current segment: unmap, cut the unused tail, optionally fsync. */
+static void segment_close(struct journal *j, bool sync)
+{
+	if (j->fd == -1)
+		return;
+	if (j->map != NULL) {
+		munmap(j->map, j->map_len);
+		j->map = NULL;
+	}
+	if (j->mapped && ftruncate(j->fd, j->end) == -1)
+		log_warn("journal: %s: truncate segment", j->dir);
+	if (sync)
+		fsync(j->fd);
+	close(j->fd);
+	j->fd = -1;
+	j->mapped = false;
+}
+
 int journal_start(struct journal *j, uint64_t next_seq)
 {
 	char name[32];
+	int e;
 
 	if (j->fd != -1)
 		return 0;
 	segment_name(name, sizeof(name), next_seq);
-	j->fd = openat(j->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	j->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (j->fd == -1)
 		return -1;
+	/* A segment of this name can only hold what replay could not read
+	 * (a torn first record, or zeros): its records would otherwise be
+	 * below next_seq. */
+	if (ftruncate(j->fd, 0) == -1)
+		log_warn("journal: %s/%s: truncate", j->dir, name);
 	j->first_seq = next_seq;
+	j->end = 0;
+	j->mapped = false;
+	if ((e = posix_fallocate(j->fd, 0, SEGMENT_SIZE)) == 0 && window_at(j, 0, 0) == 0) {
+		j->mapped = true;
+		if (j->buffered_logged)
+			log_info("journal: %s: segments preallocated again", j->dir);
+		j->buffered_logged = false;
+	} else {
+		/* Said once: a full disk's own error is told by the
+		 * write that fails, if one does. */
+		if (!j->buffered_logged)
+			log_info("journal: %s: a %lld MiB segment cannot be preallocated: "
+				 "buffered writes", j->dir, (long long)(SEGMENT_SIZE >> 20));
+		j->buffered_logged = true;
+		if (ftruncate(j->fd, 0) == -1)
+			log_warn("journal: %s/%s: truncate", j->dir, name);
+	}
 	fsync(j->dirfd);
+	return 0;
+}
+
+static void record_header_fill(struct record_header *h, uint64_t seq, const struct message *m)
+{
+	h->magic = JOURNAL_MAGIC;
+	h->seq = seq;
+	h->arrival = m->arrival;
+	h->topic_len = (uint32_t)m->topic_len;
+	h->payload_len = (uint32_t)m->payload_len;
+	h->crc = record_crc(h, m->topic, m->payload);
+}
+
+static int append_mapped(struct journal *j, uint64_t seq, const struct message *m, size_t need)
+{
+	struct record_header h;
+	char *at;
+
+	if (j->end + (off_t)need > SEGMENT_SIZE) {
+		/* full: a new segment starting at this record; no fsync here
+		 * (the checkpoint syncs), this is the ingest path */
+		segment_close(j, false);
+		if (journal_start(j, seq) == -1) {
+			complain(&j->write_complaint, "journal: %s: new segment: %s", j->dir,
+				 strerror(errno));
+			return -1;
+		}
+		if (!j->mapped)
+			return 1; /* the caller buffers it */
+	}
+	if (window_at(j, j->end, need) == -1) {
+		complain(&j->write_complaint, "journal: %s: mmap: %s", j->dir, strerror(errno));
+		return -1;
+	}
+	record_header_fill(&h, seq, m);
+	at = j->map + (j->end - j->map_off);
+	/* Body first, header last: a copy cut short by a crash leaves a
+	 * zero header, which replay takes as the end. */
+	memcpy(at + sizeof(h), m->topic, m->topic_len);
+	memcpy(at + sizeof(h) + m->topic_len, m->payload, m->payload_len);
+	memcpy(at, &h, sizeof(h));
+	j->end += (off_t)need;
 	return 0;
 }
 
@@ -234,6 +371,11 @@ int journal_append(struct journal *j, uint64_t seq, const struct message *m)
 	if (m->topic_len + m->payload_len > RECORD_MAX)
 		return errno = EMSGSIZE, -1;
 	need = sizeof(h) + m->topic_len + m->payload_len;
+	if (j->mapped) {
+		int rc = append_mapped(j, seq, m, need);
+		if (rc <= 0)
+			return rc;
+	}
 	if (j->len + need > j->cap) {
 		size_t ncap = j->cap ? j->cap : 65536;
 		while (ncap < j->len + need)
@@ -244,12 +386,7 @@ int journal_append(struct journal *j, uint64_t seq, const struct message *m)
 		j->buf = nb;
 		j->cap = ncap;
 	}
-	h.magic = JOURNAL_MAGIC;
-	h.seq = seq;
-	h.arrival = m->arrival;
-	h.topic_len = (uint32_t)m->topic_len;
-	h.payload_len = (uint32_t)m->payload_len;
-	h.crc = record_crc(&h, m->topic, m->payload);
+	record_header_fill(&h, seq, m);
 	memcpy(j->buf + j->len, &h, sizeof(h));
 	memcpy(j->buf + j->len + sizeof(h), m->topic, m->topic_len);
 	memcpy(j->buf + j->len + sizeof(h) + m->topic_len, m->payload, m->payload_len);
@@ -263,7 +400,9 @@ int journal_commit(struct journal *j)
 
 	if (j->len == 0)
 		return 0;
-	if (j->fd == -1) {
+	if (j->fd == -1 || j->mapped) {
+		/* buffered records with no buffered segment to take them
+		 * (the segment opened since is mapped): start a new one */
 		errno = EBADF;
 		complain(&j->write_complaint, "journal: %s: no open segment", j->dir);
 		return -1;
@@ -297,6 +436,8 @@ int journal_sync(struct journal *j)
 {
 	if (journal_commit(j) == -1)
 		return -1;
+	if (j->map != NULL && msync(j->map, j->map_len, MS_SYNC) == -1)
+		return -1;
 	if (j->fd != -1 && fsync(j->fd) == -1)
 		return -1;
 	return 0;
@@ -308,11 +449,7 @@ int journal_rotate(struct journal *j, uint64_t next_seq)
 		return 0; /* nothing was written to the current segment */
 	if (journal_commit(j) == -1)
 		return -1;
-	if (j->fd != -1) {
-		fsync(j->fd);
-		close(j->fd);
-		j->fd = -1;
-	}
+	segment_close(j, true);
 	return journal_start(j, next_seq);
 }
 
@@ -344,13 +481,17 @@ size_t journal_pending(const struct journal *j)
 	return j->len;
 }
 
+bool journal_mapped(const struct journal *j)
+{
+	return j->mapped;
+}
+
 void journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
 	journal_sync(j);
-	if (j->fd != -1)
-		close(j->fd);
+	segment_close(j, false);
 	close(j->dirfd);
 	free(j->buf);
 	free(j);

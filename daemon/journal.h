@@ -3,8 +3,11 @@
  *
  * Every message taken from the broker is appended here, raw (topic,
  * payload, arrival time, sequence number), before anything else is done
- * with it; appends are buffered and written with one write(2) per batch
- * (journal_commit), never fsync'd per sample. The journal lives in
+ * with it, and is in the page cache (safe from a kill -9) when
+ * journal_append returns: copied into a shared mapping of a preallocated
+ * segment, or, where the space cannot be preallocated, buffered and
+ * written by journal_commit (one write(2) per call). Never fsync'd per
+ * sample. The journal lives in
  * <state_dir>/journal/ as segments "seg-<first seq, 16 hex digits>";
  * journal_rotate() starts a new segment and journal_release() deletes the
  * segments whose every record is <= a sequence number that the store and
@@ -18,6 +21,7 @@
 #ifndef LABQCD_JOURNAL_H
 #define LABQCD_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,11 +43,13 @@ int64_t journal_replay(struct journal *j, journal_replay_cb cb, void *ctx);
 /* Start a fresh segment whose first record will be `next_seq`. */
 int journal_start(struct journal *j, uint64_t next_seq);
 
-/* Buffer one record. 0, or -1 if the record is too large (> 1 MiB). */
+/* Append one record. 0, or -1 if the record is too large (> 1 MiB) or
+ * cannot be stored (logged through complain()). */
 int journal_append(struct journal *j, uint64_t seq, const struct message *m);
 
-/* Write what is buffered with one write(2). 0, or -1 (the data stays
- * buffered and the failure is logged through complain()). */
+/* Write what is buffered (buffered mode) with one write(2); nothing to
+ * do for a mapped segment. 0, or -1 (the data stays buffered and the
+ * failure is logged through complain()). */
 int journal_commit(struct journal *j);
 
 /* journal_commit(), then fsync the segment (at shutdown and checkpoint). */
@@ -57,6 +63,9 @@ void journal_release(struct journal *j, uint64_t upto);
 
 /* Bytes buffered, not yet written. */
 size_t journal_pending(const struct journal *j);
+
+/* Whether the current segment is written through a mapping. */
+bool journal_mapped(const struct journal *j);
 
 void journal_close(struct journal *j);
 
