@@ -10,10 +10,17 @@
  * Between them, each series has a `handed` buffer guarded by st->lock.
  *
  * Buffers rotate instead of being copied: store_flush() swaps `fill` with
- * an empty `handed`, the writer swaps `handed` with an empty `work`, so in
- * steady state the three arrays of a series are reused and nothing is
- * allocated per sample. Only a writer that falls behind (its `work` still
- * holds values kept after a failure) makes the buffers grow.
+ * an empty `handed`, the writer swaps `handed` with an empty `work`. The
+ * writer frees a `work` array once written, so a series that waits holds
+ * one small array (16 bytes a value), not three: with 100k series, memory
+ * is what is pending, not the high-water mark of every series.
+ *
+ * Memory bound: besides the timer (the daemon's flush_interval) and
+ * store_sync(), the main thread hands everything over when the values
+ * pending in `fill` buffers pass FLUSH_PER_SERIES a series (and at least
+ * FLUSH_MIN): under a heavy load the writer works all the time on
+ * batches of a few dozen values a file, instead of a minute's worth
+ * piling up in memory and going out in one burst.
  *
  * Lock order: st->lock is the only lock of this module and a leaf: it is
  * never held while calling librrd, rrdc_* or the log, so librrd's own
@@ -45,25 +52,30 @@
 #define STEP_S 60
 #define QC_HEARTBEAT_S 259200
 #define CHUNK 1000     /* values per rrd_update call */
+#define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
+#define FLUSH_MIN 65536
+#define PARALLEL_MIN 256 /* series in a pass worth a second writer */
 #define VALUE_STR 64   /* "1763884800.250:-1.2345678901234567e+300" */
 #define NO_SEQ UINT64_MAX
 
 struct value {
 	double t;
 	double v;
-	uint64_t seq;
 };
 
 struct vbuf {
 	struct value *v;
-	size_t n, cap;
-	uint64_t min_seq; /* lowest nonzero seq held, NO_SEQ if none */
+	uint32_t n, cap;
+	/* Lowest nonzero journal seq of the values held, NO_SEQ if none.
+	 * After a partial write it is kept as it was: lower than needed,
+	 * which only keeps a journal segment longer. */
+	uint64_t min_seq;
 };
 
 struct series {
 	UT_hash_handle hh;
-	char *relpath; /* the key */
-	char *path;    /* <rrd_dir>/<relpath>.rrd */
+	char *path;    /* <rrd_dir>/<relpath>.rrd, one allocation */
+	const char *relpath; /* the key: inside path, strlen(relpath) - 4 bytes */
 	enum series_kind kind;
 
 	/* main thread */
@@ -84,6 +96,18 @@ struct series {
 	struct series *work_next;
 };
 
+/* What one writing thread needs of its own: librrd takes the values as
+ * strings, formatted here. */
+struct wctx {
+	char strs[CHUNK][VALUE_STR];
+	const char *argv[CHUNK];
+};
+
+struct pass_result {
+	size_t failing, errors;
+	char first_err[600];
+};
+
 struct store {
 	char *rrd_dir;
 	char *rrdcached; /* NULL: direct writes */
@@ -92,6 +116,8 @@ struct store {
 	/* main thread */
 	struct series *table;
 	struct series *dirty_head;
+	size_t fill_values; /* values in fill buffers */
+	size_t flush_at;    /* fill_values that trigger a hand-over */
 	uint64_t fill_min;
 	uint64_t max_put;
 	uint64_t queued, late;
@@ -114,8 +140,19 @@ struct store {
 	struct series *work_head;
 	struct complaint write_complaint;
 	struct complaint connect_complaint;
-	char strs[CHUNK][VALUE_STR];
-	const char *argv[CHUNK];
+	struct wctx wmain;
+
+	/* The second writer ("labqcd-rrd2"): takes half of a large pass
+	 * (files written directly only: the rrdcached client is one per
+	 * process). helper_lock guards the hand-over fields. */
+	bool helper_running;
+	pthread_t helper;
+	pthread_mutex_t helper_lock;
+	pthread_cond_t helper_cv;
+	struct series *helper_list; /* given; on return, the series left with values */
+	struct pass_result helper_res;
+	bool helper_go, helper_done, helper_stop;
+	struct wctx whelper;
 };
 
 /* ---- buffers ---- */
@@ -133,13 +170,17 @@ static int vbuf_reserve(struct vbuf *b, size_t need)
 
 	if (need <= b->cap)
 		return 0;
-	cap = b->cap ? b->cap : 16;
+	if (need > UINT32_MAX / 2) {
+		errno = ENOMEM;
+		return -1;
+	}
+	cap = b->cap ? b->cap : 4;
 	while (cap < need)
 		cap *= 2;
 	if ((nv = reallocarray(b->v, cap, sizeof(*nv))) == NULL)
 		return -1;
 	b->v = nv;
-	b->cap = cap;
+	b->cap = (uint32_t)cap;
 	return 0;
 }
 
@@ -172,24 +213,26 @@ static int vbuf_move(struct vbuf *dst, struct vbuf *src)
 	return 0;
 }
 
-/* Drop the first `k` values (written or refused). */
-static void vbuf_consume(struct vbuf *b, size_t k)
-{
-	if (k == 0)
-		return;
-	memmove(b->v, b->v + k, (b->n - k) * sizeof(*b->v));
-	b->n -= k;
-	b->min_seq = NO_SEQ;
-	for (size_t i = 0; i < b->n; i++)
-		if (b->v[i].seq != 0 && b->v[i].seq < b->min_seq)
-			b->min_seq = b->v[i].seq;
-}
-
 static void vbuf_free(struct vbuf *b)
 {
 	free(b->v);
 	b->v = NULL;
 	b->n = b->cap = 0;
+	b->min_seq = NO_SEQ;
+}
+
+/* Drop the first `k` values (written or refused); a buffer emptied is
+ * freed (see the header comment). */
+static void vbuf_consume(struct vbuf *b, size_t k)
+{
+	if (k == 0)
+		return;
+	if (k == b->n) {
+		vbuf_free(b);
+		return;
+	}
+	memmove(b->v, b->v + k, (b->n - k) * sizeof(*b->v));
+	b->n -= (uint32_t)k;
 }
 
 /* ---- files ---- */
@@ -412,36 +455,44 @@ static int file_create(struct store *st, struct series *s, size_t from, char *er
 	return 0;
 }
 
-static int file_update(struct store *st, const struct series *s, size_t from, size_t n)
+static int file_update(struct store *st, struct wctx *w, const struct series *s, size_t from,
+		       size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct value *x = &s->work.v[from + i];
+		/* Times are whole milliseconds (store_put rounds them):
+		 * printed from integers, which is exact and several times
+		 * cheaper than glibc's "%.3f" of a double. */
+		long long ms = llround(x->t * 1000);
+		int k = snprintf(w->strs[i], VALUE_STR, "%lld.%03lld:", ms / 1000, ms % 1000);
+		char *p = w->strs[i] + k;
+		size_t left = VALUE_STR - (size_t)k;
 
 		if (!isfinite(x->v))
-			snprintf(st->strs[i], VALUE_STR, "%.3f:U", x->t);
+			snprintf(p, left, "U");
 		else if (s->kind == SERIES_DERIVE) /* librrd wants integers */
-			snprintf(st->strs[i], VALUE_STR, "%.3f:%.0f", x->t, x->v);
+			snprintf(p, left, "%.0f", x->v);
 		else
-			snprintf(st->strs[i], VALUE_STR, "%.3f:%.17g", x->t, x->v);
-		st->argv[i] = st->strs[i];
+			snprintf(p, left, "%.17g", x->v);
+		w->argv[i] = w->strs[i];
 	}
 	rrd_clear_error();
 	if (use_cached(st))
-		return rrdc_update(s->path, (int)n, st->argv);
-	return rrd_update_r(s->path, NULL, (int)n, st->argv);
+		return rrdc_update(s->path, (int)n, w->argv);
+	return rrd_update_r(s->path, NULL, (int)n, w->argv);
 }
 
 /* A batch was refused because some values are not after the file's last
  * update (the file holds more than its whole-second last time told us,
  * or rrdcached had values the file had not): write one value at a time
  * and drop those refused as late. Returns how many values were settled. */
-static size_t write_salvage(struct store *st, struct series *s, size_t from, char *err,
-			    size_t errlen, bool *failed)
+static size_t write_salvage(struct store *st, struct wctx *w, struct series *s, size_t from,
+			    char *err, size_t errlen, bool *failed)
 {
 	size_t i, dropped = 0;
 
 	for (i = from; i < s->work.n; i++) {
-		if (file_update(st, s, i, 1) == 0) {
+		if (file_update(st, w, s, i, 1) == 0) {
 			atomic_fetch_add(&st->written, 1);
 			continue;
 		}
@@ -477,7 +528,8 @@ static void move_aside(struct store *st, struct series *s, const char *why)
 
 /* Write everything `s` holds. 0, or -1 with the values not written kept
  * and the librrd error in err. */
-static int write_series(struct store *st, struct series *s, char *err, size_t errlen)
+static int write_series(struct store *st, struct wctx *w, struct series *s, char *err,
+			size_t errlen)
 {
 	size_t off = 0;
 	bool failed = false;
@@ -503,14 +555,14 @@ static int write_series(struct store *st, struct series *s, char *err, size_t er
 			}
 			s->file_known = true;
 		}
-		if (file_update(st, s, off, n) == 0) {
+		if (file_update(st, w, s, off, n) == 0) {
 			atomic_fetch_add(&st->written, n);
 			off += n;
 			continue;
 		}
 		take_error(err, errlen);
 		if (error_is_late(err)) {
-			off += write_salvage(st, s, off, err, errlen, &failed);
+			off += write_salvage(st, w, s, off, err, errlen, &failed);
 		} else if (error_is_missing(err) && recreated++ == 0) {
 			s->file_known = false; /* removed behind our back */
 		} else if ((error_is_corrupt(err) || file_is_empty(s->path)) && recreated++ == 0) {
@@ -549,20 +601,21 @@ static void take_handed(struct store *st)
 	st->handed_head = keep;
 }
 
-/* One pass over the work list; returns the number of series left failing. */
-static size_t write_pass(struct store *st)
+/* Write every series of `head` (linked by work_next); returns the list of
+ * those left with values (kept after a failure), counting into r. */
+static struct series *write_list(struct store *st, struct wctx *w, struct series *head,
+				 struct pass_result *r)
 {
-	struct series **link = &st->work_head;
-	char err[512], first_err[600] = "";
-	size_t failing = 0, errors = 0;
+	struct series **link = &head;
+	char err[512];
 
 	while (*link != NULL) {
 		struct series *s = *link;
 
-		if (write_series(st, s, err, sizeof(err)) == -1) {
-			if (errors++ == 0)
-				snprintf(first_err, sizeof(first_err), "%s: %s", s->path, err);
-			failing++;
+		if (write_series(st, w, s, err, sizeof(err)) == -1) {
+			if (r->errors++ == 0)
+				snprintf(r->first_err, sizeof(r->first_err), "%s: %s", s->path, err);
+			r->failing++;
 		}
 		if (s->work.n == 0) {
 			s->in_work = false;
@@ -572,14 +625,98 @@ static size_t write_pass(struct store *st)
 			link = &s->work_next;
 		}
 	}
-	if (errors) {
-		atomic_fetch_add(&st->write_errors, errors);
+	return head;
+}
+
+static void *helper_main(void *arg)
+{
+	struct store *st = arg;
+
+	pthread_setname_np(pthread_self(), "labqcd-rrd2");
+	pthread_mutex_lock(&st->helper_lock);
+	for (;;) {
+		while (!st->helper_go && !st->helper_stop)
+			pthread_cond_wait(&st->helper_cv, &st->helper_lock);
+		if (st->helper_stop)
+			break;
+		struct series *list = st->helper_list;
+		st->helper_go = false;
+		pthread_mutex_unlock(&st->helper_lock);
+
+		struct pass_result r = {0, 0, ""};
+		list = write_list(st, &st->whelper, list, &r);
+
+		pthread_mutex_lock(&st->helper_lock);
+		st->helper_list = list;
+		st->helper_res = r;
+		st->helper_done = true;
+		pthread_cond_broadcast(&st->helper_cv);
+	}
+	pthread_mutex_unlock(&st->helper_lock);
+	return NULL;
+}
+
+static struct series *list_concat(struct series *a, struct series *b)
+{
+	struct series **link = &a;
+
+	while (*link != NULL)
+		link = &(*link)->work_next;
+	*link = b;
+	return a;
+}
+
+/* One pass over the work list; returns the number of series left failing.
+ * A large pass (the final flush, a minute of 100k channels) is split
+ * between the two writers: each file is still written by one thread at
+ * a time, and librrd's *_r calls keep their errors per thread. */
+static size_t write_pass(struct store *st)
+{
+	struct pass_result r = {0, 0, ""};
+	struct series *mine = NULL, *theirs = NULL, *s, *next;
+	size_t n = 0;
+
+	for (s = st->work_head; s != NULL && n < PARALLEL_MIN; s = s->work_next)
+		n++;
+	if (!st->helper_running || n < PARALLEL_MIN) {
+		st->work_head = write_list(st, &st->wmain, st->work_head, &r);
+	} else {
+		bool odd = false;
+		for (s = st->work_head; s != NULL; s = next, odd = !odd) {
+			struct series **to = odd ? &theirs : &mine;
+			next = s->work_next;
+			s->work_next = *to;
+			*to = s;
+		}
+		pthread_mutex_lock(&st->helper_lock);
+		st->helper_list = theirs;
+		st->helper_done = false;
+		st->helper_go = true;
+		pthread_cond_broadcast(&st->helper_cv);
+		pthread_mutex_unlock(&st->helper_lock);
+
+		mine = write_list(st, &st->wmain, mine, &r);
+
+		pthread_mutex_lock(&st->helper_lock);
+		while (!st->helper_done)
+			pthread_cond_wait(&st->helper_cv, &st->helper_lock);
+		theirs = st->helper_list;
+		st->helper_list = NULL;
+		if (r.errors == 0)
+			snprintf(r.first_err, sizeof(r.first_err), "%s", st->helper_res.first_err);
+		r.errors += st->helper_res.errors;
+		r.failing += st->helper_res.failing;
+		pthread_mutex_unlock(&st->helper_lock);
+		st->work_head = list_concat(mine, theirs);
+	}
+	if (r.errors) {
+		atomic_fetch_add(&st->write_errors, r.errors);
 		complain(&st->write_complaint, "store: write failed (%zu file(s)), values kept: %s",
-			 failing, first_err);
+			 r.failing, r.first_err);
 	} else {
 		complain_release(&st->write_complaint, "store: %s writable again", st->rrd_dir);
 	}
-	return failing;
+	return r.failing;
 }
 
 static uint64_t held_min_locked(struct store *st)
@@ -630,6 +767,20 @@ static void *writer_main(void *arg)
 
 /* ---- main thread ---- */
 
+static void helper_join(struct store *st)
+{
+	if (st->helper_running) {
+		pthread_mutex_lock(&st->helper_lock);
+		st->helper_stop = true;
+		pthread_cond_broadcast(&st->helper_cv);
+		pthread_mutex_unlock(&st->helper_lock);
+		pthread_join(st->helper, NULL);
+		st->helper_running = false;
+	}
+	pthread_cond_destroy(&st->helper_cv);
+	pthread_mutex_destroy(&st->helper_lock);
+}
+
 struct store *store_open(const struct store_opts *opts)
 {
 	struct store *st;
@@ -655,12 +806,20 @@ struct store *store_open(const struct store_opts *opts)
 		goto fail;
 	st->heartbeat_s = opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s : 600;
 	st->fill_min = NO_SEQ;
+	st->flush_at = FLUSH_MIN;
 	atomic_init(&st->held_min, NO_SEQ);
 	st->last_pass_ok = true;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
 	pthread_cond_init(&st->done, NULL);
+	pthread_mutex_init(&st->helper_lock, NULL);
+	pthread_cond_init(&st->helper_cv, NULL);
+	/* Without it (rrdcached, or no thread to be had) the writer does
+	 * every pass alone. */
+	if (!use_cached(st) && pthread_create(&st->helper, NULL, helper_main, st) == 0)
+		st->helper_running = true;
 	if ((err = pthread_create(&st->thread, NULL, writer_main, st)) != 0) {
+		helper_join(st);
 		pthread_cond_destroy(&st->done);
 		pthread_cond_destroy(&st->wake);
 		pthread_mutex_destroy(&st->lock);
@@ -687,18 +846,18 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->relpath = strdup(relpath)) == NULL || (s->path = strdup(path)) == NULL) {
-		free(s->relpath);
+	if ((s->path = strdup(path)) == NULL) {
 		free(s);
 		return NULL;
 	}
+	s->relpath = s->path + strlen(st->rrd_dir) + 1;
 	s->kind = kind;
 	vbuf_clear(&s->fill);
 	vbuf_clear(&s->handed);
 	vbuf_clear(&s->work);
 	s->last_t = file_last_time(path, &exists);
 	s->file_known = exists;
-	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(s->relpath), s);
+	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
 	return s;
 }
 
@@ -728,7 +887,6 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 	x = &s->fill.v[s->fill.n++];
 	x->t = t;
 	x->v = value;
-	x->seq = seq;
 	if (seq != 0 && seq < s->fill.min_seq)
 		s->fill.min_seq = seq;
 	if (seq != 0 && seq < st->fill_min)
@@ -740,6 +898,8 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 		s->dirty_next = st->dirty_head;
 		st->dirty_head = s;
 	}
+	if (++st->fill_values >= st->flush_at)
+		store_flush(st);
 	return STORE_QUEUED;
 }
 
@@ -750,6 +910,7 @@ static uint64_t store_flush_gen(struct store *st)
 
 	pthread_mutex_lock(&st->lock);
 	st->fill_min = NO_SEQ;
+	st->fill_values = 0;
 	for (s = st->dirty_head; s != NULL; s = next) {
 		next = s->dirty_next;
 		if (vbuf_move(&s->handed, &s->fill) == -1) {
@@ -758,6 +919,7 @@ static uint64_t store_flush_gen(struct store *st)
 			keep = s;
 			if (s->fill.min_seq < st->fill_min)
 				st->fill_min = s->fill.min_seq;
+			st->fill_values += s->fill.n;
 			continue;
 		}
 		s->dirty = false;
@@ -769,6 +931,9 @@ static uint64_t store_flush_gen(struct store *st)
 		}
 	}
 	st->dirty_head = keep;
+	st->flush_at = HASH_COUNT(st->table) * FLUSH_PER_SERIES;
+	if (st->flush_at < FLUSH_MIN)
+		st->flush_at = FLUSH_MIN;
 	held = atomic_load(&st->held_min);
 	for (s = st->handed_head; s != NULL; s = s->handed_next)
 		if (s->handed.min_seq < held)
@@ -844,13 +1009,13 @@ void store_close(struct store *st)
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
+	helper_join(st);
 	HASH_ITER(hh, st->table, s, next)
 	{
 		HASH_DEL(st->table, s);
 		vbuf_free(&s->fill);
 		vbuf_free(&s->handed);
 		vbuf_free(&s->work);
-		free(s->relpath);
 		free(s->path);
 		free(s);
 	}

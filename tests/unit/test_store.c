@@ -346,6 +346,37 @@ static void test_big_batch(void **state)
 	assert_float_equal(fetch_at(path, "AVERAGE", (time_t)T0 + 60 * 2500), 2500, 1e-9);
 }
 
+/* Values piling up past the memory bound (64k values, or 64 a series) go
+ * to the writer without a flush: under a heavy load the writer works all
+ * the time instead of a minute's worth waiting in memory. */
+static void test_memory_bound_hands_over(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats s;
+	char rel[64];
+	uint64_t seq = 0;
+
+	for (int k = 1; k <= 7000; k++)
+		for (int i = 0; i < 10; i++) {
+			snprintf(rel, sizeof(rel), "s/i/c%d", i);
+			assert_int_equal(store_put(f->st, rel, SERIES_GAUGE, T0 + 60.0 * k, k, ++seq),
+					 STORE_QUEUED);
+		}
+	for (int tries = 0; tries < 1000; tries++) { /* at most 10 s */
+		store_get_stats(f->st, &s);
+		if (s.written >= 65536)
+			break;
+		usleep(10000);
+	}
+	store_get_stats(f->st, &s);
+	assert_true(s.written >= 65536);  /* handed over by the bound alone */
+	assert_true(s.pending <= 70000 - 65536);
+	assert_int_equal(store_sync(f->st), 0);
+	store_get_stats(f->st, &s);
+	assert_int_equal(s.written, 70000);
+	assert_int_equal(store_done_seq(f->st), 70000);
+}
+
 static void test_done_seq(void **state)
 {
 	struct fixture *f = *state;
@@ -607,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_late_and_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_series_coalesced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_bound_hands_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_then_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
