@@ -2,11 +2,15 @@
  * equipment.c: telemetry and events through the equipment rules.
  *
  * One struct equip_channel per <site>/<instrument>/<channel> seen or
- * configured, holding the state of every rule its config names (range,
- * stale, rate, drift, service counter, status, calendar) and the rules'
- * parameters built from the config (rebuilt on reload, state kept). One
- * struct equip_instrument per instrument: planned maintenance, task
- * states and the recent events the dashboard shows.
+ * configured. Most channels are auto-discovered and have no rule, so a
+ * channel is only its hash entry, its last sample and its names; the
+ * rules its config enables (range, stale, rate, drift, service counter,
+ * status, calendar), their parameters and state live in a struct
+ * equip_rules that exists only while at least one rule is enabled
+ * (rebuilt on reload; the rules that stay keep their state, and only
+ * enabled rules are saved). One struct equip_instrument per
+ * instrument: planned maintenance, task states and the recent events the
+ * dashboard shows.
  *
  * Samples and events are evaluated as they come (dispatch.c); the
  * time-driven rules (stale, pending range delays, calendar, tasks) run
@@ -25,10 +29,9 @@
 
 #define EVENTS_KEPT 20
 
-struct equip_channel {
-	char key[ID_MAX * 3 + 3];
-	char site[ID_MAX], instrument[ID_MAX], channel[ID_MAX];
-	const struct cfg_channel *cfg; /* NULL: auto-discovered, no rules */
+/* The enabled rules of a channel; the state of a rule that is not
+ * enabled is unused (and not saved). */
+struct equip_rules {
 	bool has_range, has_stale, has_rate, has_drift, has_service, has_status, has_calendar;
 	struct range_params range_p;
 	struct stale_params stale_p;
@@ -44,8 +47,15 @@ struct equip_channel {
 	struct service_state service;
 	struct status_state status;
 	struct calendar_state calendar;
+};
+
+struct equip_channel {
+	UT_hash_handle hh;             /* key: all of names[] */
+	const struct cfg_channel *cfg; /* NULL: auto-discovered */
+	struct equip_rules *rules;     /* NULL: no rule enabled */
 	double last_value, last_t;
-	UT_hash_handle hh;
+	unsigned char instrument_at, channel_at; /* offsets into names[] */
+	char names[];                  /* "site\0instrument\0channel\0" */
 };
 
 struct equip_task {
@@ -82,15 +92,77 @@ static double tz_offset(double t)
 	return (double)tm.tm_gmtoff;
 }
 
-static void set_params(struct equip_channel *c, const struct cfg_channel *cc)
+static const char *chan_site(const struct equip_channel *c)
 {
+	return c->names;
+}
+
+static const char *chan_instrument(const struct equip_channel *c)
+{
+	return c->names + c->instrument_at;
+}
+
+static const char *chan_name(const struct equip_channel *c)
+{
+	return c->names + c->channel_at;
+}
+
+/* "site/instrument/channel": the channel's key in the state file and logs. */
+static const char *chan_key(const struct equip_channel *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s/%s", chan_site(c), chan_instrument(c), chan_name(c));
+	return buf;
+}
+
+/*
+ * Sets a channel's config and the parameters of the rules it enables.
+ * A rule that stays enabled keeps its state (a reload changes limits,
+ * not history); one that becomes enabled starts from its init state at
+ * `now`. The rules block goes when no rule is left. -1 when out of
+ * memory: the channel then has no rules.
+ */
+static int set_params(struct equip_channel *c, const struct cfg_channel *cc, double now)
+{
+	struct equip_rules *r = c->rules;
+
 	c->cfg = cc;
-	c->has_range = c->has_stale = c->has_rate = c->has_drift = false;
-	c->has_service = c->has_status = c->has_calendar = false;
-	if (cc == NULL)
-		return;
-	c->has_range = cc->has_min || cc->has_max || cc->has_warning_min || cc->has_warning_max;
-	c->range_p = (struct range_params){.has_min = cc->has_min,
+	bool range = cc && (cc->has_min || cc->has_max || cc->has_warning_min ||
+			    cc->has_warning_max);
+	bool stale = cc && cc->stale_s > 0;
+	bool rate = cc && cc->has_rate;
+	bool drift = cc && cc->drift.on;
+	bool service = cc && cc->has_service;
+	bool status = cc && cc->n_ok_codes > 0;
+	bool calendar = cc && cc->every_s > 0;
+	if (!(range || stale || rate || drift || service || status || calendar)) {
+		free(r);
+		c->rules = NULL;
+		return 0;
+	}
+	if (r == NULL && (r = c->rules = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	if (range && !r->has_range)
+		range_init(&r->range);
+	if (stale && !r->has_stale)
+		stale_init(&r->stale, now);
+	if (rate && !r->has_rate)
+		rate_init(&r->rate);
+	if (drift && !r->has_drift)
+		drift_init(&r->drift);
+	if (service && !r->has_service)
+		service_init(&r->service);
+	if (status && !r->has_status)
+		status_init(&r->status);
+	if (calendar && !r->has_calendar)
+		calendar_init(&r->calendar, now);
+	r->has_range = range;
+	r->has_stale = stale;
+	r->has_rate = rate;
+	r->has_drift = drift;
+	r->has_service = service;
+	r->has_status = status;
+	r->has_calendar = calendar;
+	r->range_p = (struct range_params){.has_min = cc->has_min,
 					   .has_max = cc->has_max,
 					   .has_warning_min = cc->has_warning_min,
 					   .has_warning_max = cc->has_warning_max,
@@ -101,61 +173,61 @@ static void set_params(struct equip_channel *c, const struct cfg_channel *cc)
 					   .hysteresis = cc->hysteresis,
 					   .delay_s = cc->delay_s,
 					   .severity = cc->severity[RULE_RANGE]};
-	c->has_stale = cc->stale_s > 0;
-	c->stale_p = (struct stale_params){.stale_s = cc->stale_s,
+	r->stale_p = (struct stale_params){.stale_s = cc->stale_s,
 					   .severity = cc->severity[RULE_STALE]};
-	c->has_rate = cc->has_rate;
-	c->rate_p = (struct rate_params){.delta = cc->rate_delta,
+	r->rate_p = (struct rate_params){.delta = cc->rate_delta,
 					 .interval_s = cc->rate_interval_s,
 					 .severity = cc->severity[RULE_RATE]};
-	c->has_drift = cc->drift.on;
-	c->drift_p = (struct drift_params){.lambda = cc->drift.lambda,
+	r->drift_p = (struct drift_params){.lambda = cc->drift.lambda,
 					   .limit = cc->drift.limit,
 					   .train = cc->drift.train,
 					   .severity = cc->severity[RULE_DRIFT]};
-	c->has_service = cc->has_service;
-	c->service_p = (struct service_params){.every = cc->service_every,
+	r->service_p = (struct service_params){.every = cc->service_every,
 					       .warn_at = cc->warn_at,
 					       .has_baseline = cc->has_service_baseline,
 					       .baseline = cc->service_baseline,
 					       .severity = cc->severity[RULE_SERVICE]};
-	c->has_status = cc->n_ok_codes > 0;
-	c->status_p = (struct status_params){.ok_codes = cc->ok_codes,
+	r->status_p = (struct status_params){.ok_codes = cc->ok_codes,
 					     .n_ok_codes = cc->n_ok_codes,
 					     .severity = cc->severity[RULE_STATUS]};
-	c->has_calendar = cc->every_s > 0;
-	c->calendar_p = (struct calendar_params){
+	r->calendar_p = (struct calendar_params){
 		.every_s = cc->every_s, .warn_before_s = 0, .severity = cc->severity[RULE_CALENDAR]};
+	return 0;
 }
 
+/* The hash key, the three names each with its NUL, is built for every
+ * sample: with memcpy rather than snprintf. */
 static struct equip_channel *channel_get(struct labqcd *d, const char *site, const char *ins,
 					 const char *channel, double now)
 {
-	char key[ID_MAX * 3 + 3];
+	const char *part[3] = {site, ins, channel};
+	char names[ID_MAX * 3];
+	size_t at[3], len = 0;
 	struct equip_channel *c;
 
-	snprintf(key, sizeof(key), "%s/%s/%s", site, ins, channel);
-	HASH_FIND_STR(d->channels, key, c);
+	for (int i = 0; i < 3; i++) {
+		size_t n = strnlen(part[i], ID_MAX - 1); /* what an ID_MAX array holds */
+		at[i] = len;
+		memcpy(names + len, part[i], n);
+		names[len + n] = '\0';
+		len += n + 1;
+	}
+	HASH_FIND(hh, d->channels, names, len, c);
 	if (c)
 		return c;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c) + len)) == NULL)
 		return NULL;
-	snprintf(c->key, sizeof(c->key), "%s", key);
-	snprintf(c->site, sizeof(c->site), "%s", site);
-	snprintf(c->instrument, sizeof(c->instrument), "%s", ins);
-	snprintf(c->channel, sizeof(c->channel), "%s", channel);
-	range_init(&c->range);
-	stale_init(&c->stale, now);
-	rate_init(&c->rate);
-	drift_init(&c->drift);
-	service_init(&c->service);
-	status_init(&c->status);
-	calendar_init(&c->calendar, now);
+	memcpy(c->names, names, len);
+	c->instrument_at = (unsigned char)at[1];
+	c->channel_at = (unsigned char)at[2];
 	c->last_value = NAN;
 	c->last_t = NAN;
 	const struct cfg_instrument *ci = config_instrument(d->cfg, site, ins);
-	set_params(c, ci ? config_channel(ci, channel) : NULL);
-	HASH_ADD_STR(d->channels, key, c);
+	if (set_params(c, ci ? config_channel(ci, channel) : NULL, now) == -1) {
+		free(c);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hh, d->channels, c->names, len, c);
 	return c;
 }
 
@@ -213,8 +285,10 @@ static struct equip_instrument *instrument_get(struct labqcd *d, const char *sit
 	return in;
 }
 
-static void report(struct labqcd *d, const struct equip_channel *c, const char *rule,
-		   struct condition cond, double t, uint64_t seq)
+/* `channel` is a channel, or a task with rule "task". */
+static void report(struct labqcd *d, const char *site, const char *instrument,
+		   const char *channel, const char *rule, struct condition cond, double t,
+		   uint64_t seq)
 {
 	char chart[CFG_PATH_MAX + ID_MAX * 3 + 16] = "";
 	/* The day graph the dashboard draws for this channel (attached to
@@ -222,14 +296,20 @@ static void report(struct labqcd *d, const struct equip_channel *c, const char *
 	 * this runs for every rule of every channel every second. */
 	if (cond.state != COND_OK)
 		snprintf(chart, sizeof(chart), "%s/%s/%s/%s-day.png", d->cfg->daemon.www_dir,
-			 c->site, c->instrument, c->channel);
+			 site, instrument, channel);
 	struct cond_key k = {.kind = ALERT_EQUIPMENT,
-			     .site = c->site,
-			     .instrument = c->instrument,
-			     .channel = c->channel,
+			     .site = site,
+			     .instrument = instrument,
+			     .channel = channel,
 			     .rule = rule,
 			     .chart = strcmp(rule, "task") == 0 || !chart[0] ? NULL : chart};
 	conditions_report(d, &k, &cond, t, seq);
+}
+
+static void report_channel(struct labqcd *d, const struct equip_channel *c, const char *rule,
+			   struct condition cond, double t, uint64_t seq)
+{
+	report(d, chan_site(c), chan_instrument(c), chan_name(c), rule, cond, t, seq);
 }
 
 static void remember_event(struct equip_instrument *in, double t, const char *text)
@@ -252,24 +332,30 @@ void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const ch
 		      const char *channel, double value, double t)
 {
 	struct equip_channel *c = channel_get(d, site, instrument, channel, t);
+	struct equip_rules *r;
 
 	if (c == NULL)
 		return;
 	c->last_value = value;
 	c->last_t = t;
-	if (c->has_stale)
-		report(d, c, "stale", stale_sample(&c->stale, t), t, seq);
-	if (c->has_range)
-		report(d, c, "range", range_sample(&c->range, &c->range_p, value, t), t, seq);
-	if (c->has_rate)
-		report(d, c, "rate", rate_sample(&c->rate, &c->rate_p, value, t), t, seq);
-	if (c->has_drift)
-		report(d, c, "drift", drift_sample(&c->drift, &c->drift_p, value, t), t, seq);
-	if (c->has_service)
-		report(d, c, "service", service_sample(&c->service, &c->service_p, value, t), t,
-		       seq);
-	if (c->has_status)
-		report(d, c, "status", status_sample(&c->status, &c->status_p, value, t), t, seq);
+	if ((r = c->rules) == NULL)
+		return;
+	if (r->has_stale)
+		report_channel(d, c, "stale", stale_sample(&r->stale, t), t, seq);
+	if (r->has_range)
+		report_channel(d, c, "range", range_sample(&r->range, &r->range_p, value, t), t,
+			       seq);
+	if (r->has_rate)
+		report_channel(d, c, "rate", rate_sample(&r->rate, &r->rate_p, value, t), t, seq);
+	if (r->has_drift)
+		report_channel(d, c, "drift", drift_sample(&r->drift, &r->drift_p, value, t), t,
+			       seq);
+	if (r->has_service)
+		report_channel(d, c, "service",
+			       service_sample(&r->service, &r->service_p, value, t), t, seq);
+	if (r->has_status)
+		report_channel(d, c, "status", status_sample(&r->status, &r->status_p, value, t),
+			       t, seq);
 }
 
 void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
@@ -303,14 +389,9 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 	case EV_TASK_DONE:
 		for (size_t i = 0; i < in->n_tasks; i++) {
 			struct equip_task *t = &in->tasks[i];
-			if (strcmp(t->cfg->name, ev->task) != 0)
-				continue;
-			struct equip_channel pseudo;
-			memset(&pseudo, 0, sizeof(pseudo));
-			snprintf(pseudo.site, sizeof(pseudo.site), "%s", site);
-			snprintf(pseudo.instrument, sizeof(pseudo.instrument), "%s", instrument);
-			snprintf(pseudo.channel, sizeof(pseudo.channel), "%s", t->cfg->name);
-			report(d, &pseudo, "task", task_done(&t->st, &t->p, ev->t), ev->t, seq);
+			if (strcmp(t->cfg->name, ev->task) == 0)
+				report(d, site, instrument, t->cfg->name, "task",
+				       task_done(&t->st, &t->p, ev->t), ev->t, seq);
 		}
 		return;
 	case EV_SERVICE_DONE:
@@ -320,17 +401,20 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 		 * calendar channel it names, or all of the instrument's. */
 		HASH_ITER(hh, d->channels, c, tmp)
 		{
-			if (strcmp(c->site, site) != 0 || strcmp(c->instrument, instrument) != 0)
+			struct equip_rules *r = c->rules;
+			if (r == NULL || strcmp(chan_site(c), site) != 0 ||
+			    strcmp(chan_instrument(c), instrument) != 0)
 				continue;
-			if (ev->counter[0] && strcmp(ev->counter, c->channel) != 0)
+			if (ev->counter[0] && strcmp(ev->counter, chan_name(c)) != 0)
 				continue;
-			if (ev->type == EV_SERVICE_DONE && c->has_service)
-				report(d, c, "service",
-				       service_done(&c->service, &c->service_p, ev->t), ev->t, seq);
-			if (ev->type == EV_CALIBRATION_DONE && c->has_calendar)
-				report(d, c, "calendar",
-				       calendar_done(&c->calendar, &c->calendar_p, ev->t), ev->t,
-				       seq);
+			if (ev->type == EV_SERVICE_DONE && r->has_service)
+				report_channel(d, c, "service",
+					       service_done(&r->service, &r->service_p, ev->t),
+					       ev->t, seq);
+			if (ev->type == EV_CALIBRATION_DONE && r->has_calendar)
+				report_channel(d, c, "calendar",
+					       calendar_done(&r->calendar, &r->calendar_p, ev->t),
+					       ev->t, seq);
 		}
 		return;
 	case EV_NONE:
@@ -345,32 +429,33 @@ void equipment_tick(struct labqcd *d, double now)
 
 	HASH_ITER(hh, d->channels, c, ctmp)
 	{
+		struct equip_rules *r = c->rules;
+		if (r == NULL)
+			continue;
 		/* Armed before the clock was known (--replay): from now. */
-		if (c->has_stale && isnan(c->stale.last_t))
-			stale_init(&c->stale, now);
-		if (c->has_stale)
-			report(d, c, "stale", stale_tick(&c->stale, &c->stale_p, now), now, 0);
+		if (r->has_stale && isnan(r->stale.last_t))
+			stale_init(&r->stale, now);
+		if (r->has_stale)
+			report_channel(d, c, "stale", stale_tick(&r->stale, &r->stale_p, now), now,
+				       0);
 		/* A device whose clock runs ahead has had its excursion judged
 		 * on its own times: the tick must not take it back. */
-		if (c->has_range && c->range.level != RANGE_INSIDE) {
+		if (r->has_range && r->range.level != RANGE_INSIDE) {
 			double at = isfinite(c->last_t) && c->last_t > now ? c->last_t : now;
-			report(d, c, "range", range_tick(&c->range, &c->range_p, at), at, 0);
+			report_channel(d, c, "range", range_tick(&r->range, &r->range_p, at), at,
+				       0);
 		}
-		if (c->has_calendar)
-			report(d, c, "calendar", calendar_tick(&c->calendar, &c->calendar_p, now),
-			       now, 0);
+		if (r->has_calendar)
+			report_channel(d, c, "calendar",
+				       calendar_tick(&r->calendar, &r->calendar_p, now), now, 0);
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
 	{
 		for (size_t i = 0; i < in->n_tasks; i++) {
 			struct equip_task *t = &in->tasks[i];
-			struct equip_channel pseudo;
 			t->p.tz_offset_s = tz_offset(now);
-			memset(&pseudo, 0, sizeof(pseudo));
-			snprintf(pseudo.site, sizeof(pseudo.site), "%s", in->site);
-			snprintf(pseudo.instrument, sizeof(pseudo.instrument), "%s", in->instrument);
-			snprintf(pseudo.channel, sizeof(pseudo.channel), "%s", t->cfg->name);
-			report(d, &pseudo, "task", task_tick(&t->st, &t->p, now), now, 0);
+			report(d, in->site, in->instrument, t->cfg->name, "task",
+			       task_tick(&t->st, &t->p, now), now, 0);
 		}
 	}
 }
@@ -385,21 +470,31 @@ bool instrument_in_maintenance(struct labqcd *d, const char *site, const char *i
 	return in && in->maintenance;
 }
 
+/* The time rules armed now count from (stale, calendar, tasks): the
+ * daemon's clock, else the wall time. In --replay the clock is not known
+ * before the first input (it follows the input, which may be older than
+ * the wall time): the rules are then armed unset (NAN) and start counting
+ * at the first tick. */
+static double arm_time(const struct labqcd *d)
+{
+	return d->clock > 0 ? d->clock : d->replay ? NAN : wall_clock();
+}
+
 /* Every configured instrument and channel gets its state now, so a
- * channel that never reports goes stale and calendars start counting.
- * In --replay the clock is not known before the first input (it follows
- * the input, which may be older than the wall time): the rules are then
- * armed unset (NAN) and start counting at the first tick. */
+ * channel that never reports goes stale and calendars start counting. */
 void equipment_reconfigure(struct labqcd *d)
 {
 	struct equip_channel *c, *tmp;
 	struct equip_instrument *in, *itmp;
-	double now = d->clock > 0 ? d->clock : d->replay ? NAN : wall_clock();
+	double now = arm_time(d);
+	char key[ID_MAX * 3 + 3];
 
 	HASH_ITER(hh, d->channels, c, tmp)
 	{
-		const struct cfg_instrument *ci = config_instrument(d->cfg, c->site, c->instrument);
-		set_params(c, ci ? config_channel(ci, c->channel) : NULL);
+		const struct cfg_instrument *ci =
+			config_instrument(d->cfg, chan_site(c), chan_instrument(c));
+		if (set_params(c, ci ? config_channel(ci, chan_name(c)) : NULL, now) == -1)
+			log_warn("equipment: %s: rules off", chan_key(c, key, sizeof(key)));
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
 	instrument_tasks(in, config_instrument(d->cfg, in->site, in->instrument), now);
@@ -419,6 +514,24 @@ void equipment_reconfigure(struct labqcd *d)
 		if (x)                                                                             \
 			cJSON_AddItemToObject(o, name, x);                                         \
 	} while (0)
+#define SAVE_RULE(o, r, rule)                                                                      \
+	do {                                                                                       \
+		if ((r)->has_##rule)                                                               \
+			SAVE(o, #rule, rule##_to_json, &(r)->rule);                                \
+	} while (0)
+
+/* Only the enabled rules' states: the rate rule's ring alone is some 400
+ * nodes, too many to build for every channel at every checkpoint. */
+static void rules_to_json(cJSON *o, const struct equip_rules *r)
+{
+	SAVE_RULE(o, r, range);
+	SAVE_RULE(o, r, stale);
+	SAVE_RULE(o, r, rate);
+	SAVE_RULE(o, r, drift);
+	SAVE_RULE(o, r, service);
+	SAVE_RULE(o, r, status);
+	SAVE_RULE(o, r, calendar);
+}
 
 cJSON *equipment_to_json(struct labqcd *d)
 {
@@ -427,22 +540,18 @@ cJSON *equipment_to_json(struct labqcd *d)
 	cJSON *insts = cJSON_AddObjectToObject(root, "instruments");
 	struct equip_channel *c, *tmp;
 	struct equip_instrument *in, *itmp;
+	char key[ID_MAX * 3 + 3];
 
 	HASH_ITER(hh, d->channels, c, tmp)
 	{
 		cJSON *o = cJSON_CreateObject();
-		SAVE(o, "range", range_to_json, &c->range);
-		SAVE(o, "stale", stale_to_json, &c->stale);
-		SAVE(o, "rate", rate_to_json, &c->rate);
-		SAVE(o, "drift", drift_to_json, &c->drift);
-		SAVE(o, "service", service_to_json, &c->service);
-		SAVE(o, "status", status_to_json, &c->status);
-		SAVE(o, "calendar", calendar_to_json, &c->calendar);
+		if (c->rules)
+			rules_to_json(o, c->rules);
 		if (isfinite(c->last_t)) {
 			cJSON_AddNumberToObject(o, "last_value", c->last_value);
 			cJSON_AddNumberToObject(o, "last_t", c->last_t);
 		}
-		cJSON_AddItemToObject(chans, c->key, o);
+		cJSON_AddItemToObject(chans, chan_key(c, key, sizeof(key)), o);
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
 	{
@@ -482,20 +591,43 @@ static int split_key(const char *key, int parts, char out[][ID_MAX])
 	return 0;
 }
 
-#define LOAD(o, name, fn, st)                                                                      \
+#define LOAD_RULE(o, r, rule)                                                                      \
 	do {                                                                                       \
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);                        \
-		if (x && fn(st, x, err, sizeof(err)) == -1) {                                      \
-			log_warnx("state: %s %s: %s", c->key, name, err);                          \
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, #rule);                       \
+		if ((r)->has_##rule && x &&                                                        \
+		    rule##_from_json(&(r)->rule, x, err, sizeof(err)) == -1) {                     \
+			log_warnx("state: %s %s: %s", o->string, #rule, err);                      \
 			return -1;                                                                 \
 		}                                                                                  \
 	} while (0)
 
+/* The states of the enabled rules. One the file lacks (the rule was off
+ * when it was saved) stays as set_params() initialised it; one of a rule
+ * that is off (in files from before only enabled rules were saved, or
+ * for a rule taken out of the config) is ignored. */
+static int rules_from_json(struct equip_rules *r, const cJSON *o)
+{
+	char err[160];
+
+	LOAD_RULE(o, r, range);
+	LOAD_RULE(o, r, stale);
+	LOAD_RULE(o, r, rate);
+	LOAD_RULE(o, r, drift);
+	LOAD_RULE(o, r, service);
+	LOAD_RULE(o, r, status);
+	LOAD_RULE(o, r, calendar);
+	return 0;
+}
+
+/* Called with the config already in d->cfg (state_load runs before
+ * equipment_reconfigure, after the config is read), so channel_get gives
+ * each channel the rules its config enables, armed as a newly configured
+ * channel's are, before their states are read. */
 int equipment_from_json(struct labqcd *d, const cJSON *root)
 {
 	const cJSON *o;
-	char err[160], parts[3][ID_MAX];
-	double now = wall_clock();
+	char parts[3][ID_MAX];
+	double now = wall_clock(), arm_at = arm_time(d);
 
 	if (root == NULL)
 		return 0;
@@ -503,16 +635,11 @@ int equipment_from_json(struct labqcd *d, const cJSON *root)
 	{
 		if (split_key(o->string, 3, parts) == -1)
 			return -1;
-		struct equip_channel *c = channel_get(d, parts[0], parts[1], parts[2], now);
+		struct equip_channel *c = channel_get(d, parts[0], parts[1], parts[2], arm_at);
 		if (c == NULL)
 			return -1;
-		LOAD(o, "range", range_from_json, &c->range);
-		LOAD(o, "stale", stale_from_json, &c->stale);
-		LOAD(o, "rate", rate_from_json, &c->rate);
-		LOAD(o, "drift", drift_from_json, &c->drift);
-		LOAD(o, "service", service_from_json, &c->service);
-		LOAD(o, "status", status_from_json, &c->status);
-		LOAD(o, "calendar", calendar_from_json, &c->calendar);
+		if (c->rules && rules_from_json(c->rules, o) == -1)
+			return -1;
 		const cJSON *lv = cJSON_GetObjectItemCaseSensitive(o, "last_value");
 		const cJSON *lt = cJSON_GetObjectItemCaseSensitive(o, "last_t");
 		if (cJSON_IsNumber(lv) && cJSON_IsNumber(lt)) {
@@ -554,6 +681,7 @@ void equipment_free(struct labqcd *d)
 	HASH_ITER(hh, d->channels, c, tmp)
 	{
 		HASH_DEL(d->channels, c);
+		free(c->rules);
 		free(c);
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
@@ -576,18 +704,20 @@ void equipment_snapshot(struct labqcd *d, const char *site, const char *instrume
 
 	HASH_ITER(hh, d->channels, c, tmp)
 	{
-		if (strcmp(c->site, site) != 0 || strcmp(c->instrument, instrument) != 0)
+		if (strcmp(chan_site(c), site) != 0 || strcmp(chan_instrument(c), instrument) != 0)
 			continue;
-		if (c->has_calendar) {
-			snprintf(name, sizeof(name), "%s", c->channel);
-			dash_snap_add_due(di, name, calendar_due(&c->calendar, &c->calendar_p));
+		bool has_calendar = c->rules && c->rules->has_calendar;
+		if (has_calendar) {
+			snprintf(name, sizeof(name), "%s", chan_name(c));
+			dash_snap_add_due(di, name,
+					  calendar_due(&c->rules->calendar, &c->rules->calendar_p));
 		}
 		/* A calendar-only channel (calibration) has no series. */
-		if (!isfinite(c->last_t) && c->has_calendar)
+		if (!isfinite(c->last_t) && has_calendar)
 			continue;
-		snprintf(rel, sizeof(rel), "%s/%s/%s.rrd", site, instrument, c->channel);
+		snprintf(rel, sizeof(rel), "%s/%s/%s.rrd", site, instrument, chan_name(c));
 		struct dash_channel *dc =
-			dash_snap_add_channel(di, c->channel, c->cfg ? c->cfg->unit : "", rel);
+			dash_snap_add_channel(di, chan_name(c), c->cfg ? c->cfg->unit : "", rel);
 		if (dc == NULL)
 			return;
 		dc->last_value = c->last_value;
@@ -627,9 +757,10 @@ void equipment_foreach_instrument(struct labqcd *d,
 	HASH_ITER(hh, d->channels, c, ctmp)
 	{
 		char key[ID_MAX * 2 + 2];
-		snprintf(key, sizeof(key), "%s/%s", c->site, c->instrument);
+		snprintf(key, sizeof(key), "%s/%s", chan_site(c), chan_instrument(c));
 		HASH_FIND_STR(d->instruments, key, in);
-		if (in == NULL && instrument_get(d, c->site, c->instrument, c->last_t) != NULL) {
+		if (in == NULL &&
+		    instrument_get(d, chan_site(c), chan_instrument(c), c->last_t) != NULL) {
 			HASH_FIND_STR(d->instruments, key, in);
 			if (in)
 				fn(in->site, in->instrument, false, arg);
