@@ -18,9 +18,12 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 struct dashboard {
 	struct dash *dash;
@@ -115,6 +118,14 @@ static void *render_thread(void *arg)
 {
 	struct dashboard *db = arg;
 
+	/* Drawing is background work: under SCHED_IDLE (per thread on
+	 * Linux) it runs only on CPU time nothing else wants, so on a busy
+	 * machine graphs lag but ingestion, rules and alerts never slow
+	 * down for them. Where SCHED_IDLE is refused, the lowest nice. */
+	struct sched_param sp = {.sched_priority = 0};
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0 &&
+	    setpriority(PRIO_PROCESS, (id_t)gettid(), 19) == -1)
+		log_warn("dashboard: cannot lower the renderer's priority");
 	pthread_mutex_lock(&db->lock);
 	for (;;) {
 		while (!db->stop && db->waiting == NULL)
