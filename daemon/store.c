@@ -18,9 +18,10 @@
  * Memory bound: besides the timer (the daemon's flush_interval) and
  * store_sync(), the main thread hands everything over when the values
  * pending in `fill` buffers pass FLUSH_PER_SERIES a series (and at least
- * FLUSH_MIN): under a heavy load the writer works all the time on
- * batches of a few dozen values a file, instead of a minute's worth
- * piling up in memory and going out in one burst.
+ * FLUSH_MIN, 16 MiB): under a heavy load the writer works all the time
+ * on batches of a hundred-odd values a file (librrd's cost is mostly per
+ * call: open, map, lock, unmap), instead of a minute's worth piling up
+ * in memory and going out in one burst.
  *
  * Lock order: st->lock is the only lock of this module and a leaf: it is
  * never held while calling librrd, rrdc_* or the log, so librrd's own
@@ -53,7 +54,7 @@
 #define QC_HEARTBEAT_S 259200
 #define CHUNK 1000     /* values per rrd_update call */
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
-#define FLUSH_MIN 65536
+#define FLUSH_MIN (1 << 20) /* values (16 MiB), unless store_opts says otherwise */
 #define PARALLEL_MIN 256 /* series in a pass worth a second writer */
 #define VALUE_STR 64   /* "1763884800.250:-1.2345678901234567e+300" */
 #define NO_SEQ UINT64_MAX
@@ -118,6 +119,7 @@ struct store {
 	struct series *dirty_head;
 	size_t fill_values; /* values in fill buffers */
 	size_t flush_at;    /* fill_values that trigger a hand-over */
+	size_t flush_min;   /* the least flush_at */
 	uint64_t fill_min;
 	uint64_t max_put;
 	uint64_t queued, late;
@@ -806,7 +808,8 @@ struct store *store_open(const struct store_opts *opts)
 		goto fail;
 	st->heartbeat_s = opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s : 600;
 	st->fill_min = NO_SEQ;
-	st->flush_at = FLUSH_MIN;
+	st->flush_min = opts->pending_min > 0 ? opts->pending_min : FLUSH_MIN;
+	st->flush_at = st->flush_min;
 	atomic_init(&st->held_min, NO_SEQ);
 	st->last_pass_ok = true;
 	pthread_mutex_init(&st->lock, NULL);
@@ -932,8 +935,8 @@ static uint64_t store_flush_gen(struct store *st)
 	}
 	st->dirty_head = keep;
 	st->flush_at = HASH_COUNT(st->table) * FLUSH_PER_SERIES;
-	if (st->flush_at < FLUSH_MIN)
-		st->flush_at = FLUSH_MIN;
+	if (st->flush_at < st->flush_min)
+		st->flush_at = st->flush_min;
 	held = atomic_load(&st->held_min);
 	for (s = st->handed_head; s != NULL; s = s->handed_next)
 		if (s->handed.min_seq < held)

@@ -39,6 +39,8 @@ struct store_opts {
 	const char *rrd_dir;   /* must exist or be creatable */
 	const char *rrdcached; /* NULL or "" = write files directly */
 	double heartbeat_s;    /* telemetry heartbeat, e.g. 600 */
+	size_t pending_min;    /* values waiting before the memory bound hands them
+				* to the writer (at least 64 a series); 0 = 1 Mi */
 };
 
 struct store_stats {

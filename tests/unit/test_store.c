@@ -346,15 +346,20 @@ static void test_big_batch(void **state)
 	assert_float_equal(fetch_at(path, "AVERAGE", (time_t)T0 + 60 * 2500), 2500, 1e-9);
 }
 
-/* Values piling up past the memory bound (64k values, or 64 a series) go
- * to the writer without a flush: under a heavy load the writer works all
- * the time instead of a minute's worth waiting in memory. */
+/* Values piling up past the memory bound (here 64k values; by default
+ * 1 Mi, or 64 a series) go to the writer without a flush: under a heavy
+ * load the writer works all the time instead of a minute's worth waiting
+ * in memory. */
 static void test_memory_bound_hands_over(void **state)
 {
 	struct fixture *f = *state;
 	struct store_stats s;
 	char rel[64];
 	uint64_t seq = 0;
+
+	store_close(f->st);
+	f->opts.pending_min = 65536;
+	assert_non_null(f->st = store_open(&f->opts));
 
 	for (int k = 1; k <= 7000; k++)
 		for (int i = 0; i < 10; i++) {
