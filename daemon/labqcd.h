@@ -1,8 +1,8 @@
 /*
  * labqcd.h: the running daemon, passed explicitly to every part of
  * daemon/ that needs it (no global). Owned by the main thread; the only
- * other threads are the store's writer (store.c) and, later, the
- * notifiers and the dashboard renderer, each behind its own queue.
+ * other threads are the store's two writers (store_writer.c), the
+ * notifier and the dashboard renderer, each behind its own queue.
  *
  * Data flow (DESIGN section 1): collectors hand raw messages to
  * labqcd_input(), which journals them, then dispatch_message() parses

@@ -4,7 +4,7 @@
  *
  * Build: cc -O2 -std=c11 -D_GNU_SOURCE -I. -Idaemon -Irules -Icollectors \
  *	$(pkg-config --cflags libcjson) tests/bench/bench_store.c daemon/store.c \
- *	daemon/log.c -lrrd -lpthread -lm -o build/bench_store
+ *	daemon/store_writer.c daemon/log.c -lrrd -lpthread -lm -o build/bench_store
  * Each run: a fresh directory under $TMPDIR (default /tmp), 1,000 series
  * whose files are created by one untimed sample each, then 60 one-minute
  * samples per series put in time order (as the daemon sees them) and

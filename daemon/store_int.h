@@ -1,0 +1,138 @@
+/*
+ * store_int.h: the RRD store's insides, shared by store.c (the main
+ * thread's side: series table, store_put, hand-over) and store_writer.c
+ * (the writer threads). Private to store*.c: nothing else includes it.
+ * Who owns which field, and the lock order, are in the comment at the
+ * top of store.c.
+ */
+#ifndef LABQCD_STORE_INT_H
+#define LABQCD_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "log.h"
+#include "store.h"
+
+#define CHUNK 1000   /* values per rrd_update call */
+#define VALUE_STR 64 /* "1763884800.250:-1.2345678901234567e+300" */
+#define NO_SEQ UINT64_MAX
+
+struct value {
+	double t;
+	double v;
+};
+
+struct vbuf {
+	struct value *v;
+	uint32_t n, cap;
+	/* Lowest nonzero journal seq of the values held, NO_SEQ if none.
+	 * After a partial write it is kept as it was: lower than needed,
+	 * which only keeps a journal segment longer. */
+	uint64_t min_seq;
+};
+
+struct series {
+	UT_hash_handle hh;
+	char *path;    /* <rrd_dir>/<relpath>.rrd, one allocation */
+	const char *relpath; /* the key: inside path, strlen(relpath) - 4 bytes */
+	enum series_kind kind;
+
+	/* main thread */
+	double last_t; /* -INFINITY: none */
+	struct vbuf fill;
+	bool dirty;
+	struct series *dirty_next;
+
+	/* st->lock */
+	struct vbuf handed;
+	bool queued;
+	struct series *handed_next;
+
+	/* writer thread (set by the main thread before the first hand-over) */
+	struct vbuf work;
+	bool in_work;
+	bool file_known; /* the file exists as far as we know */
+	struct series *work_next;
+};
+
+/* What one writing thread needs of its own: librrd takes the values as
+ * strings, formatted here. */
+struct wctx {
+	char strs[CHUNK][VALUE_STR];
+	const char *argv[CHUNK];
+};
+
+struct pass_result {
+	size_t failing, errors;
+	char first_err[600];
+};
+
+struct store {
+	char *rrd_dir;
+	char *rrdcached; /* NULL: direct writes */
+	long heartbeat_s;
+
+	/* main thread */
+	struct series *table;
+	struct series *dirty_head;
+	size_t fill_values; /* values in fill buffers */
+	size_t flush_at;    /* fill_values that trigger a hand-over */
+	size_t flush_min;   /* the least flush_at */
+	uint64_t fill_min;
+	uint64_t max_put;
+	uint64_t queued, late;
+
+	/* st->lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* writer waits: flush_gen moved, or stop */
+	pthread_cond_t done; /* store_sync waits: done_gen caught up */
+	struct series *handed_head;
+	uint64_t flush_gen, done_gen;
+	bool last_pass_ok;
+	bool stop;
+
+	/* written by the writer, read by anyone */
+	_Atomic uint64_t held_min;
+	_Atomic uint64_t written, dropped, write_errors, files_created;
+
+	/* writer thread */
+	pthread_t thread;
+	struct series *work_head;
+	struct complaint write_complaint;
+	struct complaint connect_complaint;
+	struct wctx wmain;
+
+	/* The second writer ("labqcd-rrd2"): takes half of a large pass
+	 * (files written directly only: the rrdcached client is one per
+	 * process). helper_lock guards the hand-over fields. */
+	bool helper_running;
+	pthread_t helper;
+	pthread_mutex_t helper_lock;
+	pthread_cond_t helper_cv;
+	struct series *helper_list; /* given; on return, the series left with values */
+	struct pass_result helper_res;
+	bool helper_go, helper_done, helper_stop;
+	struct wctx whelper;
+};
+
+/* Writes go through rrdcached (store_open decides whether to start the
+ * second writer on it). */
+static inline bool use_cached(const struct store *st)
+{
+	return st->rrdcached != NULL;
+}
+
+/* store.c: buffers the writer takes over and consumes. */
+int store_vbuf_move(struct vbuf *dst, struct vbuf *src);
+void store_vbuf_consume(struct vbuf *b, size_t k);
+
+/* store_writer.c: the threads store_open() starts, each given the store. */
+void *writer_main(void *arg);
+void *writer_helper_main(void *arg);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * store_writer.c: the RRD store's writer threads, "labqcd-rrd" and the
+ * second writer "labqcd-rrd2": file creation, updates, salvage of late
+ * values, corrupt files moved aside. Threads, ownership and lock order
+ * are described at the top of store.c.
+ */
+#include "store.h"
+#include "store_int.h"
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <rrd.h>
+#include <rrd_client.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STEP_S 60
+#define QC_HEARTBEAT_S 259200
+#define PARALLEL_MIN 256 /* series in a pass worth a second writer */
+
+/* mkdir -p for the directories of `path` below rrd_dir (which exists). */
+static int make_parents(const struct store *st, const char *path)
+{
+	char buf[4096];
+	size_t base = strlen(st->rrd_dir);
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + base + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+static bool error_is(const char *err, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strstr(err, *words) != NULL)
+			return true;
+	return false;
+}
+
+static bool error_is_late(const char *err)
+{
+	static const char *const words[] = {"illegal attempt to update", "minimum one second step",
+					    NULL};
+	return error_is(err, words);
+}
+
+static bool error_is_corrupt(const char *err)
+{
+	/* rrd_open's words for a damaged header. Not "another
+	 * architecture" or "can't handle RRD file version": such a file is
+	 * someone else's, not broken, and is left alone. */
+	static const char *const words[] = {"is not an RRD file", "reached EOF while loading header",
+					    "short read while reading header", "is too small",
+					    NULL};
+	return error_is(err, words);
+}
+
+/* An empty file (a crash between create and first write on some file
+ * systems) only makes librrd's mmap fail with EINVAL. */
+static bool file_is_empty(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0;
+}
+
+static bool error_is_missing(const char *err)
+{
+	static const char *const words[] = {"No such file", NULL};
+	return error_is(err, words);
+}
+
+/* Copy librrd's thread-local error text, which the next call may clear. */
+static void take_error(char *buf, size_t len)
+{
+	const char *e = rrd_get_error();
+
+	snprintf(buf, len, "%s", e != NULL && *e != '\0' ? e : "unknown librrd error");
+	rrd_clear_error();
+}
+
+static int cached_connect(struct store *st, char *err, size_t errlen)
+{
+	rrd_clear_error();
+	if (rrdc_connect(st->rrdcached) != 0 || !rrdc_is_connected(st->rrdcached)) {
+		take_error(err, errlen);
+		complain(&st->connect_complaint, "store: rrdcached %s: %s", st->rrdcached, err);
+		return -1;
+	}
+	complain_release(&st->connect_complaint, "store: rrdcached %s reachable again",
+			 st->rrdcached);
+	return 0;
+}
+
+/* Create the file to start one step before the value at `from`: a
+ * GAUGE value stands for the interval before it, so the first sample
+ * then fills its own one-minute row (starting 1 s before it left that
+ * row unknown: 59 of its 60 seconds had no data). */
+static int file_create(struct store *st, struct series *s, size_t from, char *err, size_t errlen)
+{
+	char ds[96];
+	const char *argv[] = {ds,
+			      "RRA:MIN:0.5:1:2880",  "RRA:AVERAGE:0.5:1:2880",  "RRA:MAX:0.5:1:2880",
+			      "RRA:MIN:0.5:5:4032",  "RRA:AVERAGE:0.5:5:4032",  "RRA:MAX:0.5:5:4032",
+			      "RRA:MIN:0.5:60:9504", "RRA:AVERAGE:0.5:60:9504", "RRA:MAX:0.5:60:9504"};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+	time_t start = (time_t)floor(s->work.v[from].t) - STEP_S;
+	int rc;
+
+	if (s->kind == SERIES_DERIVE)
+		snprintf(ds, sizeof(ds), "DS:value:DERIVE:%ld:0:U", st->heartbeat_s);
+	else
+		snprintf(ds, sizeof(ds), "DS:value:GAUGE:%ld:U:U",
+			 s->kind == SERIES_QC ? (long)QC_HEARTBEAT_S : st->heartbeat_s);
+	if (make_parents(st, s->path) == -1) {
+		snprintf(err, errlen, "mkdir: %s", strerror(errno));
+		return -1;
+	}
+	rrd_clear_error();
+	if (use_cached(st)) {
+		if (cached_connect(st, err, errlen) == -1)
+			return -1;
+		rc = rrdc_create(s->path, STEP_S, start, 1, argc, argv);
+	} else {
+		/* Created under a temporary name and renamed: a reader (the
+		 * dashboard, rrdtool, a backup) never sees a file whose
+		 * header is still being written. */
+		char tmp[4200];
+		if (snprintf(tmp, sizeof(tmp), "%s.new", s->path) >= (int)sizeof(tmp)) {
+			snprintf(err, errlen, "path too long");
+			return -1;
+		}
+		unlink(tmp); /* left by a crash inside a create */
+		rc = rrd_create_r2(tmp, STEP_S, start, 1, NULL, NULL, argc, argv);
+		if (rc == 0 && rename(tmp, s->path) == -1) {
+			int e = errno;
+			if (snprintf(err, errlen, "rename to %s: %s", s->path, strerror(e)) >=
+			    (int)errlen)
+				err[errlen - 1] = '\0'; /* a cut message is fine */
+			unlink(tmp);
+			return -1;
+		}
+	}
+	if (rc != 0) {
+		take_error(err, errlen);
+		return -1;
+	}
+	atomic_fetch_add(&st->files_created, 1);
+	log_info("store: created %s", s->path);
+	return 0;
+}
+
+static int file_update(struct store *st, struct wctx *w, const struct series *s, size_t from,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct value *x = &s->work.v[from + i];
+		/* Times are whole milliseconds (store_put rounds them):
+		 * printed from integers, which is exact and several times
+		 * cheaper than glibc's "%.3f" of a double. */
+		long long ms = llround(x->t * 1000);
+		int k = snprintf(w->strs[i], VALUE_STR, "%lld.%03lld:", ms / 1000, ms % 1000);
+		char *p = w->strs[i] + k;
+		size_t left = VALUE_STR - (size_t)k;
+
+		if (!isfinite(x->v))
+			snprintf(p, left, "U");
+		else if (s->kind == SERIES_DERIVE) /* librrd wants integers */
+			snprintf(p, left, "%.0f", x->v);
+		else
+			snprintf(p, left, "%.17g", x->v);
+		w->argv[i] = w->strs[i];
+	}
+	rrd_clear_error();
+	if (use_cached(st))
+		return rrdc_update(s->path, (int)n, w->argv);
+	return rrd_update_r(s->path, NULL, (int)n, w->argv);
+}
+
+/* A batch was refused because some values are not after the file's last
+ * update (the file holds more than its whole-second last time told us,
+ * or rrdcached had values the file had not): write one value at a time
+ * and drop those refused as late. Returns how many values were settled. */
+static size_t write_salvage(struct store *st, struct wctx *w, struct series *s, size_t from,
+			    char *err, size_t errlen, bool *failed)
+{
+	size_t i, dropped = 0;
+
+	for (i = from; i < s->work.n; i++) {
+		if (file_update(st, w, s, i, 1) == 0) {
+			atomic_fetch_add(&st->written, 1);
+			continue;
+		}
+		take_error(err, errlen);
+		if (!error_is_late(err)) {
+			*failed = true;
+			break;
+		}
+		atomic_fetch_add(&st->dropped, 1);
+		dropped++;
+	}
+	if (dropped)
+		log_info("store: %s: %zu value(s) not after the file's last update were dropped",
+			 s->path, dropped);
+	return i - from;
+}
+
+static void move_aside(struct store *st, struct series *s, const char *why)
+{
+	char aside[4200];
+
+	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", s->path, (long long)time(NULL));
+	if (rename(s->path, aside) == -1) {
+		log_warn("store: %s is corrupt (%s) but cannot be moved aside", s->path, why);
+		return;
+	}
+	if (use_cached(st))
+		(void)rrdc_forget(s->path);
+	log_warnx("store: %s is corrupt (%s): moved to %s, a new file is created", s->path, why,
+		  aside);
+	s->file_known = false;
+}
+
+/* Write everything `s` holds. 0, or -1 with the values not written kept
+ * and the librrd error in err. */
+static int write_series(struct store *st, struct wctx *w, struct series *s, char *err,
+			size_t errlen)
+{
+	size_t off = 0;
+	bool failed = false;
+	int recreated = 0;
+
+	if (use_cached(st) && cached_connect(st, err, errlen) == -1)
+		return -1;
+	while (off < s->work.n && !failed) {
+		size_t n = s->work.n - off < CHUNK ? s->work.n - off : CHUNK;
+		struct stat sb;
+
+		if (!s->file_known) {
+			int absent = stat(s->path, &sb) == -1 ? errno : 0;
+
+			if (absent != 0 && absent != ENOENT && absent != ENOTDIR) {
+				snprintf(err, errlen, "%s", strerror(absent));
+				failed = true;
+				break;
+			}
+			if (absent != 0 && file_create(st, s, off, err, errlen) == -1) {
+				failed = true;
+				break;
+			}
+			s->file_known = true;
+		}
+		if (file_update(st, w, s, off, n) == 0) {
+			atomic_fetch_add(&st->written, n);
+			off += n;
+			continue;
+		}
+		take_error(err, errlen);
+		if (error_is_late(err)) {
+			off += write_salvage(st, w, s, off, err, errlen, &failed);
+		} else if (error_is_missing(err) && recreated++ == 0) {
+			s->file_known = false; /* removed behind our back */
+		} else if ((error_is_corrupt(err) || file_is_empty(s->path)) && recreated++ == 0) {
+			move_aside(st, s, err);
+			if (s->file_known) /* could not move it: keep the values */
+				failed = true;
+		} else {
+			failed = true;
+		}
+	}
+	store_vbuf_consume(&s->work, off);
+	return failed ? -1 : 0;
+}
+
+/* Under st->lock: append every handed buffer to its series' work buffer.
+ * A buffer that cannot grow (out of memory) stays handed for next time. */
+static void take_handed(struct store *st)
+{
+	struct series *s, *next, *keep = NULL;
+
+	for (s = st->handed_head; s != NULL; s = next) {
+		next = s->handed_next;
+		if (store_vbuf_move(&s->work, &s->handed) == -1) {
+			s->handed_next = keep;
+			keep = s;
+			continue;
+		}
+		s->handed_next = NULL;
+		s->queued = false;
+		if (!s->in_work) {
+			s->in_work = true;
+			s->work_next = st->work_head;
+			st->work_head = s;
+		}
+	}
+	st->handed_head = keep;
+}
+
+/* Write every series of `head` (linked by work_next); returns the list of
+ * those left with values (kept after a failure), counting into r. */
+static struct series *write_list(struct store *st, struct wctx *w, struct series *head,
+				 struct pass_result *r)
+{
+	struct series **link = &head;
+	char err[512];
+
+	while (*link != NULL) {
+		struct series *s = *link;
+
+		if (write_series(st, w, s, err, sizeof(err)) == -1) {
+			if (r->errors++ == 0)
+				snprintf(r->first_err, sizeof(r->first_err), "%s: %s", s->path, err);
+			r->failing++;
+		}
+		if (s->work.n == 0) {
+			s->in_work = false;
+			*link = s->work_next;
+			s->work_next = NULL;
+		} else {
+			link = &s->work_next;
+		}
+	}
+	return head;
+}
+
+void *writer_helper_main(void *arg)
+{
+	struct store *st = arg;
+
+	pthread_setname_np(pthread_self(), "labqcd-rrd2");
+	pthread_mutex_lock(&st->helper_lock);
+	for (;;) {
+		while (!st->helper_go && !st->helper_stop)
+			pthread_cond_wait(&st->helper_cv, &st->helper_lock);
+		if (st->helper_stop)
+			break;
+		struct series *list = st->helper_list;
+		st->helper_go = false;
+		pthread_mutex_unlock(&st->helper_lock);
+
+		struct pass_result r = {0, 0, ""};
+		list = write_list(st, &st->whelper, list, &r);
+
+		pthread_mutex_lock(&st->helper_lock);
+		st->helper_list = list;
+		st->helper_res = r;
+		st->helper_done = true;
+		pthread_cond_broadcast(&st->helper_cv);
+	}
+	pthread_mutex_unlock(&st->helper_lock);
+	return NULL;
+}
+
+static struct series *list_concat(struct series *a, struct series *b)
+{
+	struct series **link = &a;
+
+	while (*link != NULL)
+		link = &(*link)->work_next;
+	*link = b;
+	return a;
+}
+
+/* One pass over the work list; returns the number of series left failing.
+ * A large pass (the final flush, a minute of 100k channels) is split
+ * between the two writers: each file is still written by one thread at
+ * a time, and librrd's *_r calls keep their errors per thread. */
+static size_t write_pass(struct store *st)
+{
+	struct pass_result r = {0, 0, ""};
+	struct series *mine = NULL, *theirs = NULL, *s, *next;
+	size_t n = 0;
+
+	for (s = st->work_head; s != NULL && n < PARALLEL_MIN; s = s->work_next)
+		n++;
+	if (!st->helper_running || n < PARALLEL_MIN) {
+		st->work_head = write_list(st, &st->wmain, st->work_head, &r);
+	} else {
+		bool odd = false;
+		for (s = st->work_head; s != NULL; s = next, odd = !odd) {
+			struct series **to = odd ? &theirs : &mine;
+			next = s->work_next;
+			s->work_next = *to;
+			*to = s;
+		}
+		pthread_mutex_lock(&st->helper_lock);
+		st->helper_list = theirs;
+		st->helper_done = false;
+		st->helper_go = true;
+		pthread_cond_broadcast(&st->helper_cv);
+		pthread_mutex_unlock(&st->helper_lock);
+
+		mine = write_list(st, &st->wmain, mine, &r);
+
+		pthread_mutex_lock(&st->helper_lock);
+		while (!st->helper_done)
+			pthread_cond_wait(&st->helper_cv, &st->helper_lock);
+		theirs = st->helper_list;
+		st->helper_list = NULL;
+		if (r.errors == 0)
+			snprintf(r.first_err, sizeof(r.first_err), "%s", st->helper_res.first_err);
+		r.errors += st->helper_res.errors;
+		r.failing += st->helper_res.failing;
+		pthread_mutex_unlock(&st->helper_lock);
+		st->work_head = list_concat(mine, theirs);
+	}
+	if (r.errors) {
+		atomic_fetch_add(&st->write_errors, r.errors);
+		complain(&st->write_complaint, "store: write failed (%zu file(s)), values kept: %s",
+			 r.failing, r.first_err);
+	} else {
+		complain_release(&st->write_complaint, "store: %s writable again", st->rrd_dir);
+	}
+	return r.failing;
+}
+
+static uint64_t held_min_locked(struct store *st)
+{
+	uint64_t m = NO_SEQ;
+
+	for (struct series *s = st->work_head; s != NULL; s = s->work_next)
+		if (s->work.min_seq < m)
+			m = s->work.min_seq;
+	for (struct series *s = st->handed_head; s != NULL; s = s->handed_next)
+		if (s->handed.min_seq < m)
+			m = s->handed.min_seq;
+	return m;
+}
+
+void *writer_main(void *arg)
+{
+	struct store *st = arg;
+	uint64_t seen = 0;
+
+	pthread_setname_np(pthread_self(), "labqcd-rrd");
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		uint64_t gen;
+		size_t failing;
+
+		while (st->flush_gen == seen && !st->stop)
+			pthread_cond_wait(&st->wake, &st->lock);
+		if (st->flush_gen == seen && st->stop)
+			break;
+		gen = seen = st->flush_gen;
+		take_handed(st);
+		pthread_mutex_unlock(&st->lock);
+
+		failing = write_pass(st);
+
+		pthread_mutex_lock(&st->lock);
+		atomic_store(&st->held_min, held_min_locked(st));
+		st->done_gen = gen;
+		st->last_pass_ok = failing == 0;
+		pthread_cond_broadcast(&st->done);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (use_cached(st))
+		rrdc_disconnect();
+	return NULL;
+}
