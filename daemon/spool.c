@@ -133,7 +133,17 @@ char *notification_to_json(const struct notification *n)
 	}
 	cJSON_AddNumberToObject(o, "timeout_s", n->timeout_s);
 	cJSON_AddNumberToObject(o, "attempts", n->attempts);
-	cJSON_AddNumberToObject(o, "next_attempt", n->next_attempt);
+	/* Exactly, not through cJSON's number printing, which settles for 15
+	 * digits when they are within an epsilon: read back, the time could
+	 * come out a hair later than written, and an entry due "now" would
+	 * wait for the next pass (seen as a flaky test_notify_live). */
+	if (isfinite(n->next_attempt)) {
+		char t[32];
+		snprintf(t, sizeof(t), "%.17g", n->next_attempt);
+		cJSON_AddRawToObject(o, "next_attempt", t);
+	} else {
+		cJSON_AddNumberToObject(o, "next_attempt", 0);
+	}
 	cJSON_AddStringToObject(o, "last_error", n->last_error);
 	arr = cJSON_AddArrayToObject(o, "alerts");
 	for (size_t i = 0; arr && i < n->n_alerts; i++) {

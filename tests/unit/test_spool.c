@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 #include <ftw.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,38 @@ static void test_write_list_load(void **state)
 	notification_free(&back);
 	spool_list_free(ids, cnt);
 	notification_free(&n);
+	spool_close(sp);
+}
+
+/* A time that 15 digits come within an epsilon of, but not exactly (the
+ * shortcut cJSON's number printing takes), reads back exactly: else an
+ * entry due now could load as due a hair later and wait a pass. */
+static void test_next_attempt_exact(void **state)
+{
+	struct spool *sp = open_in(*state);
+	struct notification n, back;
+	char buf[32], **ids;
+	size_t cnt;
+	double t = 0;
+
+	assert_non_null(sp);
+	for (long k = 0; k < 1000000 && t == 0; k++) {
+		double d = 1795000000.0 + (double)k * 1.1e-7, r;
+		snprintf(buf, sizeof(buf), "%1.15g", d);
+		r = strtod(buf, NULL);
+		if (r != d && fabs(r - d) <= fabs(d) * DBL_EPSILON)
+			t = d;
+	}
+	assert_true(t != 0); /* such a time exists near now */
+	fixture_notification(&n, NOTIF_EMAIL);
+	assert_int_equal(spool_put(sp, &n, t), 0);
+	notification_free(&n);
+	assert_int_equal(spool_list(sp, &ids, &cnt), 0);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(spool_load(sp, ids[0], &back), 0);
+	assert_true(back.next_attempt == t);
+	notification_free(&back);
+	spool_list_free(ids, cnt);
 	spool_close(sp);
 }
 
@@ -264,6 +298,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_list_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_attempt_exact, setup, teardown),
 		cmocka_unit_test(test_backoff_schedule),
 		cmocka_unit_test_setup_teardown(test_retry_survives_reopen_then_done, setup,
 						teardown),
