@@ -17,70 +17,19 @@
  * from equipment_tick() on the daemon's clock. Every condition goes to
  * conditions_report(), which makes the transitions and suppresses the
  * equipment ones while the instrument is in maintenance.
+ *
+ * The structs are in equipment_int.h; saving and loading their state
+ * (the equipment part of the state file) is equipment_state.c.
  */
 #include "labqcd.h"
 #include "dashboards.h"
+#include "equipment_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <uthash.h>
-
-#define EVENTS_KEPT 20
-
-/* The enabled rules of a channel; the state of a rule that is not
- * enabled is unused (and not saved). */
-struct equip_rules {
-	bool has_range, has_stale, has_rate, has_drift, has_service, has_status, has_calendar;
-	struct range_params range_p;
-	struct stale_params stale_p;
-	struct rate_params rate_p;
-	struct drift_params drift_p;
-	struct service_params service_p;
-	struct status_params status_p;
-	struct calendar_params calendar_p;
-	struct range_state range;
-	struct stale_state stale;
-	struct rate_state rate;
-	struct drift_state drift;
-	struct service_state service;
-	struct status_state status;
-	struct calendar_state calendar;
-};
-
-struct equip_channel {
-	UT_hash_handle hh;             /* key: all of names[] */
-	const struct cfg_channel *cfg; /* NULL: auto-discovered */
-	struct equip_rules *rules;     /* NULL: no rule enabled */
-	double last_value, last_t;
-	unsigned char instrument_at, channel_at; /* offsets into names[] */
-	char names[];                  /* "site\0instrument\0channel\0" */
-};
-
-struct equip_task {
-	const struct cfg_task *cfg;
-	struct task_params p;
-	struct task_state st;
-};
-
-struct equip_event {
-	double t;
-	char text[256];
-};
-
-struct equip_instrument {
-	char key[ID_MAX * 2 + 2];
-	char site[ID_MAX], instrument[ID_MAX];
-	bool maintenance;
-	double maintenance_since;
-	struct equip_task *tasks;
-	size_t n_tasks;
-	cJSON *saved_tasks; /* task states read from the state file, by name */
-	struct equip_event events[EVENTS_KEPT];
-	size_t n_events, next_event;
-	UT_hash_handle hh;
-};
 
 static double tz_offset(double t)
 {
@@ -90,28 +39,6 @@ static double tz_offset(double t)
 	if (!isfinite(t) || localtime_r(&s, &tm) == NULL)
 		return 0;
 	return (double)tm.tm_gmtoff;
-}
-
-static const char *chan_site(const struct equip_channel *c)
-{
-	return c->names;
-}
-
-static const char *chan_instrument(const struct equip_channel *c)
-{
-	return c->names + c->instrument_at;
-}
-
-static const char *chan_name(const struct equip_channel *c)
-{
-	return c->names + c->channel_at;
-}
-
-/* "site/instrument/channel": the channel's key in the state file and logs. */
-static const char *chan_key(const struct equip_channel *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s/%s", chan_site(c), chan_instrument(c), chan_name(c));
-	return buf;
 }
 
 /*
@@ -197,8 +124,8 @@ static int set_params(struct equip_channel *c, const struct cfg_channel *cc, dou
 
 /* The hash key, the three names each with its NUL, is built for every
  * sample: with memcpy rather than snprintf. */
-static struct equip_channel *channel_get(struct labqcd *d, const char *site, const char *ins,
-					 const char *channel, double now)
+struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, const char *ins,
+					const char *channel, double now)
 {
 	const char *part[3] = {site, ins, channel};
 	char names[ID_MAX * 3];
@@ -231,8 +158,8 @@ static struct equip_channel *channel_get(struct labqcd *d, const char *site, con
 	return c;
 }
 
-static void instrument_tasks(struct equip_instrument *in, const struct cfg_instrument *ci,
-			     double now)
+void equip_instrument_tasks(struct equip_instrument *in, const struct cfg_instrument *ci,
+			    double now)
 {
 	struct equip_task *old = in->tasks;
 	size_t n_old = in->n_tasks;
@@ -265,8 +192,8 @@ static void instrument_tasks(struct equip_instrument *in, const struct cfg_instr
 	in->saved_tasks = NULL;
 }
 
-static struct equip_instrument *instrument_get(struct labqcd *d, const char *site, const char *ins,
-					       double now)
+struct equip_instrument *equip_instrument_get(struct labqcd *d, const char *site, const char *ins,
+					      double now)
 {
 	char key[ID_MAX * 2 + 2];
 	struct equip_instrument *in;
@@ -280,7 +207,7 @@ static struct equip_instrument *instrument_get(struct labqcd *d, const char *sit
 	snprintf(in->key, sizeof(in->key), "%s", key);
 	snprintf(in->site, sizeof(in->site), "%s", site);
 	snprintf(in->instrument, sizeof(in->instrument), "%s", ins);
-	instrument_tasks(in, config_instrument(d->cfg, site, ins), now);
+	equip_instrument_tasks(in, config_instrument(d->cfg, site, ins), now);
 	HASH_ADD_STR(d->instruments, key, in);
 	return in;
 }
@@ -312,7 +239,7 @@ static void report_channel(struct labqcd *d, const struct equip_channel *c, cons
 	report(d, chan_site(c), chan_instrument(c), chan_name(c), rule, cond, t, seq);
 }
 
-static void remember_event(struct equip_instrument *in, double t, const char *text)
+void equip_remember_event(struct equip_instrument *in, double t, const char *text)
 {
 	struct equip_event *e = &in->events[in->next_event];
 
@@ -331,7 +258,7 @@ static void remember_event(struct equip_instrument *in, double t, const char *te
 void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
 		      const char *channel, double value, double t)
 {
-	struct equip_channel *c = channel_get(d, site, instrument, channel, t);
+	struct equip_channel *c = equip_channel_get(d, site, instrument, channel, t);
 	struct equip_rules *r;
 
 	if (c == NULL)
@@ -361,7 +288,7 @@ void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const ch
 void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
 		     const struct payload_event *ev)
 {
-	struct equip_instrument *in = instrument_get(d, site, instrument, ev->t);
+	struct equip_instrument *in = equip_instrument_get(d, site, instrument, ev->t);
 	struct equip_channel *c, *tmp;
 	char text[ID_MAX + sizeof(ev->by) + 48];
 
@@ -370,7 +297,7 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 	snprintf(text, sizeof(text), "%s%s%s%s%s", payload_event_name(ev->type),
 		 ev->counter[0] || ev->task[0] ? " " : "", ev->counter[0] ? ev->counter : ev->task,
 		 ev->by[0] ? " by " : "", ev->by);
-	remember_event(in, ev->t, text);
+	equip_remember_event(in, ev->t, text);
 	switch (ev->type) {
 	case EV_MAINTENANCE_START:
 		if (!in->maintenance) {
@@ -475,7 +402,7 @@ bool instrument_in_maintenance(struct labqcd *d, const char *site, const char *i
  * before the first input (it follows the input, which may be older than
  * the wall time): the rules are then armed unset (NAN) and start counting
  * at the first tick. */
-static double arm_time(const struct labqcd *d)
+double equip_arm_time(const struct labqcd *d)
 {
 	return d->clock > 0 ? d->clock : d->replay ? NAN : wall_clock();
 }
@@ -486,7 +413,7 @@ void equipment_reconfigure(struct labqcd *d)
 {
 	struct equip_channel *c, *tmp;
 	struct equip_instrument *in, *itmp;
-	double now = arm_time(d);
+	double now = equip_arm_time(d);
 	char key[ID_MAX * 3 + 3];
 
 	HASH_ITER(hh, d->channels, c, tmp)
@@ -497,180 +424,13 @@ void equipment_reconfigure(struct labqcd *d)
 			log_warn("equipment: %s: rules off", chan_key(c, key, sizeof(key)));
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
-	instrument_tasks(in, config_instrument(d->cfg, in->site, in->instrument), now);
+	equip_instrument_tasks(in, config_instrument(d->cfg, in->site, in->instrument), now);
 	for (size_t i = 0; i < d->cfg->n_instruments; i++) {
 		const struct cfg_instrument *ci = &d->cfg->instruments[i];
-		instrument_get(d, ci->site, ci->name, now);
+		equip_instrument_get(d, ci->site, ci->name, now);
 		for (size_t j = 0; j < ci->n_channels; j++)
-			channel_get(d, ci->site, ci->name, ci->channels[j].name, now);
+			equip_channel_get(d, ci->site, ci->name, ci->channels[j].name, now);
 	}
-}
-
-/* ---- persistence ---- */
-
-#define SAVE(o, name, fn, st)                                                                      \
-	do {                                                                                       \
-		cJSON *x = fn(st);                                                                 \
-		if (x)                                                                             \
-			cJSON_AddItemToObject(o, name, x);                                         \
-	} while (0)
-#define SAVE_RULE(o, r, rule)                                                                      \
-	do {                                                                                       \
-		if ((r)->has_##rule)                                                               \
-			SAVE(o, #rule, rule##_to_json, &(r)->rule);                                \
-	} while (0)
-
-/* Only the enabled rules' states: the rate rule's ring alone is some 400
- * nodes, too many to build for every channel at every checkpoint. */
-static void rules_to_json(cJSON *o, const struct equip_rules *r)
-{
-	SAVE_RULE(o, r, range);
-	SAVE_RULE(o, r, stale);
-	SAVE_RULE(o, r, rate);
-	SAVE_RULE(o, r, drift);
-	SAVE_RULE(o, r, service);
-	SAVE_RULE(o, r, status);
-	SAVE_RULE(o, r, calendar);
-}
-
-cJSON *equipment_to_json(struct labqcd *d)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *chans = cJSON_AddObjectToObject(root, "channels");
-	cJSON *insts = cJSON_AddObjectToObject(root, "instruments");
-	struct equip_channel *c, *tmp;
-	struct equip_instrument *in, *itmp;
-	char key[ID_MAX * 3 + 3];
-
-	HASH_ITER(hh, d->channels, c, tmp)
-	{
-		cJSON *o = cJSON_CreateObject();
-		if (c->rules)
-			rules_to_json(o, c->rules);
-		if (isfinite(c->last_t)) {
-			cJSON_AddNumberToObject(o, "last_value", c->last_value);
-			cJSON_AddNumberToObject(o, "last_t", c->last_t);
-		}
-		cJSON_AddItemToObject(chans, chan_key(c, key, sizeof(key)), o);
-	}
-	HASH_ITER(hh, d->instruments, in, itmp)
-	{
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "maintenance", in->maintenance);
-		cJSON_AddNumberToObject(o, "maintenance_since", in->maintenance_since);
-		cJSON *tasks = cJSON_AddObjectToObject(o, "tasks");
-		for (size_t i = 0; i < in->n_tasks; i++)
-			SAVE(tasks, in->tasks[i].cfg->name, task_to_json, &in->tasks[i].st);
-		cJSON *evs = cJSON_AddArrayToObject(o, "events");
-		for (size_t i = 0; i < in->n_events; i++) {
-			const struct equip_event *e =
-				&in->events[(in->next_event + EVENTS_KEPT - in->n_events + i) %
-					    EVENTS_KEPT];
-			cJSON *eo = cJSON_CreateObject();
-			cJSON_AddNumberToObject(eo, "t", e->t);
-			cJSON_AddStringToObject(eo, "text", e->text);
-			cJSON_AddItemToArray(evs, eo);
-		}
-		cJSON_AddItemToObject(insts, in->key, o);
-	}
-	return root;
-}
-
-static int split_key(const char *key, int parts, char out[][ID_MAX])
-{
-	const char *p = key;
-
-	for (int i = 0; i < parts; i++) {
-		const char *slash = i + 1 < parts ? strchr(p, '/') : p + strlen(p);
-		if (slash == NULL || slash == p || slash - p >= ID_MAX)
-			return -1;
-		memcpy(out[i], p, (size_t)(slash - p));
-		out[i][slash - p] = '\0';
-		p = slash + 1;
-	}
-	return 0;
-}
-
-#define LOAD_RULE(o, r, rule)                                                                      \
-	do {                                                                                       \
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, #rule);                       \
-		if ((r)->has_##rule && x &&                                                        \
-		    rule##_from_json(&(r)->rule, x, err, sizeof(err)) == -1) {                     \
-			log_warnx("state: %s %s: %s", o->string, #rule, err);                      \
-			return -1;                                                                 \
-		}                                                                                  \
-	} while (0)
-
-/* The states of the enabled rules. One the file lacks (the rule was off
- * when it was saved) stays as set_params() initialised it; one of a rule
- * that is off (in files from before only enabled rules were saved, or
- * for a rule taken out of the config) is ignored. */
-static int rules_from_json(struct equip_rules *r, const cJSON *o)
-{
-	char err[160];
-
-	LOAD_RULE(o, r, range);
-	LOAD_RULE(o, r, stale);
-	LOAD_RULE(o, r, rate);
-	LOAD_RULE(o, r, drift);
-	LOAD_RULE(o, r, service);
-	LOAD_RULE(o, r, status);
-	LOAD_RULE(o, r, calendar);
-	return 0;
-}
-
-/* Called with the config already in d->cfg (state_load runs before
- * equipment_reconfigure, after the config is read), so channel_get gives
- * each channel the rules its config enables, armed as a newly configured
- * channel's are, before their states are read. */
-int equipment_from_json(struct labqcd *d, const cJSON *root)
-{
-	const cJSON *o;
-	char parts[3][ID_MAX];
-	double now = wall_clock(), arm_at = arm_time(d);
-
-	if (root == NULL)
-		return 0;
-	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "channels"))
-	{
-		if (split_key(o->string, 3, parts) == -1)
-			return -1;
-		struct equip_channel *c = channel_get(d, parts[0], parts[1], parts[2], arm_at);
-		if (c == NULL)
-			return -1;
-		if (c->rules && rules_from_json(c->rules, o) == -1)
-			return -1;
-		const cJSON *lv = cJSON_GetObjectItemCaseSensitive(o, "last_value");
-		const cJSON *lt = cJSON_GetObjectItemCaseSensitive(o, "last_t");
-		if (cJSON_IsNumber(lv) && cJSON_IsNumber(lt)) {
-			c->last_value = lv->valuedouble;
-			c->last_t = lt->valuedouble;
-		}
-	}
-	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "instruments"))
-	{
-		if (split_key(o->string, 2, parts) == -1)
-			return -1;
-		struct equip_instrument *in = instrument_get(d, parts[0], parts[1], now);
-		if (in == NULL)
-			return -1;
-		in->maintenance = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "maintenance"));
-		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "maintenance_since");
-		in->maintenance_since = cJSON_IsNumber(ms) ? ms->valuedouble : 0;
-		cJSON_Delete(in->saved_tasks);
-		in->saved_tasks =
-			cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(o, "tasks"), 1);
-		instrument_tasks(in, config_instrument(d->cfg, in->site, in->instrument), now);
-		const cJSON *e;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "events"))
-		{
-			const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "t");
-			const cJSON *text = cJSON_GetObjectItemCaseSensitive(e, "text");
-			if (cJSON_IsNumber(t) && cJSON_IsString(text))
-				remember_event(in, t->valuedouble, text->valuestring);
-		}
-	}
-	return 0;
 }
 
 void equipment_free(struct labqcd *d)
@@ -760,7 +520,7 @@ void equipment_foreach_instrument(struct labqcd *d,
 		snprintf(key, sizeof(key), "%s/%s", chan_site(c), chan_instrument(c));
 		HASH_FIND_STR(d->instruments, key, in);
 		if (in == NULL &&
-		    instrument_get(d, chan_site(c), chan_instrument(c), c->last_t) != NULL) {
+		    equip_instrument_get(d, chan_site(c), chan_instrument(c), c->last_t) != NULL) {
 			HASH_FIND_STR(d->instruments, key, in);
 			if (in)
 				fn(in->site, in->instrument, false, arg);

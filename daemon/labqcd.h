@@ -120,7 +120,7 @@ cJSON *qc_to_json(struct labqcd *d);
 int qc_from_json(struct labqcd *d, const cJSON *o);
 void qc_free(struct labqcd *d);
 
-/* equipment.c: telemetry and events through the equipment rules. */
+/* equipment.c: telemetry and events through the equipment rules (state: equipment_state.c). */
 void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
 		      const char *channel, double value, double t);
 void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
