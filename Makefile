@@ -1,9 +1,17 @@
 # labqcd: one hand-written Makefile.
 #
 #   make deps      install the Debian packages the build and the tests need
-#   make           build build/labqcd, build/labqcctl, build/labsim
+#                  (and the browser check's npm modules); idempotent
+#   make deps-run  only what `make run` needs: the build, the broker, the receivers
+#   make           build build/labqcd, build/labqcctl, build/labsim (needs deps)
 #   make test      deps, then unit and integration tests under ASan + UBSan
-#   make run       the daemon with etc/labqcd.yaml, a private broker, the simulator
+#   make run       deps-run, then the daemon with etc/labqcd.yaml, a private
+#                  broker, the simulator
+#
+# On a fresh Debian 12 with only git and make, `make run` and `make test` are
+# each a first command that works: they install what they need, then run make
+# again, so the compiler flags that pkg-config gives are read after the
+# packages exist (this file computes them when it is parsed).
 #   make bench     the benchmarks of tests/bench, a table in build/bench.md
 #   make install   PREFIX=/usr/local DESTDIR=
 #
@@ -22,14 +30,27 @@ DEFS = -D_GNU_SOURCE
 PKGS = libmosquitto librrd libcurl yaml-0.1 libcjson libcrypto zlib libsystemd cairo
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Goals that install first and then run make again need no flags now; any
+# other goal (a build) without the -dev packages stops here, saying what to do,
+# rather than failing later on a missing header.
+INSTALLING_GOALS = deps deps-run run test bench valgrind clean uninstall manlint
+ifneq ($(filter-out $(INSTALLING_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),)
+$(error missing development packages ($(strip $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done))): run `make deps` as root first (Debian 12), or `make run` / `make test`, which install what they need)
+endif
+endif
 INCS = -I. -Idaemon -Icollectors -Irules -Idashboards
 LIBS = $(PKG_LIBS) -lpthread -lm
 
-# Debian packages: build, tests, benchmarks, browser checks.
-DEB_PKGS = build-essential pkg-config libmosquitto-dev mosquitto mosquitto-clients \
-	librrd-dev rrdtool libcurl4-openssl-dev libyaml-dev libcjson-dev libjansson-dev \
-	libssl-dev zlib1g-dev libsystemd-dev libcmocka-dev uthash-dev python3 python3-aiosmtpd \
-	tidy clang libcairo2-dev chromium nodejs rrdcached collectd-core mandoc
+# Debian packages. RUN_PKGS: building and `make run` (the private broker,
+# the alert printer's SMTP server, fonts for the graphs' text); TEST_PKGS:
+# besides those, what the tests, benchmarks, fuzzing and the browser check
+# use (npm is its own package in Debian, apart from nodejs).
+RUN_PKGS = build-essential pkg-config libmosquitto-dev mosquitto librrd-dev libcurl4-openssl-dev \
+	libyaml-dev libcjson-dev libssl-dev zlib1g-dev libsystemd-dev uthash-dev libcairo2-dev \
+	fonts-dejavu-core python3 python3-aiosmtpd ca-certificates
+TEST_PKGS = $(RUN_PKGS) mosquitto-clients rrdtool libjansson-dev libcmocka-dev tidy clang \
+	chromium nodejs npm rrdcached collectd-core mandoc valgrind
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)
@@ -47,7 +68,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 
 PROGS = build/labqcd build/labqcctl build/labsim build/count_sub
 
-.PHONY: all deps test unit integration run bench fuzz fuzz-check install uninstall clean valgrind
+.PHONY: all deps deps-run test unit integration run bench fuzz fuzz-check install uninstall clean valgrind
 all: $(PROGS)
 
 $(B)/%.o: %.c
@@ -150,22 +171,34 @@ fuzz-check: $(FUZZ_BIN)
 # unsanitized build); any error or definite leak fails its test (exit 99).
 VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	--suppressions=$(CURDIR)/tests/valgrind.supp
-valgrind:
+valgrind: deps
 	$(MAKE) SANITIZE= all
 	LABQCD_VALGRIND="$(VALGRIND)" tests/run-integration $(TESTS)
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# Installs the packages of $(1) that dpkg does not list as installed;
+# apt-get update first, since a fresh machine has no package lists.
+define install_pkgs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "make deps: installing $$missing"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	else echo "make deps: all packages present"; fi
+	if [ -z "$$missing" ]; then echo "make $@: all packages present"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "make $@: missing Debian packages:" $$missing; \
+		echo "make $@: run it as root (it uses apt-get)"; exit 1; \
+	else echo "make $@: installing" $$missing; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends $$missing; fi
+endef
+
+deps-run:
+	$(call install_pkgs,$(RUN_PKGS))
+
+deps:
+	$(call install_pkgs,$(TEST_PKGS))
 	@# the browser check drives Debian's chromium with playwright-core
 	@[ -d tests/browser/node_modules/playwright-core ] || \
 		(cd tests/browser && npm ci --no-audit --no-fund)
 
-run: deps all
+run: deps-run
+	$(MAKE) SANITIZE= all
 	tests/run-local $(if $(DURATION),--duration $(DURATION))
 
 bench: deps
