@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ID_MAX 65          /* a path component: 64 characters + NUL */
 #define PAYLOAD_MAX 65536  /* larger payloads are refused */
@@ -38,6 +39,11 @@ struct topic {
 
 /* True when s[0..len) matches [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
 bool ident_valid(const char *s, size_t len);
+/* The same for a NUL-terminated string (NULL is not valid). */
+static inline bool ident_ok(const char *s)
+{
+	return s != NULL && ident_valid(s, strlen(s));
+}
 
 /*
  * Parse `topic` (len bytes, not necessarily NUL-terminated) under

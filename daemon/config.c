@@ -74,7 +74,7 @@ static int get_prefix(struct cfg_ctx *c, yaml_node_t *n, const char *path, void 
 	if (buf[0] == '/' || buf[strlen(buf) - 1] == '/' || strstr(buf, "//") != NULL)
 		ok = false;
 	for (tok = strtok_r(buf, "/", &save); ok && tok; tok = strtok_r(NULL, "/", &save))
-		ok = cfg_name_ok(tok);
+		ok = ident_ok(tok);
 	if (!ok) {
 		cfg_error(c, n, path,
 		          "expected topic levels of letters, digits, '.', '_' and '-' separated "
@@ -220,7 +220,7 @@ static void load_daemon(struct cfg_ctx *c, yaml_node_t *n)
 		cfg_error(c, cfg_map_get(c, n, "control_socket"), "daemon.control_socket",
 		          "too long for a unix socket (at most %zu characters)",
 		          sizeof(sun.sun_path) - 1);
-	if (d->user[0] != '\0' && !cfg_name_ok(d->user))
+	if (d->user[0] != '\0' && !ident_ok(d->user))
 		cfg_error(c, cfg_map_get(c, n, "user"), "daemon.user", "not a user name: \"%s\"",
 		          d->user);
 }

@@ -334,7 +334,7 @@ static void add_tasks(struct cfg_ctx *c, struct build *b, yaml_node_t *n, const 
 		if (k == NULL)
 			continue;
 		cfg_keypath(kp, sizeof(kp), path, k);
-		if (!cfg_name_ok(k)) {
+		if (!ident_ok(k)) {
 			cfg_error(c, kn, kp,
 			          "bad task name: expected letters, digits, '.', '_' and "
 			          "'-' starting with a letter or digit (at most 64)");
@@ -392,7 +392,7 @@ static void add_channels(struct cfg_ctx *c, struct build *b, yaml_node_t *n, con
 			add_tasks(c, b, cfg_node(c, p->value), kp);
 			continue;
 		}
-		if (!cfg_name_ok(k)) {
+		if (!ident_ok(k)) {
 			cfg_error(c, kn, kp,
 			          "bad channel name: expected letters, digits, '.', '_' and '-' "
 			          "starting with a letter or digit (at most 64)");
@@ -473,7 +473,7 @@ void cfg_load_profiles(struct cfg_ctx *c, yaml_node_t *n)
 			continue;
 		memset(&tmp, 0, sizeof(tmp));
 		cfg_keypath(kp, sizeof(kp), "profiles", k);
-		if (!cfg_name_ok(k))
+		if (!ident_ok(k))
 			cfg_error(c, kn, kp,
 			          "bad profile name: expected letters, digits, '.', '_' and '-' "
 			          "starting with a letter or digit (at most 64)");
@@ -516,7 +516,7 @@ static bool split_identity(const char *key, struct cfg_instrument *ins)
 		return false;
 	memcpy(ins->site, key, sl);
 	ins->site[sl] = '\0';
-	if (!cfg_name_ok(ins->site) || !cfg_name_ok(slash + 1))
+	if (!ident_ok(ins->site) || !ident_ok(slash + 1))
 		return false;
 	snprintf(ins->name, sizeof(ins->name), "%s", slash + 1);
 	return true;

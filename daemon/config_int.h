@@ -14,6 +14,7 @@
 
 #include <yaml.h>
 
+#include "collectors.h" /* ident_ok: the identifier grammar */
 #include "config.h"
 
 #define CFG_KEYPATH_MAX 512
@@ -101,7 +102,6 @@ const char *cfg_got(const yaml_node_t *n, char *buf, size_t len);
 const char *cfg_scalar(const yaml_node_t *n);
 bool cfg_is_null(const yaml_node_t *n);
 yaml_node_t *cfg_node(struct cfg_ctx *c, yaml_node_item_t id);
-bool cfg_name_ok(const char *s);
 int cfg_expect_map(struct cfg_ctx *c, yaml_node_t *n, const char *path);
 int cfg_check_keys(struct cfg_ctx *c, yaml_node_t *map, const char *path);
 yaml_node_t *cfg_map_get(struct cfg_ctx *c, yaml_node_t *map, const char *key);

@@ -261,7 +261,7 @@ int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 		if (k == NULL)
 			continue;
 		cfg_keypath(kp, sizeof(kp), path, k);
-		if (!cfg_name_ok(k)) {
+		if (!ident_ok(k)) {
 			cfg_error(c, kn, kp,
 			          "bad analyte name: expected letters, digits, '.', '_' "
 			          "and '-' starting with a letter or digit (at most 64)");

@@ -203,7 +203,7 @@ static int get_matcher(struct cfg_ctx *c, yaml_node_t *n, const char *path, char
 	for (size_t i = 0; !ok && words != NULL && words[i] != NULL; i++)
 		ok = strcmp(buf, words[i]) == 0;
 	if (!ok && words == NULL)
-		ok = cfg_name_ok(buf);
+		ok = ident_ok(buf);
 	if (!ok) {
 		cfg_error(c, n, path, "expected %s (or a glob such as *), got \"%s\"", expect, buf);
 		return -1;

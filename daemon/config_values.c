@@ -55,7 +55,7 @@ int cfg_get_name(struct cfg_ctx *c, yaml_node_t *n, const char *path, char *dst,
 	char got[96];
 	const char *s = cfg_scalar(n);
 
-	if (s == NULL || !cfg_name_ok(s) || strlen(s) >= size) {
+	if (s == NULL || !ident_ok(s) || strlen(s) >= size) {
 		cfg_error(c, n, path,
 		          "expected a name of letters, digits, '.', '_' and '-' starting with a "
 		          "letter or digit (at most 64), got %s",

@@ -140,23 +140,6 @@ const char *cfg_got(const yaml_node_t *n, char *buf, size_t len)
 	return buf;
 }
 
-bool cfg_name_ok(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL || !isalnum((unsigned char)s[0]) || !isascii((unsigned char)s[0]))
-		return false;
-	for (; s[n]; n++) {
-		unsigned char ch = (unsigned char)s[n];
-
-		if (n >= 64)
-			return false;
-		if (!isascii(ch) || !(isalnum(ch) || ch == '.' || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 int cfg_expect_map(struct cfg_ctx *c, yaml_node_t *n, const char *path)
 {
 	char got[96];

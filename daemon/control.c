@@ -254,22 +254,6 @@ static char *rest_of_line(char **p)
 	return s;
 }
 
-static bool component_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > 64)
-		return false;
-	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
-	      (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 static void fmt_time(double t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -477,8 +461,8 @@ static const struct cfg_instrument *instrument_arg(struct control *c, const char
 	const char *slash = arg ? strchr(arg, '/') : NULL;
 	const struct cfg_instrument *ins;
 
-	if (slash == NULL || !component_ok(arg, (size_t)(slash - arg)) ||
-	    !component_ok(slash + 1, strlen(slash + 1))) {
+	if (slash == NULL || !ident_valid(arg, (size_t)(slash - arg)) ||
+	    !ident_valid(slash + 1, strlen(slash + 1))) {
 		snprintf(r->err, sizeof(r->err), "expected SITE/INSTRUMENT, got \"%s\"",
 		         arg ? arg : "");
 		return NULL;

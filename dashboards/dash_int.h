@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collectors.h"
 #include "dashboards.h"
 #include "log.h"
 
@@ -30,7 +31,7 @@
  * now (results are oldest first). Sets *first; returns the count. */
 size_t dash_qc_window(const struct dash_qc_level *l, double now, size_t *first);
 
-/* ---- html.c: a growing string buffer and the pages ---- */
+/* ---- sbuf.c: a growing string buffer ---- */
 
 struct sbuf {
 	char *p; /* NUL-terminated once anything was added */
@@ -46,9 +47,7 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
  * control characters become U+FFFD. */
 void sbuf_html(struct sbuf *b, const char *s);
 
-/* True if s is a valid identity component (DESIGN section 2), so it may
- * be used as a file name. */
-bool dash_name_ok(const char *s);
+/* ---- html.c: the pages ---- */
 
 /* An instrument gets a page (and files) only if both names are usable. */
 bool dash_instrument_has_page(const struct dash_instrument *in);

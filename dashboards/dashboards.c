@@ -334,10 +334,10 @@ static void do_instrument(struct dash *d, const struct dash_snapshot *snap,
 	for (size_t i = 0; i < in->n_analytes; i++) {
 		const struct dash_qc_analyte *a = &in->analytes[i];
 
-		if (!dash_name_ok(a->name))
+		if (!ident_ok(a->name))
 			continue;
 		for (size_t j = 0; j < a->n_levels; j++)
-			if (dash_name_ok(a->levels[j].name))
+			if (ident_ok(a->levels[j].name))
 				do_level(d, in, a, &a->levels[j], now, st);
 	}
 	/* After the graphs, so the page links exactly what exists. */

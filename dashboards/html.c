@@ -15,190 +15,25 @@
 #include "dash_int.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-/* ---- buffer ---- */
-
-void sbuf_free(struct sbuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-static bool sbuf_reserve(struct sbuf *b, size_t extra)
-{
-	size_t need, ncap;
-	char *p;
-
-	if (b->failed)
-		return false;
-	if (extra > SIZE_MAX / 2 - b->len)
-		return b->failed = true, false;
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return true;
-	ncap = b->cap ? b->cap : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(b->p, ncap);
-	if (p == NULL)
-		return b->failed = true, false;
-	b->p = p;
-	b->cap = ncap;
-	return true;
-}
-
-void sbuf_append(struct sbuf *b, const void *s, size_t n)
-{
-	if (!sbuf_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void sbuf_puts(struct sbuf *b, const char *s)
-{
-	sbuf_append(b, s, strlen(s));
-}
-
-void sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!sbuf_reserve(b, 256))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = true;
-		return;
-	}
-	if ((size_t)n >= b->cap - b->len) {
-		if (!sbuf_reserve(b, (size_t)n))
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	/* Non-characters and C1 controls make tidy and validators complain. */
-	if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-		return 0;
-	return n;
-}
-
-void sbuf_html(struct sbuf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	while (*p) {
-		size_t n;
-
-		switch (*p) {
-		case '&':
-			sbuf_puts(b, "&amp;");
-			p++;
-			continue;
-		case '<':
-			sbuf_puts(b, "&lt;");
-			p++;
-			continue;
-		case '>':
-			sbuf_puts(b, "&gt;");
-			p++;
-			continue;
-		case '"':
-			sbuf_puts(b, "&quot;");
-			p++;
-			continue;
-		case '\'':
-			sbuf_puts(b, "&#39;");
-			p++;
-			continue;
-		default:
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f) {
-			sbuf_puts(b, *p == '\t' || *p == '\n' ? " " : "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		n = utf8_len(p);
-		if (n == 0) {
-			sbuf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
-			p++;
-			continue;
-		}
-		sbuf_append(b, (const char *)p, n);
-		p += n;
-	}
-}
-
 /* ---- names ---- */
-
-bool dash_name_ok(const char *s)
-{
-	size_t n;
-
-	if (s == NULL || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
-	                   (s[0] >= '0' && s[0] <= '9')))
-		return false;
-	for (n = 1; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return n <= 64;
-}
 
 bool dash_instrument_has_page(const struct dash_instrument *in)
 {
 	/* A site called index.html would collide with the index page. */
-	return dash_name_ok(in->site) && dash_name_ok(in->name) &&
+	return ident_ok(in->site) && ident_ok(in->name) &&
 	       strcmp(in->site, "index.html") != 0;
 }
 
 bool dash_channel_has_graphs(const struct dash_instrument *in, const struct dash_channel *c)
 {
 	/* "qc" is where LJ charts live; a telemetry channel cannot have that name. */
-	return dash_instrument_has_page(in) && dash_name_ok(c->name) &&
+	return dash_instrument_has_page(in) && ident_ok(c->name) &&
 	       strcmp(c->name, "qc") != 0 && strcmp(c->name, "index.html") != 0 &&
 	       c->rrd_relpath[0] != '\0';
 }
@@ -656,7 +491,7 @@ static void put_level(struct sbuf *b, const struct dash_instrument *in,
 	if (!isfinite(l->mean) || !isfinite(l->sd))
 		sbuf_puts(b, " (being established from the first results)");
 	sbuf_puts(b, ".</p>\n");
-	if (dash_instrument_has_page(in) && dash_name_ok(a->name) && dash_name_ok(l->name)) {
+	if (dash_instrument_has_page(in) && ident_ok(a->name) && ident_ok(l->name)) {
 		snprintf(rel, sizeof(rel), "%s/%s/qc/%s/%s.png", in->site, in->name, a->name,
 		         l->name);
 		if (file_exists(ctx, rel)) {

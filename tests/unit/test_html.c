@@ -1,4 +1,4 @@
-/* test-links: dashboards/html.c dashboards/snapshot.c */
+/* test-links: dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/snapshot.c */
 /*
  * The dashboard's HTML as a reader sees it, built from snapshots in
  * memory (no files): every name from a topic or the config is escaped,
@@ -236,18 +236,18 @@ static void test_alerts_oldest_first(void **state)
 static void test_name_check(void **state)
 {
 	(void)state;
-	assert_true(dash_name_ok("fridge-02"));
-	assert_true(dash_name_ok("a.b_c"));
-	assert_false(dash_name_ok(".."));
-	assert_false(dash_name_ok("-x"));
-	assert_false(dash_name_ok("a/b"));
-	assert_false(dash_name_ok("a b"));
-	assert_false(dash_name_ok(""));
-	assert_false(dash_name_ok("Zürich"));
+	assert_true(ident_ok("fridge-02"));
+	assert_true(ident_ok("a.b_c"));
+	assert_false(ident_ok(".."));
+	assert_false(ident_ok("-x"));
+	assert_false(ident_ok("a/b"));
+	assert_false(ident_ok("a b"));
+	assert_false(ident_ok(""));
+	assert_false(ident_ok("Zürich"));
 	assert_true(
-	    dash_name_ok("a234567890123456789012345678901234567890123456789012345678901234"));
+	    ident_ok("a234567890123456789012345678901234567890123456789012345678901234"));
 	assert_false(
-	    dash_name_ok("a2345678901234567890123456789012345678901234567890123456789012345"));
+	    ident_ok("a2345678901234567890123456789012345678901234567890123456789012345"));
 }
 
 int main(void)
