@@ -13,6 +13,7 @@
  * to append first, in order.
  */
 #include "audit.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 
@@ -108,17 +109,7 @@ static void sha256_hex(const char *data, size_t len, char out[HASH_HEX])
 
 void audit_format_ts(double t, char *buf, size_t len)
 {
-	time_t s = (time_t)floor(t);
-	int ms = (int)llround((t - (double)s) * 1000.0);
-	struct tm tm;
-
-	if (ms >= 1000) {
-		s++;
-		ms -= 1000;
-	}
-	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	clock_rfc3339(t, true, buf, len);
 }
 
 static uint64_t line_seq(const char *line, size_t len)

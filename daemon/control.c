@@ -256,14 +256,10 @@ static char *rest_of_line(char **p)
 
 static void fmt_time(double t, char *buf, size_t len)
 {
-	struct tm tm;
-	time_t s = (time_t)t;
-
-	if (t <= 0 || gmtime_r(&s, &tm) == NULL) {
+	if (t <= 0)
 		snprintf(buf, len, "never");
-		return;
-	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		clock_rfc3339(t, false, buf, len);
 }
 
 static void fmt_duration(double s, char *buf, size_t len)

@@ -41,20 +41,6 @@ static void on_signal(int sig)
 		want_stop = 1;
 }
 
-double wall_clock(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double mono_clock(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify)
 {
 	const struct cfg_daemon *dc = &cfg->daemon;

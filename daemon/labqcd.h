@@ -18,6 +18,7 @@
 
 #include "alerts.h"
 #include "audit.h"
+#include "clock.h"
 #include "collectors.h"
 #include "config.h"
 #include "journal.h"
@@ -177,7 +178,5 @@ int replay_run(struct config *cfg, const char *input, bool notify);
 /* Shared by daemon.c and replay.c. */
 int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify);
 void labqcd_close(struct labqcd *d);
-double wall_clock(void);
-double mono_clock(void);
 
 #endif

@@ -8,6 +8,7 @@
  * Alertmanager (which hashes the label set).
  */
 #include "webhook.h"
+#include "clock.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -22,23 +23,11 @@
 
 void webhook_rfc3339(double t, char *buf, size_t len)
 {
-	time_t tt;
-	struct tm tm;
-	int ms;
-
 	if (t <= 0) {
 		snprintf(buf, len, "0001-01-01T00:00:00Z");
 		return;
 	}
-	tt = (time_t)floor(t);
-	ms = (int)floor((t - floor(t)) * 1000.0 + 0.5);
-	if (ms >= 1000) {
-		tt++;
-		ms -= 1000;
-	}
-	gmtime_r(&tt, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	clock_rfc3339(t, true, buf, len);
 }
 
 static void add_time(cJSON *o, const char *name, double t)

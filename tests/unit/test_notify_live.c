@@ -1,4 +1,4 @@
-/* test-links: daemon/notify.c daemon/notify_smtp.c daemon/notify_webhook.c daemon/mime.c daemon/webhook.c daemon/spool.c daemon/log.c daemon/fsutil.c */
+/* test-links: daemon/notify.c daemon/notify_smtp.c daemon/notify_webhook.c daemon/mime.c daemon/webhook.c daemon/clock.c daemon/spool.c daemon/log.c daemon/fsutil.c */
 /*
  * The notifier against real servers: an aiosmtpd SMTP server
  * (tests/files/smtp_receiver.py) and an HTTP receiver

@@ -1,4 +1,4 @@
-/* test-links: daemon/webhook.c daemon/spool.c daemon/log.c daemon/fsutil.c */
+/* test-links: daemon/webhook.c daemon/clock.c daemon/spool.c daemon/log.c daemon/fsutil.c */
 /*
  * Webhook bodies against the fixtures in tests/files/webhook/ (compared
  * as JSON, not as bytes), the Alertmanager fields a receiver relies on,
