@@ -61,86 +61,6 @@
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
 #define FLUSH_MIN (1 << 20) /* values (16 MiB), unless store_opts says otherwise */
 
-/* ---- buffers ---- */
-
-static void vbuf_clear(struct vbuf *b)
-{
-	b->n = 0;
-	b->min_seq = NO_SEQ;
-}
-
-static int vbuf_reserve(struct vbuf *b, size_t need)
-{
-	struct value *nv;
-	size_t cap;
-
-	if (need <= b->cap)
-		return 0;
-	if (need > UINT32_MAX / 2) {
-		errno = ENOMEM;
-		return -1;
-	}
-	cap = b->cap ? b->cap : 4;
-	while (cap < need)
-		cap *= 2;
-	if ((nv = reallocarray(b->v, cap, sizeof(*nv))) == NULL)
-		return -1;
-	b->v = nv;
-	b->cap = (uint32_t)cap;
-	return 0;
-}
-
-static void vbuf_swap(struct vbuf *a, struct vbuf *b)
-{
-	struct vbuf tmp = *a;
-
-	*a = *b;
-	*b = tmp;
-}
-
-/* Move everything from `src` to the end of `dst`, by swapping when dst is
- * empty. -1 if dst could not grow (src is left as it was). */
-int store_vbuf_move(struct vbuf *dst, struct vbuf *src)
-{
-	if (src->n == 0)
-		return 0;
-	if (dst->n == 0) {
-		vbuf_swap(dst, src);
-		vbuf_clear(src);
-		return 0;
-	}
-	if (vbuf_reserve(dst, dst->n + src->n) == -1)
-		return -1;
-	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
-	dst->n += src->n;
-	if (src->min_seq < dst->min_seq)
-		dst->min_seq = src->min_seq;
-	vbuf_clear(src);
-	return 0;
-}
-
-static void vbuf_free(struct vbuf *b)
-{
-	free(b->v);
-	b->v = NULL;
-	b->n = b->cap = 0;
-	b->min_seq = NO_SEQ;
-}
-
-/* Drop the first `k` values (written or refused); a buffer emptied is
- * freed (see the header comment). */
-void store_vbuf_consume(struct vbuf *b, size_t k)
-{
-	if (k == 0)
-		return;
-	if (k == b->n) {
-		vbuf_free(b);
-		return;
-	}
-	memmove(b->v, b->v + k, (b->n - k) * sizeof(*b->v));
-	b->n -= (uint32_t)k;
-}
-
 /* ---- files ---- */
 
 int store_path(const struct store *st, const char *relpath, char *buf, size_t len)
@@ -302,9 +222,9 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 	}
 	s->relpath = s->path + strlen(st->rrd_dir) + 1;
 	s->kind = kind;
-	vbuf_clear(&s->fill);
-	vbuf_clear(&s->handed);
-	vbuf_clear(&s->work);
+	store_vbuf_clear(&s->fill);
+	store_vbuf_clear(&s->handed);
+	store_vbuf_clear(&s->work);
 	s->last_t = file_last_time(path, &exists);
 	s->file_known = exists;
 	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
@@ -332,7 +252,7 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 		st->late++;
 		return STORE_LATE;
 	}
-	if (vbuf_reserve(&s->fill, s->fill.n + 1) == -1)
+	if (store_vbuf_reserve(&s->fill, s->fill.n + 1) == -1)
 		return STORE_ERROR;
 	x = &s->fill.v[s->fill.n++];
 	x->t = t;
@@ -463,9 +383,9 @@ void store_close(struct store *st)
 	HASH_ITER(hh, st->table, s, next)
 	{
 		HASH_DEL(st->table, s);
-		vbuf_free(&s->fill);
-		vbuf_free(&s->handed);
-		vbuf_free(&s->work);
+		store_vbuf_free(&s->fill);
+		store_vbuf_free(&s->handed);
+		store_vbuf_free(&s->work);
 		free(s->path);
 		free(s);
 	}

@@ -127,7 +127,10 @@ static inline bool use_cached(const struct store *st)
 	return st->rrdcached != NULL;
 }
 
-/* store.c: buffers the writer takes over and consumes. */
+/* store_vbuf.c: buffers the main thread fills and the writers consume. */
+void store_vbuf_clear(struct vbuf *b);
+int store_vbuf_reserve(struct vbuf *b, size_t need);
+void store_vbuf_free(struct vbuf *b);
 int store_vbuf_move(struct vbuf *dst, struct vbuf *src);
 void store_vbuf_consume(struct vbuf *b, size_t k);
 
