@@ -14,6 +14,7 @@
  * complaint per handle, so a full disk is logged once, not per file.
  */
 #include "dash_int.h"
+#include "clock.h"
 #include "fsutil.h"
 
 #include <errno.h>
@@ -55,18 +56,11 @@ struct dash {
 	atomic_bool cancel;      /* dash_cancel(): stop between two files */
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A render stops drawing graphs when cancelled or past its budget; the
  * graphs it did not reach stay due and are drawn by a later render. */
 static bool out_of_time(struct dash *d)
 {
-	return atomic_load(&d->cancel) || (d->budget_s > 0 && mono_now() > d->graphs_until);
+	return atomic_load(&d->cancel) || (d->budget_s > 0 && mono_clock() > d->graphs_until);
 }
 
 void dash_set_budget(struct dash *d, double seconds)
@@ -77,32 +71,6 @@ void dash_set_budget(struct dash *d, double seconds)
 void dash_cancel(struct dash *d)
 {
 	atomic_store(&d->cancel, true);
-}
-
-/* ---- hashing ---- */
-
-uint64_t dash_fnv(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-uint64_t dash_fnv_str(uint64_t h, const char *s)
-{
-	s = s ? s : "";
-	return dash_fnv(h, s, strlen(s) + 1);
-}
-
-uint64_t dash_fnv_double(uint64_t h, double v)
-{
-	if (isnan(v))
-		v = NAN; /* one bit pattern for every NaN */
-	return dash_fnv(h, &v, sizeof(v));
 }
 
 /* ---- handle ---- */
@@ -359,7 +327,7 @@ int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->generation++;
 	d->errors_this_render = 0;
-	d->graphs_until = mono_now() + d->budget_s;
+	d->graphs_until = mono_clock() + d->budget_s;
 	/* Start at a different instrument each time, so that under a
 	 * budget no instrument waits behind the same ones for ever. */
 	size_t n = snap->n_instruments, first = n ? d->generation % n : 0;
