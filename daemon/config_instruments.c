@@ -320,26 +320,15 @@ struct build {
 static void add_tasks(struct cfg_ctx *c, struct build *b, yaml_node_t *n, const char *path)
 {
 	struct cfg_instrument *ins = b->ins;
+	struct cfg_each it;
 
-	if (cfg_is_null(n) || cfg_expect_map(c, n, path) == -1)
+	if (cfg_each_begin(c, &it, n, path, true) <= 0)
 		return;
-	cfg_check_keys(c, n, path);
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = cfg_node(c, p->key);
-		const char *k = cfg_scalar(kn);
-		char kp[CFG_KEYPATH_MAX];
+	while (cfg_each_next(c, &it, "task")) {
+		yaml_node_t *kn = it.kn;
+		const char *k = it.key, *kp = it.path;
 		size_t i;
 
-		if (k == NULL)
-			continue;
-		cfg_keypath(kp, sizeof(kp), path, k);
-		if (!ident_ok(k)) {
-			cfg_error(c, kn, kp,
-			          "bad task name: expected letters, digits, '.', '_' and "
-			          "'-' starting with a letter or digit (at most 64)");
-			continue;
-		}
 		for (i = 0; i < ins->n_tasks && strcmp(ins->tasks[i].name, k) != 0; i++)
 			;
 		if (i == ins->n_tasks) {
@@ -362,7 +351,7 @@ static void add_tasks(struct cfg_ctx *c, struct build *b, yaml_node_t *n, const 
 		{
 			struct cfg_origin o[3] = {{0}};
 
-			cfg_apply(c, cfg_node(c, p->value), kp, task_fields, &ins->tasks[i], o);
+			cfg_apply(c, it.vn, kp, task_fields, &ins->tasks[i], o);
 			if (o[0].set)
 				b->torig[i].every = o[0];
 		}
@@ -374,28 +363,18 @@ static void add_tasks(struct cfg_ctx *c, struct build *b, yaml_node_t *n, const 
 static void add_channels(struct cfg_ctx *c, struct build *b, yaml_node_t *n, const char *path)
 {
 	struct cfg_instrument *ins = b->ins;
+	struct cfg_each it;
 
-	if (cfg_is_null(n) || cfg_expect_map(c, n, path) == -1)
+	if (cfg_each_begin(c, &it, n, path, true) <= 0)
 		return;
-	cfg_check_keys(c, n, path);
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = cfg_node(c, p->key);
-		const char *k = cfg_scalar(kn);
-		char kp[CFG_KEYPATH_MAX];
+	/* "tasks" is a valid name too: the name check cannot catch it first */
+	while (cfg_each_next(c, &it, "channel")) {
+		yaml_node_t *kn = it.kn;
+		const char *k = it.key, *kp = it.path;
 		size_t i;
 
-		if (k == NULL)
-			continue;
-		cfg_keypath(kp, sizeof(kp), path, k);
 		if (strcmp(k, "tasks") == 0) {
-			add_tasks(c, b, cfg_node(c, p->value), kp);
-			continue;
-		}
-		if (!ident_ok(k)) {
-			cfg_error(c, kn, kp,
-			          "bad channel name: expected letters, digits, '.', '_' and '-' "
-			          "starting with a letter or digit (at most 64)");
+			add_tasks(c, b, it.vn, kp);
 			continue;
 		}
 		if (strcmp(k, "qc") == 0 || strcmp(k, "event") == 0) {
@@ -418,7 +397,7 @@ static void add_channels(struct cfg_ctx *c, struct build *b, yaml_node_t *n, con
 			channel_init(&ins->channels[i], k);
 			ins->n_channels++;
 		}
-		cfg_apply(c, cfg_node(c, p->value), kp, channel_fields, &ins->channels[i],
+		cfg_apply(c, it.vn, kp, channel_fields, &ins->channels[i],
 		          b->corig[i].o);
 	}
 }
@@ -450,39 +429,29 @@ static void build_finish(struct cfg_ctx *c, struct build *b, const char *chpath,
 
 void cfg_load_profiles(struct cfg_ctx *c, yaml_node_t *n)
 {
-	size_t cnt;
+	struct cfg_each it;
+	int cnt = cfg_each_begin(c, &it, n, "profiles", true);
 
-	if (cfg_is_null(n) || cfg_expect_map(c, n, "profiles") == -1)
+	if (cnt <= 0)
 		return;
-	cfg_check_keys(c, n, "profiles");
-	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	c->profiles = calloc(cnt ? cnt : 1, sizeof(*c->profiles));
+	c->profiles = calloc((size_t)cnt, sizeof(*c->profiles));
 	if (c->profiles == NULL) {
 		cfg_error(c, n, "profiles", "out of memory");
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = cfg_node(c, p->key), *vn = cfg_node(c, p->value);
-		const char *k = cfg_scalar(kn);
-		char kp[CFG_KEYPATH_MAX];
+	while (cfg_each_next(c, &it, NULL)) {
 		struct cfg_instrument tmp;
 		struct build b = {.ins = &tmp};
 
-		if (k == NULL)
-			continue;
 		memset(&tmp, 0, sizeof(tmp));
-		cfg_keypath(kp, sizeof(kp), "profiles", k);
-		if (!ident_ok(k))
-			cfg_error(c, kn, kp,
-			          "bad profile name: expected letters, digits, '.', '_' and '-' "
-			          "starting with a letter or digit (at most 64)");
+		if (!ident_ok(it.key))
+			cfg_error_name(c, it.kn, it.path, "profile");
 		/* Checked here once; instruments apply it again quietly. */
-		add_channels(c, &b, vn, kp);
-		build_finish(c, &b, kp, kp);
+		add_channels(c, &b, it.vn, it.path);
+		build_finish(c, &b, it.path, it.path);
 		cfg_instrument_free(&tmp);
-		c->profiles[c->n_profiles].name = k;
-		c->profiles[c->n_profiles].channels = vn;
+		c->profiles[c->n_profiles].name = it.key;
+		c->profiles[c->n_profiles].channels = it.vn;
 		c->n_profiles++;
 	}
 }
@@ -564,28 +533,18 @@ static void instrument_load(struct cfg_ctx *c, struct cfg_instrument *ins, yaml_
 void cfg_load_instruments(struct cfg_ctx *c, yaml_node_t *n)
 {
 	struct config *cfg = c->cfg;
-	size_t cnt;
+	struct cfg_each it;
+	int cnt = cfg_each_begin(c, &it, n, "instruments", true);
 
-	if (cfg_is_null(n) || cfg_expect_map(c, n, "instruments") == -1)
+	if (cnt <= 0)
 		return;
-	cfg_check_keys(c, n, "instruments");
-	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	cfg->instruments = calloc(cnt ? cnt : 1, sizeof(*cfg->instruments));
+	cfg->instruments = calloc((size_t)cnt, sizeof(*cfg->instruments));
 	if (cfg->instruments == NULL) {
 		cfg_error(c, n, "instruments", "out of memory");
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = cfg_node(c, p->key);
-		char kp[CFG_KEYPATH_MAX];
-
-		if (cfg_scalar(kn) == NULL)
-			continue;
-		cfg_keypath(kp, sizeof(kp), "instruments", cfg_scalar(kn));
-		instrument_load(c, &cfg->instruments[cfg->n_instruments++], kn,
-		                cfg_node(c, p->value), kp);
-	}
+	while (cfg_each_next(c, &it, NULL))
+		instrument_load(c, &cfg->instruments[cfg->n_instruments++], it.kn, it.vn, it.path);
 }
 
 void cfg_instrument_free(struct cfg_instrument *ins)

@@ -104,6 +104,25 @@ bool cfg_is_null(const yaml_node_t *n);
 yaml_node_t *cfg_node(struct cfg_ctx *c, yaml_node_item_t id);
 int cfg_expect_map(struct cfg_ctx *c, yaml_node_t *n, const char *path);
 int cfg_check_keys(struct cfg_ctx *c, yaml_node_t *map, const char *path);
+
+/* Walking a mapping of named entries (profiles, channels, tasks, analytes,
+ * levels, receivers): cfg_each_begin checks that n is a mapping without
+ * repeated keys (a null node is an empty one when null_ok) and returns
+ * how many entries it has, or -1; cfg_each_next moves to the next entry
+ * with a scalar key, its key path in it->path. With `what` ("task"), a key
+ * that is not an identifier is an error naming it, and is skipped. */
+struct cfg_each {
+	yaml_node_pair_t *p, *end;
+	const char *parent;
+	yaml_node_t *kn, *vn;
+	const char *key;
+	char path[CFG_KEYPATH_MAX];
+};
+int cfg_each_begin(struct cfg_ctx *c, struct cfg_each *it, yaml_node_t *n, const char *path,
+                   bool null_ok);
+bool cfg_each_next(struct cfg_ctx *c, struct cfg_each *it, const char *what);
+/* The error for a key that is not an identifier: "bad <what> name: ..." */
+void cfg_error_name(struct cfg_ctx *c, const yaml_node_t *kn, const char *path, const char *what);
 yaml_node_t *cfg_map_get(struct cfg_ctx *c, yaml_node_t *map, const char *key);
 int cfg_apply(struct cfg_ctx *c, yaml_node_t *map, const char *path, const struct cfg_field *tab,
               void *base, struct cfg_origin *origins);

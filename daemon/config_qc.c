@@ -235,38 +235,25 @@ static void analyte_init(struct cfg_qc_analyte *a, const char *name)
 int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 {
 	struct cfg_instrument *ins = base;
-	size_t cnt;
+	struct cfg_each it;
+	int cnt = cfg_each_begin(c, &it, n, path, true);
 
-	if (cfg_is_null(n))
-		return 0;
-	if (cfg_expect_map(c, n, path) == -1)
-		return -1;
-	cfg_check_keys(c, n, path);
-	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (cnt <= 0)
+		return cnt;
 	free(ins->qc); /* only a duplicate qc: key gets here twice; it is an error already */
-	ins->qc = calloc(cnt ? cnt : 1, sizeof(*ins->qc));
+	ins->qc = calloc((size_t)cnt, sizeof(*ins->qc));
 	ins->n_qc = 0;
 	if (ins->qc == NULL) {
 		cfg_error(c, n, path, "out of memory");
 		return -1;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = cfg_node(c, p->key), *vn = cfg_node(c, p->value);
+	while (cfg_each_next(c, &it, "analyte")) {
+		yaml_node_t *vn = it.vn;
 		struct cfg_qc_analyte *a = &ins->qc[ins->n_qc];
 		struct cfg_origin o[AN_FIELDS] = {{0}};
-		const char *k = cfg_scalar(kn);
-		char kp[CFG_KEYPATH_MAX], rp[CFG_KEYPATH_MAX];
+		const char *k = it.key, *kp = it.path;
+		char rp[CFG_KEYPATH_MAX];
 
-		if (k == NULL)
-			continue;
-		cfg_keypath(kp, sizeof(kp), path, k);
-		if (!ident_ok(k)) {
-			cfg_error(c, kn, kp,
-			          "bad analyte name: expected letters, digits, '.', '_' "
-			          "and '-' starting with a letter or digit (at most 64)");
-			continue;
-		}
 		analyte_init(a, k);
 		ins->n_qc++;
 		cfg_apply(c, vn, kp, analyte_fields, a, o);

@@ -149,6 +149,50 @@ int cfg_expect_map(struct cfg_ctx *c, yaml_node_t *n, const char *path)
 	return -1;
 }
 
+/* ---- walking a mapping of named entries ---- */
+
+void cfg_error_name(struct cfg_ctx *c, const yaml_node_t *kn, const char *path, const char *what)
+{
+	cfg_error(c, kn, path,
+	          "bad %s name: expected letters, digits, '.', '_' and '-' starting with a "
+	          "letter or digit (at most 64)",
+	          what);
+}
+
+int cfg_each_begin(struct cfg_ctx *c, struct cfg_each *it, yaml_node_t *n, const char *path,
+                   bool null_ok)
+{
+	memset(it, 0, sizeof(*it));
+	it->parent = path;
+	if (null_ok && cfg_is_null(n))
+		return 0;
+	if (cfg_expect_map(c, n, path) == -1)
+		return -1;
+	cfg_check_keys(c, n, path);
+	it->p = n->data.mapping.pairs.start;
+	it->end = n->data.mapping.pairs.top;
+	return (int)(it->end - it->p);
+}
+
+bool cfg_each_next(struct cfg_ctx *c, struct cfg_each *it, const char *what)
+{
+	while (it->p != NULL && it->p < it->end) {
+		yaml_node_pair_t *p = it->p++;
+
+		it->kn = cfg_node(c, p->key);
+		it->vn = cfg_node(c, p->value);
+		if ((it->key = cfg_scalar(it->kn)) == NULL)
+			continue; /* not a scalar: cfg_check_keys said so */
+		cfg_keypath(it->path, sizeof(it->path), it->parent, it->key);
+		if (what != NULL && !ident_ok(it->key)) {
+			cfg_error_name(c, it->kn, it->path, what);
+			continue;
+		}
+		return true;
+	}
+	return false;
+}
+
 struct keyref {
 	const char *key;
 	const yaml_node_t *node;
