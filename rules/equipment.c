@@ -3,9 +3,7 @@
  * a condition, and the JSON helpers their state (de)serializers use.
  * Internal to rules/ (the equip__ prefix); pure like the rest of rules/.
  *
- * Doubles go out as raw JSON numbers with 17 significant digits (cJSON's
- * own printer may settle for 15), NAN as null; reading accepts a parsed
- * number or a raw item.
+ * Doubles go out exactly (json_exact.c), NAN as null.
  */
 #include <errno.h>
 #include <math.h>
@@ -55,15 +53,9 @@ cJSON *equip__json_new(const char *rule)
 
 bool equip__json_num(cJSON *o, const char *key, double x)
 {
-	char buf[40];
-	cJSON *item;
+	/* NAN is null; no infinities in state */
+	cJSON *item = isnan(x) ? cJSON_CreateNull() : rules_json_exact(x);
 
-	if (isnan(x)) {
-		item = cJSON_CreateNull();
-	} else {
-		snprintf(buf, sizeof(buf), "%.17g", x);
-		item = isfinite(x) ? cJSON_CreateRaw(buf) : NULL; /* no infinities in state */
-	}
 	if (item == NULL)
 		return false;
 	if (!cJSON_AddItemToObject(o, key, item)) {
@@ -106,7 +98,6 @@ double equip__json_get_num(struct equip_loader *ld, const cJSON *j, const char *
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, key);
 	double v;
-	char *end;
 
 	if (x == NULL) {
 		fail(ld, key, "missing");
@@ -117,16 +108,7 @@ double equip__json_get_num(struct equip_loader *ld, const cJSON *j, const char *
 			fail(ld, key, "null where a number is needed");
 		return NAN;
 	}
-	if (cJSON_IsNumber(x)) {
-		v = x->valuedouble;
-	} else if (cJSON_IsRaw(x) && x->valuestring != NULL) {
-		errno = 0;
-		v = strtod(x->valuestring, &end);
-		if (end == x->valuestring || *end != '\0' || errno != 0) {
-			fail(ld, key, "not a number");
-			return NAN;
-		}
-	} else {
+	if (!rules_json_value(x, &v)) {
 		fail(ld, key, "not a number");
 		return NAN;
 	}

@@ -37,6 +37,14 @@ struct condition {
 	char summary[COND_SUMMARY_MAX]; /* one line for people */
 };
 
+#include <cJSON.h>
+
+/* json_exact.c: a finite double as a raw JSON number that reads back to
+ * the same double (NULL for NaN and infinities: the caller decides); and
+ * a number read back from a parsed number or a raw item. */
+cJSON *rules_json_exact(double x);
+bool rules_json_value(const cJSON *x, double *out);
+
 #include "westgard.h"
 #include "equipment.h"
 

@@ -28,39 +28,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "westgard.h"
+#include "rules.h"
 
 #define SEQ_MAX 9007199254740992.0 /* 2^53: exact in a JSON number */
 
 static cJSON *num(double x)
 {
-	char buf[40];
-
-	if (!isfinite(x))
-		return cJSON_CreateNull();
-	snprintf(buf, sizeof(buf), "%.17g", x);
-	return cJSON_CreateRaw(buf);
+	return isfinite(x) ? rules_json_exact(x) : cJSON_CreateNull();
 }
 
 static void add_num(cJSON *o, const char *key, double x)
 {
 	cJSON_AddItemToObject(o, key, num(x));
-}
-
-/* A number, printed and parsed back or still a raw item. */
-static bool num_value(const cJSON *x, double *out)
-{
-	char *end;
-
-	if (cJSON_IsNumber(x)) {
-		*out = x->valuedouble;
-		return true;
-	}
-	if (!cJSON_IsRaw(x) || x->valuestring == NULL)
-		return false;
-	errno = 0;
-	*out = strtod(x->valuestring, &end);
-	return end != x->valuestring && *end == '\0' && errno == 0;
 }
 
 static cJSON *entry_to_json(const struct wg_entry *e)
@@ -167,7 +146,7 @@ static double get_num(struct loader *ld, const cJSON *o, const char *key, double
 {
 	double v;
 
-	if (!num_value(cJSON_GetObjectItemCaseSensitive(o, key), &v) || !isfinite(v) || v < lo ||
+	if (!rules_json_value(cJSON_GetObjectItemCaseSensitive(o, key), &v) || !isfinite(v) || v < lo ||
 	    v > hi) {
 		fail(ld, key);
 		return 0;
@@ -208,9 +187,9 @@ static void get_entry(struct loader *ld, const cJSON *a, struct wg_entry *e)
 	double tv = NAN, zv = NAN, sv = 0;
 
 	memset(e, 0, sizeof(*e));
-	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 6 || !num_value(seq, &sv) ||
-	    !is_whole(sv, 1, SEQ_MAX) || !num_value(t, &tv) || !isfinite(tv) ||
-	    !(cJSON_IsNull(z) || (num_value(z, &zv) && isfinite(zv))) || !cJSON_IsNumber(lvl) ||
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 6 || !rules_json_value(seq, &sv) ||
+	    !is_whole(sv, 1, SEQ_MAX) || !rules_json_value(t, &tv) || !isfinite(tv) ||
+	    !(cJSON_IsNull(z) || (rules_json_value(z, &zv) && isfinite(zv))) || !cJSON_IsNumber(lvl) ||
 	    !is_whole(lvl->valuedouble, 0, WG_LEVELS_MAX - 1) || !cJSON_IsBool(view)) {
 		fail(ld, "bad history entry");
 		return;
@@ -308,7 +287,7 @@ int westgard_from_json(struct westgard *w, const cJSON *j, char *err, size_t err
 				double sv = 0;
 
 				if (!cJSON_IsArray(x) || cJSON_GetArraySize(x) != 3 ||
-				    !num_value(seq, &sv) || !is_whole(sv, 1, SEQ_MAX) ||
+				    !rules_json_value(seq, &sv) || !is_whole(sv, 1, SEQ_MAX) ||
 				    !cJSON_IsNumber(lvl) ||
 				    !is_whole(lvl->valuedouble, 0, WG_LEVELS_MAX - 1)) {
 					fail(&ld, "involved entry");

@@ -1,4 +1,4 @@
-/* test-links: rules/calendar.c rules/equipment.c */
+/* test-links: rules/calendar.c rules/equipment.c rules/json_exact.c */
 /*
  * test_calendar.c: calibration every 365 days (warning in the last 10 %,
  * critical when overdue, calibration_done resets, next-due for the

@@ -1,4 +1,4 @@
-/* test-links: rules/counter.c rules/equipment.c */
+/* test-links: rules/counter.c rules/equipment.c rules/json_exact.c */
 /*
  * test_counter.c: service intervals on a run counter, every 5000 runs,
  * warning at 90 %: warning then critical, service_done resolving and

@@ -1,4 +1,4 @@
-/* test-links: rules/drift.c rules/equipment.c */
+/* test-links: rules/drift.c rules/equipment.c rules/json_exact.c */
 /*
  * test_drift.c: the EWMA drift rule on a vibration channel, 2.0 mm/s with
  * an in-control SD of 0.1 and a hard limit of 4.5, one sample a minute,

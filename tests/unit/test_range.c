@@ -1,4 +1,4 @@
-/* test-links: rules/range.c rules/equipment.c */
+/* test-links: rules/range.c rules/equipment.c rules/json_exact.c */
 /*
  * test_range.c: the range rule on a fridge (2-8 °C, warning band 3-7,
  * hysteresis 0.3, delay 15 min), one sample a minute: a door opening

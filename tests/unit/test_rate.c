@@ -1,4 +1,4 @@
-/* test-links: rules/rate.c rules/equipment.c */
+/* test-links: rules/rate.c rules/equipment.c rules/json_exact.c */
 /*
  * test_rate.c: max_rate 1.0 per 10 min. A steady noisy signal and a slow
  * rise stay quiet; a fast rise and a step fire; a step resolves about one

@@ -1,4 +1,4 @@
-/* test-links: rules/stale.c rules/equipment.c */
+/* test-links: rules/stale.c rules/equipment.c rules/json_exact.c */
 /*
  * test_stale.c: "communication lost" after `stale` seconds of silence,
  * once per silence however often the timer ticks, resolved by the next

@@ -1,4 +1,4 @@
-/* test-links: rules/status.c rules/equipment.c */
+/* test-links: rules/status.c rules/equipment.c rules/json_exact.c */
 /*
  * test_status.c: an instrument's status channel: ok codes (default 0)
  * are fine, any other code fires critical with the code in the summary,

@@ -1,4 +1,4 @@
-/* test-links: rules/westgard.c rules/westgard_names.c rules/westgard_json.c */
+/* test-links: rules/westgard.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c */
 /*
  * test_westgard.c: every Westgard rule fires where it must and stays quiet
  * on its near miss; run grouping, cumulative run status, rejected runs
