@@ -93,7 +93,7 @@ build/labqcctl: $(B)/daemon/labqcctl.o $(B)/liblabqcd.a $(MODE_FILE)
 # The simulator and the bare counting subscriber are test tools: they
 # link libmosquitto only, none of labqcd's code.
 SIM_LIBS = $(shell pkg-config --libs libmosquitto libcjson) -lpthread -lm
-build/labsim: $(B)/tests/sim/labsim.o $(B)/tests/sim/lab.o $(B)/tests/sim/load.o $(MODE_FILE)
+build/labsim: $(B)/tests/sim/labsim.o $(B)/tests/sim/lab.o $(B)/tests/sim/backfill.o $(B)/tests/sim/load.o $(MODE_FILE)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(filter-out $(MODE_FILE),$^) $(SIM_LIBS)
 
 build/count_sub: $(B)/tests/sim/count_sub.o $(MODE_FILE)

@@ -8,7 +8,13 @@
    --replay-out FILE` writes a simulated day as "topic payload" lines: every
    instrument, every payload valid JSON with a time inside the day, one
    sample a minute per channel, QC runs whose levels share a run id and a
-   lot, the announced faults visible in the data (qc-shift, lot-change).
+   lot, the announced faults visible in the data (qc-shift, lot-change),
+   a door channel (0/1) on the thermal units.
+3. Back-fill against a real mosquitto: `--lab --backfill 2h --duration 6`
+   publishes the last two hours at once, says so, then goes on in real
+   time; no time stamp is after the wall clock when it arrives, every
+   channel has its sample a minute over the two hours, and a door fault
+   begun 30 minutes back (AT -30m) shows in fridge-02's door channel.
 """
 import json
 import os
@@ -25,7 +31,7 @@ INSTRUMENTS = ["fridge-01", "fridge-02", "freezer-01", "ulf-01", "incubator-01",
                "centrifuge-01", "microscope-01", "pipette-p200-01", "water-01",
                "chem-01", "hem-01"]
 CHEM_QC = {"glucose": {"L1": (100, 2.5), "L2": (250, 5.0)},
-           "potassium": {"L1": (3.0, 0.08), "L2": (5.0, 0.10), "L3": (7.0, 0.14)}}
+           "potassium": {"L1": (3.1, 0.06), "L2": (5.0, 0.08), "L3": (7.0, 0.14)}}
 
 
 class Proc:
@@ -139,8 +145,11 @@ def test_lab_day_replay_file(env):
     assert -82 < mean("lab/main/ulf-01/temp") < -78
     assert 36.5 < mean("lab/main/incubator-01/temp") < 37.5
     assert 4.5 < mean("lab/main/incubator-01/co2") < 5.5
-    assert 14 < mean("lab/main/water-01/resistivity") < 16
+    assert 17 < mean("lab/main/water-01/resistivity") < 18.2
     assert 0.9 < mean("lab/main/centrifuge-01/vibration") < 1.1
+    for ins in ("fridge-01", "fridge-02", "freezer-01", "ulf-01", "incubator-01"):
+        doors = [m["value"] for m in by_topic[f"lab/main/{ins}/door"]]
+        assert set(doors) <= {0, 1} and doors.count(0) > 0.9 * len(doors), (ins, doors)
     counts = [m["value"] for m in by_topic["lab/main/centrifuge-01/run_count"]]
     assert counts == sorted(counts) and counts[-1] > counts[0], "run_count must increase"
     events = by_topic.get("lab/main/centrifuge-01/event", [])
@@ -178,3 +187,48 @@ def test_lab_day_replay_file(env):
 
     hem = [t for t in by_topic if t.startswith("lab/main/hem-01/qc/")]
     assert len(hem) >= 2, hem
+
+
+def test_lab_backfill_then_real_time(env):
+    broker = env.broker()
+    capture = os.path.join(env.dir, "sub.txt")
+    with open(capture, "wb") as out:
+        sub = Proc(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                    "-v", "-t", "lab/#"], out)
+    env.procs.append(sub)
+
+    def probed():
+        publish(broker.port, "lab/probe", "probe")
+        return any(l.startswith("lab/probe ") for l in read_lines(capture))
+    wait_for(probed, 10, 0.2, "mosquitto_sub to subscribe")
+
+    t0 = time.time()
+    r = labsim("-p", broker.port, "--lab", "--backfill", "2h", "--duration", 6, "--seed", 5,
+               "--fault", "door:fridge-02:-30m:1h", timeout=60)
+    t_end = time.time()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "labsim: fault door on main/fridge-02 " in r.stdout, r.stdout
+    assert "(-1800 s simulated), for 3600 s" in r.stdout, r.stdout
+    done = [l for l in r.stdout.splitlines() if l.startswith("labsim: back-fill of 7200 s done: ")]
+    assert done, r.stdout
+    start = int(t0)  # labsim's start: the real now in whole seconds
+
+    def data():
+        return [l for l in read_lines(capture) if not l.startswith("lab/probe ")]
+    n = int(done[0].split("done: ")[1].split()[0])
+    wait_for(lambda: len(data()) >= n, 30, 0.2, f"{n} back-filled messages at mosquitto_sub")
+    time.sleep(0.5)
+    by_topic = {}
+    for line in data():
+        topic, payload = line.split(" ", 1)
+        msg = json.loads(payload)
+        # never ahead of the wall clock: nothing after the run's end
+        assert start - 7200 - 1 <= msg["t"] <= t_end, (line, start, t_end)
+        by_topic.setdefault(topic, []).append(msg)
+    for topic in ("lab/main/fridge-01/temp", "lab/main/fridge-02/door",
+                  "lab/main/centrifuge-01/vibration", "lab/main/water-01/resistivity"):
+        ts = [m["t"] for m in by_topic[topic] if m["t"] < start]
+        assert 119 <= len(ts) <= 121 and ts == sorted(set(ts)), (topic, len(ts))
+    door = [(m["t"], m["value"]) for m in by_topic["lab/main/fridge-02/door"]]
+    assert all(v == 1 for t, v in door if t >= start - 1800), door
+    assert any(v == 0 for t, v in door if t < start - 1800), door

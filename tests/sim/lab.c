@@ -1,9 +1,10 @@
 /*
  * labsim --lab: a laboratory on one site, on a simulated clock.
  *
- * Simulated time starts at the real now (whole seconds) and runs --speed
- * times faster; with --no-broker it runs as fast as it can over
- * --duration simulated seconds. A small discrete-event loop: every
+ * Simulated time starts at the real now (whole seconds), or --backfill
+ * before it, and backfill.c paces it (--speed times faster, or a past
+ * published as fast as the broker takes it and then real time); with
+ * --no-broker it runs as fast as it can. A small discrete-event loop: every
  * instrument samples its channels once a simulated minute (each at its
  * own second of the minute), analysers run QC every few hours, and a
  * fault announces itself when its time comes. Physics is stepped at
@@ -32,20 +33,24 @@ struct qc_level {
 
 struct qc_analyte {
 	const char *name;
-	const char *lot_prefix;
+	const char *lot_prefix;	/* lot id: prefix, then first_lot + lot changes */
+	int first_lot;
 	int decimals;
 	int nlevels;
 	struct qc_level levels[3];
 };
 
+/* As etc/labqcd.yaml configures them (potassium L1's lot K2402), so an
+ * analyser in control is judged in control. */
 static const struct qc_analyte chem_qc[] = {
-	{ "glucose", "GLU", 1, 2, { { "L1", 100, 2.5 }, { "L2", 250, 5.0 } } },
-	{ "potassium", "K", 2, 3, { { "L1", 3.0, 0.08 }, { "L2", 5.0, 0.10 }, { "L3", 7.0, 0.14 } } },
+	{ "glucose", "GLU-", 4101, 1, 2, { { "L1", 100, 2.5 }, { "L2", 250, 5.0 } } },
+	{ "potassium", "K", 2402, 2, 3, { { "L1", 3.1, 0.06 }, { "L2", 5.0, 0.08 }, { "L3", 7.0, 0.14 } } },
 };
 
 static const struct qc_analyte hem_qc[] = {
-	{ "wbc", "WBC", 2, 3, { { "L1", 3.0, 0.15 }, { "L2", 7.5, 0.25 }, { "L3", 18.0, 0.50 } } },
-	{ "hgb", "HGB", 2, 3, { { "L1", 6.0, 0.15 }, { "L2", 12.0, 0.20 }, { "L3", 17.0, 0.25 } } },
+	{ "wbc", "WBC-", 4101, 2, 3, { { "L1", 3.0, 0.15 }, { "L2", 7.5, 0.25 }, { "L3", 18.0, 0.50 } } },
+	/* hgb as etc/labqcd.yaml configures it (Sigma rules) */
+	{ "hgb", "HGB-", 4101, 2, 3, { { "low", 8.0, 0.12 }, { "normal", 13.5, 0.18 }, { "high", 17.0, 0.25 } } },
 };
 
 /* Thermal units: setpoint, measurement noise, compressor cycling, how
@@ -71,6 +76,11 @@ struct instrument {
 	struct rng rng;
 	double next_sample, last_step;
 
+	/* a daily chore checked off (task_done) at this UTC hour */
+	const char *task;
+	double task_at_h;
+	long task_day;
+
 	/* thermal */
 	double temp, co2, cycle_phase;
 	double door_open_at, door_close_at;	/* the next (or current) random opening */
@@ -79,7 +89,6 @@ struct instrument {
 	long run_count;
 	int running;
 	double run_end, next_run_at, rpm_set;
-	long task_day;
 
 	/* microscope lamp_hours, pipette cycles */
 	double counter;
@@ -91,12 +100,12 @@ struct instrument {
 };
 
 static struct instrument lab_instruments[] = {
-	{ .name = "fridge-01", .kind = K_FRIDGE },
-	{ .name = "fridge-02", .kind = K_FRIDGE },
+	{ .name = "fridge-01", .kind = K_FRIDGE, .task = "daily-check", .task_at_h = 8.25 },
+	{ .name = "fridge-02", .kind = K_FRIDGE, .task = "daily-check", .task_at_h = 8.5 },
 	{ .name = "freezer-01", .kind = K_FREEZER },
 	{ .name = "ulf-01", .kind = K_ULF },
 	{ .name = "incubator-01", .kind = K_INCUBATOR },
-	{ .name = "centrifuge-01", .kind = K_CENTRIFUGE },
+	{ .name = "centrifuge-01", .kind = K_CENTRIFUGE, .task = "daily-clean", .task_at_h = 7.5 },
 	{ .name = "microscope-01", .kind = K_MICROSCOPE },
 	{ .name = "pipette-p200-01", .kind = K_PIPETTE },
 	{ .name = "water-01", .kind = K_WATER },
@@ -219,7 +228,7 @@ static void announce_faults(struct lab *lab, double t)
 			snprintf(dur, sizeof(dur), "until the end");
 		else
 			snprintf(dur, sizeof(dur), "for %.0f s", f->duration_s);
-		printf("labsim: fault %s on %s/%s starts at %s (+%.0f s simulated), %s\n",
+		printf("labsim: fault %s on %s/%s starts at %s (%+.0f s simulated), %s\n",
 		    fault_name(f->kind), lab->o->site, f->instrument, when, f->at_s, dur);
 		fflush(stdout);
 	}
@@ -293,6 +302,8 @@ static void thermal_step(struct lab *lab, struct instrument *ins, double t)
 	}
 	double cycle = th->cycle_amp * sin(2 * M_PI * t / 1800 + ins->cycle_phase);
 	publish_value(lab, ins, t, "temp", ins->temp + cycle + th->noise * rng_gauss(&ins->rng), 2);
+	/* The door switch: 1 while open at the sample's time, else 0. */
+	publish_value(lab, ins, t, "door", door_open_s(lab, ins, t, t + 1) > 0, 0);
 
 	if (ins->kind == K_INCUBATOR) {
 		ins->co2 = drift_toward(ins->co2, 0.04, 1.0 / 60, open_s);
@@ -320,17 +331,25 @@ static void centrifuge_step(struct lab *lab, struct instrument *ins, double t)
 	publish_value(lab, ins, t, "rpm", rpm, 0);
 	publish_value(lab, ins, t, "vibration", vibration, 3);
 	publish_value(lab, ins, t, "run_count", (double)ins->run_count, 0);
+}
 
-	/* The daily clean is checked off once a day, at 07:30 UTC. */
-	long day = (long)floor((t - 7.5 * 3600) / 86400);
-	if (day != ins->task_day) {
-		ins->task_day = day;
-		char payload[160];
-		int len = snprintf(payload, sizeof(payload),
-		    "{\"event\":\"task_done\",\"task\":\"daily-clean\",\"by\":\"%s\",\"t\":%.0f}",
-		    operators[(int)(rng_uniform(&ins->rng) * 4)], t);
-		publish(lab, ins, t, "event", payload, len);
-	}
+/* The instrument's daily chore is checked off once a day, at its hour (UTC). */
+static long task_day_of(const struct instrument *ins, double t)
+{
+	return (long)floor((t - ins->task_at_h * 3600) / 86400);
+}
+
+static void daily_task_step(struct lab *lab, struct instrument *ins, double t)
+{
+	long day = task_day_of(ins, t);
+	if (!ins->task || day == ins->task_day)
+		return;
+	ins->task_day = day;
+	char payload[160];
+	int len = snprintf(payload, sizeof(payload),
+	    "{\"event\":\"task_done\",\"task\":\"%s\",\"by\":\"%s\",\"t\":%.0f}", ins->task,
+	    operators[(int)(rng_uniform(&ins->rng) * 4)], t);
+	publish(lab, ins, t, "event", payload, len);
 }
 
 static void instrument_step(struct lab *lab, struct instrument *ins, double t)
@@ -358,13 +377,16 @@ static void instrument_step(struct lab *lab, struct instrument *ins, double t)
 		publish_value(lab, ins, t, "cycles", ins->counter, 0);
 		break;
 	case K_WATER:
+		/* type I water: 18.2 MOhm.cm at best, above etc/labqcd.yaml's
+		 * warning_min 15 when the cartridge is fine */
 		publish_value(lab, ins, t, "resistivity",
-		    fmin(18.2, 15.0 + 0.2 * rng_gauss(&ins->rng)), 2);
+		    fmin(18.2, 17.6 + 0.2 * rng_gauss(&ins->rng)), 2);
 		break;
 	case K_ANALYSER:
 		publish_value(lab, ins, t, "status", 0, 0);
 		break;
 	}
+	daily_task_step(lab, ins, t);
 	ins->last_step = t;
 }
 
@@ -374,7 +396,7 @@ static void qc_run(struct lab *lab, struct instrument *ins, double t)
 {
 	int shift = fault_active(lab, ins, FAULT_QC_SHIFT, t);
 	double sd_factor = fault_active(lab, ins, FAULT_QC_RANDOM, t) ? 2.5 : 1.0;
-	int lot = 4101 + lot_changes(lab, ins, t);
+	int changes = lot_changes(lab, ins, t);
 	const char *op = operators[(int)(rng_uniform(&ins->rng) * 4)];
 	char run[96], stamp[32];
 	time_t ts = (time_t)t;
@@ -397,19 +419,21 @@ static void qc_run(struct lab *lab, struct instrument *ins, double t)
 			char channel[96], payload[256];
 			snprintf(channel, sizeof(channel), "qc/%s/%s", an->name, lv->name);
 			int len = snprintf(payload, sizeof(payload),
-			    "{\"value\":%.*f,\"t\":%.0f,\"run\":\"%s\",\"lot\":\"%s-%d\","
-			    "\"operator\":\"%s\"}", an->decimals, v, rt, run, an->lot_prefix, lot, op);
+			    "{\"value\":%.*f,\"t\":%.0f,\"run\":\"%s\",\"lot\":\"%s%d\","
+			    "\"operator\":\"%s\"}", an->decimals, v, rt, run, an->lot_prefix, an->first_lot + changes, op);
 			publish(lab, ins, t, channel, payload, len);
 		}
 	}
 }
 
-static void lab_init(struct lab *lab)
+/* Every instrument as it is at `from`, the first simulated second. */
+static void lab_init(struct lab *lab, double from)
 {
 	for (size_t i = 0; i < NINSTRUMENTS; i++) {
 		struct instrument *ins = &lab_instruments[i];
 		rng_seed(&ins->rng, lab->o->seed, ins->name);
-		ins->next_sample = lab->start + floor(rng_uniform(&ins->rng) * SAMPLE_PERIOD_S);
+		ins->task_day = task_day_of(ins, from);
+		ins->next_sample = from + floor(rng_uniform(&ins->rng) * SAMPLE_PERIOD_S);
 		ins->last_step = ins->next_sample - SAMPLE_PERIOD_S;
 		switch (ins->kind) {
 		case K_FRIDGE:
@@ -419,12 +443,11 @@ static void lab_init(struct lab *lab)
 			ins->temp = thermal_of[ins->kind].setpoint;
 			ins->co2 = CO2_SETPOINT;
 			ins->cycle_phase = rng_uniform(&ins->rng) * 2 * M_PI;
-			thermal_next_door(ins, lab->start);
+			thermal_next_door(ins, from);
 			break;
 		case K_CENTRIFUGE:
 			ins->run_count = 1000 + (long)(rng_uniform(&ins->rng) * 3000);
-			ins->next_run_at = lab->start + rng_uniform(&ins->rng) * 900;
-			ins->task_day = (long)floor((lab->start - 7.5 * 3600) / 86400);
+			ins->next_run_at = from + rng_uniform(&ins->rng) * 900;
 			break;
 		case K_MICROSCOPE:
 			ins->counter = 1200 + rng_uniform(&ins->rng) * 600;
@@ -433,7 +456,7 @@ static void lab_init(struct lab *lab)
 			ins->counter = 20000 + floor(rng_uniform(&ins->rng) * 5000);
 			break;
 		case K_ANALYSER:
-			ins->next_qc = lab->start + 300 + floor(rng_uniform(&ins->rng) * 300);
+			ins->next_qc = from + 300 + floor(rng_uniform(&ins->rng) * 300);
 			break;
 		default:
 			break;
@@ -467,37 +490,19 @@ static int lab_faults(struct lab *lab)
 	return 0;
 }
 
-/* Waits until the simulated clock reaches t; -1 on a signal or at the end
- * of --duration. */
-static int wait_sim(const struct lab *lab, double t, double mono_start)
-{
-	const struct options *o = lab->o;
-	for (;;) {
-		if (labsim_stop)
-			return -1;
-		double now = now_mono();
-		if (o->duration_s >= 0 && now - mono_start >= o->duration_s)
-			return -1;
-		double target = mono_start + (t - lab->start) / o->speed;
-		if (now >= target)
-			return 0;
-		sleep_s(fmin(target - now, 0.1));
-	}
-}
-
 int lab_run(const struct options *o)
 {
 	struct lab lab = { .o = o, .start = floor(now_real()) };
+	struct pace pace;
 	if (lab_faults(&lab) == -1)
 		return 2;
 	lab.out = out_open(o, o->qos < 0 ? 1 : o->qos, 1000);
 	if (!lab.out)
 		return 1;
-	lab_init(&lab);
+	pace_init(&pace, o, lab.start);
+	lab_init(&lab, pace.from);
 
-	double end = o->no_broker ? lab.start + o->duration_s : INFINITY;
-	double mono_start = now_mono();
-	double t = lab.start;
+	double t = pace.from;
 	for (;;) {
 		double next = INFINITY;
 		for (size_t i = 0; i < NINSTRUMENTS; i++) {
@@ -508,11 +513,7 @@ int lab_run(const struct options *o)
 		for (size_t i = 0; i < lab.nfaults; i++)
 			if (!lab.faults[i].announced)
 				next = fmin(next, fault_begin(&lab, i));
-		if (next > end)
-			break;
-		if (!o->no_broker && wait_sim(&lab, next, mono_start) == -1)
-			break;
-		if (labsim_stop)
+		if (pace_wait(&pace, lab.out, next, lab.messages) == -1)
 			break;
 		t = next;
 		announce_faults(&lab, t);
@@ -530,7 +531,7 @@ int lab_run(const struct options *o)
 	}
 	int drained = out_drain(lab.out, 10);
 	fprintf(stderr, "labsim: lab: %llu messages over %.0f simulated seconds%s\n", lab.messages,
-	    t - lab.start, drained == -1 ? ", some not acknowledged" : "");
+	    t - pace.from, drained == -1 ? ", some not acknowledged" : "");
 	out_close(lab.out);
 	return 0;
 }

@@ -288,7 +288,8 @@ void out_close(struct out *out)
 
 static const char usage_text[] =
 "usage:\n"
-"  labsim [-h HOST] [-p PORT] [--prefix lab] [--site main] --lab [--speed X]\n"
+"  labsim [-h HOST] [-p PORT] [--prefix lab] [--site main] --lab\n"
+"         [--speed X | --backfill B]\n"
 "         [--duration S] [--seed N] [--fault KIND:INSTRUMENT[:AT[:DUR]] ...]\n"
 "         [--qos 0|1] [--replay-out FILE [--no-broker]]\n"
 "  labsim [-h HOST] [-p PORT] [--prefix lab] --load --channels C [--instruments I]\n"
@@ -302,12 +303,19 @@ static const char usage_text[] =
 "  ({\"value\",\"t\",\"run\",\"lot\",\"operator\"}) and events to .../event.\n"
 "  Simulated time starts at the real now and runs --speed times faster\n"
 "  (default 1); every channel publishes once a simulated minute.\n"
+"  --backfill B (e.g. 24h): simulated time starts B before the real now;\n"
+"  each message goes out once the wall clock has reached its time, so the\n"
+"  past goes out as fast as the broker acknowledges it (then one line\n"
+"  \"labsim: back-fill of B s done: ...\" on stdout) and the lab goes on\n"
+"  in real time: no time stamp is ever ahead of the wall clock.\n"
 "  --duration: real seconds (with --no-broker: simulated seconds, written to\n"
 "  --replay-out as fast as possible). --qos defaults to 1. --seed defaults\n"
 "  to the time (printed on stderr).\n"
-"  Faults (AT, DUR: simulated time after the start: 90, 90s, 10m, 2h, 1d;\n"
-"  AT defaults to 0, DUR to the end, door to 5m):\n"
-"    door:FRIDGE          door open: temperature drifts ~0.5 C/min to ambient\n"
+"  Faults (AT, DUR: simulated time after the start, the real now: 90, 90s,\n"
+"  10m, 2h, 1d; AT may be negative, -40m, inside the back-fill; AT defaults\n"
+"  to 0, DUR to the end, door to 5m):\n"
+"    door:FRIDGE          door open (its door channel 1, else 0): temperature\n"
+"                         drifts ~0.5 C/min to ambient\n"
 "    compressor:FRIDGE    fridge or freezer warms steadily\n"
 "    silent:INSTRUMENT    publishes nothing\n"
 "    vibration-drift:CENTRIFUGE  vibration rises 0.05 per simulated hour\n"
@@ -358,13 +366,13 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-/* "90", "90s", "10m", "2h", "1d" -> seconds. */
-static int parse_duration(const char *s, double *out)
+/* "90", "90s", "10m", "2h", "1d" -> seconds; "-40m" too when `negative`. */
+static int parse_time(const char *s, int negative, double *out)
 {
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
+	if (errno || end == s || !isfinite(v) || (v < 0 && !negative))
 		return -1;
 	double unit = 1;
 	if (*end == 's')
@@ -379,6 +387,11 @@ static int parse_duration(const char *s, double *out)
 		return -1;
 	*out = v * unit;
 	return 0;
+}
+
+static int parse_duration(const char *s, double *out)
+{
+	return parse_time(s, 0, out);
 }
 
 static const struct {
@@ -418,7 +431,7 @@ static int parse_fault(const char *spec, struct fault *f)
 		return -1;
 	f->at_s = 0;
 	f->duration_s = f->kind == FAULT_DOOR ? 300 : -1;
-	if (at && parse_duration(at, &f->at_s) == -1)
+	if (at && parse_time(at, 1, &f->at_s) == -1)
 		return -1;
 	if (dur && parse_duration(dur, &f->duration_s) == -1)
 		return -1;
@@ -429,7 +442,7 @@ enum opt_id {
 	OPT_PREFIX = 256, OPT_SITE, OPT_QOS, OPT_REPLAY_OUT, OPT_NO_BROKER, OPT_DURATION,
 	OPT_LAB, OPT_SPEED, OPT_SEED, OPT_FAULT, OPT_LOAD, OPT_CHANNELS, OPT_INSTRUMENTS,
 	OPT_RATE, OPT_MAX, OPT_FORMAT, OPT_MESSAGES, OPT_BASE, OPT_EXPECT, OPT_HELP,
-	OPT_PUBLISH,
+	OPT_PUBLISH, OPT_BACKFILL,
 };
 
 static const struct option long_opts[] = {
@@ -454,6 +467,7 @@ static const struct option long_opts[] = {
 	{ "expect", required_argument, NULL, OPT_EXPECT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "backfill", required_argument, NULL, OPT_BACKFILL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -545,6 +559,10 @@ int main(int argc, char **argv)
 			if (parse_double(optarg, 1e-3, 1e9, &o.speed) == -1)
 				return bad("--speed", optarg);
 			break;
+		case OPT_BACKFILL:
+			if (parse_duration(optarg, &o.backfill_s) == -1 || o.backfill_s > 366 * 86400.0)
+				return bad("--backfill", optarg);
+			break;
 		case OPT_SEED:
 			if (parse_long(optarg, 0, INT64_MAX, &ll) == -1)
 				return bad("--seed", optarg);
@@ -621,6 +639,10 @@ int main(int argc, char **argv)
 	}
 	if (o.no_broker && (!o.replay_out || o.duration_s < 0 || load)) {
 		fprintf(stderr, "labsim: --no-broker needs --lab, --replay-out and --duration\n");
+		return 2;
+	}
+	if (o.backfill_s > 0 && (o.speed != 1 || load)) {
+		fprintf(stderr, "labsim: --backfill is for --lab in real time (no --speed)\n");
 		return 2;
 	}
 	if (!seeded)

@@ -3,7 +3,8 @@
  *
  * labsim.c holds the command line, the random numbers and the output
  * (MQTT through libmosquitto's own network thread, and the replay file);
- * lab.c simulates a laboratory on the clock of simulated time; load.c
+ * lab.c simulates a laboratory on the clock of simulated time, which
+ * backfill.c paces (accelerated, or a past back-filled then real time); load.c
  * publishes deterministic samples as fast as asked for the benchmarks.
  * One thread of ours publishes; libmosquitto's thread (mosquitto_loop_start)
  * does the network and reports completions through the out's mutex.
@@ -30,7 +31,7 @@ enum fault_kind {
 struct fault {
 	enum fault_kind kind;
 	char instrument[64];
-	double at_s;		/* simulated seconds after the start */
+	double at_s;		/* simulated seconds after the start (< 0: in the back-fill) */
 	double duration_s;	/* < 0: until the end */
 	int announced;
 };
@@ -49,6 +50,7 @@ struct options {
 
 	/* --lab */
 	double speed;
+	double backfill_s;	/* 0: none */
 	uint64_t seed;
 	struct fault faults[LABSIM_MAX_FAULTS];
 	size_t nfaults;
@@ -93,6 +95,20 @@ double rng_exp(struct rng *r, double mean);
 double now_real(void);		/* CLOCK_REALTIME, seconds */
 double now_mono(void);		/* CLOCK_MONOTONIC, seconds */
 void sleep_s(double s);
+
+/* The pace of the lab's simulated clock (backfill.c). `start` is t = 0
+ * of the faults, the real now in whole seconds; the clock runs from
+ * `from` (start - backfill) to `end` (--no-broker) or the end of the run. */
+struct pace {
+	const struct options *o;
+	double start, from, end, mono_start;
+	int live;		/* the back-fill is over (or there is none) */
+};
+void pace_init(struct pace *p, const struct options *o, double start);
+/* Waits until a message stamped t may go out (with --backfill: not
+ * before the wall clock reaches t). -1: the run is over (signal,
+ * --duration, or past the end with --no-broker). */
+int pace_wait(struct pace *p, struct out *out, double t, unsigned long long messages);
 
 int lab_run(const struct options *o);
 int load_run(const struct options *o);
