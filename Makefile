@@ -138,10 +138,11 @@ FUZZ_TARGETS = payload topic config replay
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_CFLAGS = $(WARN) $(DEFS) $(INCS) $(PKG_CFLAGS) -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz_src_payload = collectors/payload.c collectors/timefmt.c collectors/topic.c
+fuzz_src_payload = collectors/payload.c collectors/senml.c collectors/timefmt.c \
+	collectors/topic.c
 fuzz_src_topic = collectors/topic.c collectors/replay_line.c
 fuzz_src_replay = collectors/replay_line.c collectors/topic.c collectors/payload.c \
-	collectors/timefmt.c
+	collectors/senml.c collectors/timefmt.c
 fuzz_src_config = $(wildcard daemon/config*.c) rules/westgard_names.c collectors/topic.c
 FUZZ_RUN = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

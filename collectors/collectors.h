@@ -18,6 +18,11 @@
 #define ID_MAX 65          /* a path component: 64 characters + NUL */
 #define PAYLOAD_MAX 65536  /* larger payloads are refused */
 #define PAYLOAD_SAMPLES_MAX 1024 /* records in one SenML pack */
+#define PAYLOAD_UNIT_MAX 32      /* a SenML unit, with its NUL (as a channel's config unit) */
+#define PAYLOAD_RECORD_MAX 160   /* "SenML record 3 \"urn:dev:...\"" */
+#define PAYLOAD_REASON_MAX 160   /* why one SenML record is not a sample */
+#define SENML_NAME_MAX 256       /* a resolved SenML name (bn + n), with its NUL */
+#define SENML_VERSION 10         /* the SenML version (bver) understood: RFC 8428 */
 
 /* ---- topics ---- */
 
@@ -55,11 +60,20 @@ int topic_parse(const char *prefix, const char *topic, size_t len, struct topic 
 
 /* ---- payloads ---- */
 
+/*
+ * One decoded sample, or (SenML) one record refused on its own: then
+ * `refused` says why, naming the field, and only `record` is meaningful.
+ * `record` and `refused` hold printable ASCII only: they go into log
+ * lines and `dropped` records.
+ */
 struct payload_sample {
-	char name[ID_MAX]; /* SenML: resolved bn+n; "" = the topic's channel */
+	char name[ID_MAX]; /* channel: SenML: last component of bn+n; "" = the topic's */
+	char unit[PAYLOAD_UNIT_MAX]; /* SenML "u", else "bu"; "" = none given */
 	double value;
 	double t;          /* epoch seconds */
 	bool arrival_time; /* the payload had no time: t is the arrival time */
+	char record[PAYLOAD_RECORD_MAX]; /* SenML: "SenML record <i> \"<bn+n>\""; else "" */
+	char refused[PAYLOAD_REASON_MAX]; /* SenML: why this record is no sample; "" = it is */
 };
 
 struct payload_meta { /* optional fields of a JSON object payload */
@@ -89,13 +103,13 @@ struct payload_event {
 /*
  * Decode a telemetry or QC payload: a bare number, a JSON object
  * {"value"|"v": n, "t"|"ts": epoch or RFC 3339, "run", "lot", "operator"},
- * or a SenML pack (RFC 8428: bn, bt, n, v, t; relative times). `now` is
- * the arrival time, used when the payload has no time. Fills up to `max`
- * samples and returns how many (>= 1), or -1 with the reason in err.
- * NaN, Inf, non-numeric, oversized, unparsable and empty payloads are
- * refused; a SenML record whose resolved name is not a valid identity
- * component refuses the whole pack (nothing half-accepted).
- * `meta` may be NULL.
+ * or a SenML pack (RFC 8428, see senml.c). `now` is the arrival time,
+ * used when the payload has no time. Fills up to `max` samples and
+ * returns how many (>= 1), or -1 with the reason in err. NaN, Inf,
+ * non-numeric, oversized, unparsable and empty payloads are refused
+ * whole, and so is a SenML pack of a newer version (bver > 10); any
+ * other SenML record that cannot be a sample is returned with
+ * `refused` set and takes nothing else with it. `meta` may be NULL.
  */
 int payload_decode(const char *buf, size_t len, double now, struct payload_sample *out,
 		   size_t max, struct payload_meta *meta, char *err, size_t errlen);

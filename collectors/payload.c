@@ -6,13 +6,13 @@
  * the common case at 100k messages/s, is read with strtod from a stack
  * copy and never reaches the JSON parser; JSON goes through cJSON, whose
  * tree is the only allocation and is freed before returning. Output goes
- * into the caller's arrays; a payload is accepted whole or refused whole.
+ * into the caller's arrays; a number or an object is accepted whole or
+ * refused whole. SenML packs are decoded record by record in senml.c.
  *
  * Times: a payload's absolute time must lie in [2000-01-01, 2200-01-01)
  * UTC. There is no "not in the future" check against `now`, because
  * --replay feeds old and new data against a clock that follows the
- * input. SenML times below 2^28 are relative to `now` (RFC 8428 4.5.3);
- * relative times at or below -2^28 are refused.
+ * input.
  *
  * Reasons written to err are fixed text and numbers only: they are
  * logged and recorded, and must not echo bytes from the payload.
@@ -23,14 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "collectors.h"
+#include "payload_int.h"
 
-#define T_MIN 946684800.0   /* 2000-01-01T00:00:00Z */
-#define T_MAX 7258118400.0  /* 2200-01-01T00:00:00Z */
-#define T_RELATIVE 268435456.0 /* 2^28: SenML times below are relative */
-#define NUMBER_MAX 64       /* bare number, with its NUL */
+#define NUMBER_MAX 64 /* bare number, with its NUL */
 
 /* cJSON 1.7.15 may read one byte past a buffer that is not
  * NUL-terminated (cJSON issue #800), so JSON is parsed from a
@@ -38,8 +34,7 @@
  * different threads. */
 static _Thread_local char json_copy[PAYLOAD_MAX + 1];
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-						      ...)
+int payload_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {
 		va_list ap;
@@ -48,6 +43,15 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* A sample of the topic's channel, no unit, not refused. */
+static void plain_sample(struct payload_sample *s)
+{
+	s->name[0] = '\0';
+	s->unit[0] = '\0';
+	s->record[0] = '\0';
+	s->refused[0] = '\0';
 }
 
 static bool is_space(char c)
@@ -62,17 +66,17 @@ static int frame(const char **buf, size_t *len, char *err, size_t errlen)
 	size_t n = *len;
 
 	if (s == NULL || n == 0)
-		return fail(err, errlen, "empty payload");
+		return payload_fail(err, errlen, "empty payload");
 	if (n > PAYLOAD_MAX)
-		return fail(err, errlen, "payload larger than %d bytes", PAYLOAD_MAX);
+		return payload_fail(err, errlen, "payload larger than %d bytes", PAYLOAD_MAX);
 	if (memchr(s, '\0', n) != NULL)
-		return fail(err, errlen, "NUL byte in payload");
+		return payload_fail(err, errlen, "NUL byte in payload");
 	while (n > 0 && is_space(s[0]))
 		s++, n--;
 	while (n > 0 && is_space(s[n - 1]))
 		n--;
 	if (n == 0)
-		return fail(err, errlen, "empty payload");
+		return payload_fail(err, errlen, "empty payload");
 	*buf = s;
 	*len = n;
 	return 0;
@@ -86,21 +90,21 @@ static int bare_number(const char *s, size_t n, double *v, char *err, size_t err
 	char *end;
 
 	if (n >= sizeof(copy))
-		return fail(err, errlen, "number longer than %d characters", NUMBER_MAX - 1);
+		return payload_fail(err, errlen, "number longer than %d characters", NUMBER_MAX - 1);
 	for (size_t i = 0; i < n; i++)
 		if (!strchr("0123456789+-.eE", s[i]) || s[i] == '\0')
-			return fail(err, errlen, "not a number");
+			return payload_fail(err, errlen, "not a number");
 	memcpy(copy, s, n);
 	copy[n] = '\0';
 	*v = strtod(copy, &end);
 	if (end == copy || *end != '\0')
-		return fail(err, errlen, "not a number");
+		return payload_fail(err, errlen, "not a number");
 	if (!isfinite(*v))
-		return fail(err, errlen, "number out of range");
+		return payload_fail(err, errlen, "number out of range");
 	return 0;
 }
 
-static bool time_in_range(double t)
+bool payload_time_in_range(double t)
 {
 	return t >= T_MIN && t < T_MAX;
 }
@@ -111,24 +115,24 @@ static int json_time(const cJSON *item, double *t, char *err, size_t errlen)
 	if (cJSON_IsNumber(item)) {
 		*t = item->valuedouble;
 		if (!isfinite(*t))
-			return fail(err, errlen, "time is not a finite number");
+			return payload_fail(err, errlen, "time is not a finite number");
 	} else if (cJSON_IsString(item)) {
 		if (rfc3339_parse(item->valuestring, strlen(item->valuestring), t) == -1)
-			return fail(err, errlen, "time is neither epoch seconds nor RFC 3339");
+			return payload_fail(err, errlen, "time is neither epoch seconds nor RFC 3339");
 	} else {
-		return fail(err, errlen, "time is neither epoch seconds nor RFC 3339");
+		return payload_fail(err, errlen, "time is neither epoch seconds nor RFC 3339");
 	}
-	if (!time_in_range(*t))
-		return fail(err, errlen, "time outside 2000-01-01 .. 2200-01-01");
+	if (!payload_time_in_range(*t))
+		return payload_fail(err, errlen, "time outside 2000-01-01 .. 2200-01-01");
 	return 0;
 }
 
 static int json_value(const cJSON *item, double *v, char *err, size_t errlen)
 {
 	if (!cJSON_IsNumber(item))
-		return fail(err, errlen, "value is not a number");
+		return payload_fail(err, errlen, "value is not a number");
 	if (!isfinite(item->valuedouble))
-		return fail(err, errlen, "value out of range");
+		return payload_fail(err, errlen, "value out of range");
 	*v = item->valuedouble;
 	return 0;
 }
@@ -184,13 +188,13 @@ static int text_field(const cJSON *item, const char *key, char *dst, size_t size
 	if (item == NULL)
 		return 0;
 	if (!cJSON_IsString(item))
-		return fail(err, errlen, "\"%s\" is not a string", key);
+		return payload_fail(err, errlen, "\"%s\" is not a string", key);
 	n = strlen(item->valuestring);
 	if (n >= size)
-		return fail(err, errlen, "\"%s\" longer than %zu bytes", key, size - 1);
+		return payload_fail(err, errlen, "\"%s\" longer than %zu bytes", key, size - 1);
 	if (ident ? !ident_valid(item->valuestring, n)
 		  : !printable_utf8((const unsigned char *)item->valuestring, n))
-		return fail(err, errlen,
+		return payload_fail(err, errlen,
 			    ident ? "\"%s\" is not a valid identifier ([A-Za-z0-9][A-Za-z0-9._-]*)"
 				  : "\"%s\" has control characters or invalid UTF-8",
 			    key);
@@ -202,7 +206,7 @@ static int text_field(const cJSON *item, const char *key, char *dst, size_t size
 static int take(const cJSON **slot, const cJSON *item, char *err, size_t errlen)
 {
 	if (*slot)
-		return fail(err, errlen, "\"%s\" given twice", item->string);
+		return payload_fail(err, errlen, "\"%s\" given twice", item->string);
 	*slot = item;
 	return 0;
 }
@@ -228,8 +232,8 @@ static int decode_object(const cJSON *o, double now, struct payload_sample *out,
 			return -1;
 	}
 	if (value == NULL)
-		return fail(err, errlen, "JSON object without \"value\"");
-	out->name[0] = '\0';
+		return payload_fail(err, errlen, "JSON object without \"value\"");
+	plain_sample(out);
 	if (json_value(value, &out->value, err, errlen) == -1)
 		return -1;
 	out->t = now;
@@ -248,96 +252,6 @@ static int decode_object(const cJSON *o, double now, struct payload_sample *out,
 	return 1;
 }
 
-/* RFC 8428 pack: base name/time/value carry over to later records. */
-static int decode_senml(const cJSON *pack, double now, struct payload_sample *out, size_t max,
-			char *err, size_t errlen)
-{
-	char bn[ID_MAX] = "";
-	size_t bn_len = 0, n = 0;
-	double bt = 0, bv = 0;
-
-	if (pack->child == NULL)
-		return fail(err, errlen, "empty SenML pack");
-	for (const cJSON *rec = pack->child; rec; rec = rec->next) {
-		const cJSON *name = NULL, *v = NULL, *t = NULL;
-		struct payload_sample *s;
-
-		if (n >= max)
-			return fail(err, errlen, "SenML pack of more than %zu records", max);
-		if (!cJSON_IsObject(rec))
-			return fail(err, errlen, "SenML record %zu is not an object", n);
-		for (const cJSON *it = rec->child; it; it = it->next) {
-			if (key_is(it, "bn", NULL)) {
-				if (!cJSON_IsString(it))
-					return fail(err, errlen, "SenML bn is not a string");
-				bn_len = strlen(it->valuestring);
-				if (bn_len >= sizeof(bn))
-					return fail(err, errlen, "SenML bn longer than %d", ID_MAX - 1);
-				memcpy(bn, it->valuestring, bn_len + 1);
-			} else if (key_is(it, "bt", "bv")) {
-				if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-					return fail(err, errlen, "SenML %s is not a finite number",
-						    it->string[1] == 't' ? "bt" : "bv");
-				*(it->string[1] == 't' ? &bt : &bv) = it->valuedouble;
-			} else if (key_is(it, "vs", "vb") || key_is(it, "vd", NULL)) {
-				return fail(err, errlen, "SenML record %zu has a non-numeric value", n);
-			} else if (key_is(it, "n", NULL) || key_is(it, "v", NULL) ||
-				   key_is(it, "t", NULL)) {
-				const cJSON **slot = it->string[0] == 'n'   ? &name
-						     : it->string[0] == 'v' ? &v
-									    : &t;
-				if (take(slot, it, err, errlen) == -1)
-					return -1;
-			}
-		}
-		if (v == NULL)
-			return fail(err, errlen, "SenML record %zu has no numeric value", n);
-		s = &out[n];
-		s->arrival_time = false; /* SenML times, relative or not, are the device's */
-		if (json_value(v, &s->value, err, errlen) == -1)
-			return -1;
-		s->value += bv;
-		if (!isfinite(s->value))
-			return fail(err, errlen, "value out of range");
-
-		size_t nlen = 0;
-		if (name) {
-			if (!cJSON_IsString(name))
-				return fail(err, errlen, "SenML n is not a string");
-			nlen = strlen(name->valuestring);
-		}
-		if (bn_len + nlen >= sizeof(s->name))
-			return fail(err, errlen, "SenML name longer than %d", ID_MAX - 1);
-		memcpy(s->name, bn, bn_len);
-		if (nlen)
-			memcpy(s->name + bn_len, name->valuestring, nlen);
-		s->name[bn_len + nlen] = '\0';
-		if (bn_len + nlen > 0 && !ident_valid(s->name, bn_len + nlen))
-			return fail(err, errlen,
-				    "SenML record %zu: name is not a valid identifier "
-				    "([A-Za-z0-9][A-Za-z0-9._-]*)",
-				    n);
-
-		double rt = bt;
-		if (t) {
-			if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble))
-				return fail(err, errlen, "SenML t is not a finite number");
-			rt += t->valuedouble;
-		}
-		if (rt < T_RELATIVE) {
-			if (rt <= -T_RELATIVE)
-				return fail(err, errlen, "SenML relative time out of range");
-			s->t = now + rt;
-		} else if (!time_in_range(rt)) {
-			return fail(err, errlen, "time outside 2000-01-01 .. 2200-01-01");
-		} else {
-			s->t = rt;
-		}
-		n++;
-	}
-	return (int)n;
-}
-
 /* Parse JSON text (already framed) into a tree, refusing trailing bytes. */
 static cJSON *parse_json(const char *s, size_t n, char *err, size_t errlen)
 {
@@ -347,19 +261,19 @@ static cJSON *parse_json(const char *s, size_t n, char *err, size_t errlen)
 	/* cJSON decodes "\u0000" into a NUL that silently cuts the string
 	 * short ("ok\u0000../x" would read as "ok"): refuse it. */
 	if (memmem(s, n, "\\u0000", 6) != NULL) {
-		fail(err, errlen, "NUL escape in JSON string");
+		payload_fail(err, errlen, "NUL escape in JSON string");
 		return NULL;
 	}
 	memcpy(json_copy, s, n);
 	json_copy[n] = '\0';
 	root = cJSON_ParseWithLengthOpts(json_copy, n, &end, 0);
 	if (root == NULL) {
-		fail(err, errlen, "invalid JSON");
+		payload_fail(err, errlen, "invalid JSON");
 		return NULL;
 	}
 	if (end != json_copy + n) {
 		cJSON_Delete(root);
-		fail(err, errlen, "trailing bytes after JSON");
+		payload_fail(err, errlen, "trailing bytes after JSON");
 		return NULL;
 	}
 	return root;
@@ -374,13 +288,13 @@ int payload_decode(const char *buf, size_t len, double now, struct payload_sampl
 	if (meta)
 		memset(meta, 0, sizeof(*meta));
 	if (out == NULL || max == 0)
-		return fail(err, errlen, "no room for samples");
+		return payload_fail(err, errlen, "no room for samples");
 	if (frame(&buf, &len, err, errlen) == -1)
 		return -1;
 	if (buf[0] != '{' && buf[0] != '[') {
 		if (bare_number(buf, len, &out[0].value, err, errlen) == -1)
 			return -1;
-		out[0].name[0] = '\0';
+		plain_sample(&out[0]);
 		out[0].t = now;
 		out[0].arrival_time = true;
 		return 1;
@@ -390,7 +304,7 @@ int payload_decode(const char *buf, size_t len, double now, struct payload_sampl
 	if (cJSON_IsObject(root))
 		n = decode_object(root, now, out, meta, err, errlen);
 	else
-		n = decode_senml(root, now, out, max, err, errlen);
+		n = senml_decode(root, now, out, max, err, errlen);
 	cJSON_Delete(root);
 	if (n < 0 && meta)
 		memset(meta, 0, sizeof(*meta));
@@ -422,12 +336,12 @@ int payload_decode_event(const char *buf, size_t len, double now, struct payload
 	int rc = -1;
 
 	if (ev == NULL)
-		return fail(err, errlen, "no event");
+		return payload_fail(err, errlen, "no event");
 	memset(ev, 0, sizeof(*ev));
 	if (frame(&buf, &len, err, errlen) == -1)
 		return -1;
 	if (buf[0] != '{')
-		return fail(err, errlen, "an event is a JSON object {\"event\": ...}");
+		return payload_fail(err, errlen, "an event is a JSON object {\"event\": ...}");
 	if ((root = parse_json(buf, len, err, errlen)) == NULL)
 		return -1;
 	for (const cJSON *it = root->child; it; it = it->next) {
@@ -442,14 +356,14 @@ int payload_decode_event(const char *buf, size_t len, double now, struct payload
 			goto out;
 	}
 	if (!cJSON_IsString(event)) {
-		fail(err, errlen, "event payload without \"event\" name");
+		payload_fail(err, errlen, "event payload without \"event\" name");
 		goto out;
 	}
 	for (size_t i = EV_NONE + 1; i < sizeof(event_names) / sizeof(event_names[0]); i++)
 		if (strcmp(event->valuestring, event_names[i]) == 0)
 			ev->type = (enum event_type)i;
 	if (ev->type == EV_NONE) {
-		fail(err, errlen,
+		payload_fail(err, errlen,
 		     "unknown event (want service_done, calibration_done, maintenance_start, "
 		     "maintenance_end or task_done)");
 		goto out;
@@ -464,7 +378,7 @@ int payload_decode_event(const char *buf, size_t len, double now, struct payload
 	    (t && json_time(t, &ev->t, err, errlen) == -1))
 		goto out;
 	if (ev->type == EV_TASK_DONE && ev->task[0] == '\0') {
-		fail(err, errlen, "task_done needs \"task\"");
+		payload_fail(err, errlen, "task_done needs \"task\"");
 		goto out;
 	}
 	rc = 0;

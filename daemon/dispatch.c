@@ -5,9 +5,12 @@
  * --replay alike, so the three give the same results). The hot path is
  * a telemetry number: topic_parse, payload_decode, store_put; no malloc
  * besides the JSON parser's. Anything refused becomes a `dropped`
- * record, a counter and a rate-limited log line, never an error.
+ * record, a counter and a rate-limited log line, never an error; in a
+ * SenML pack that is one record, named by index and name, and the rest
+ * of the pack is stored.
  */
 #include "labqcd.h"
+#include "units.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +55,20 @@ static void drop(struct labqcd *d, uint64_t seq, const struct message *m, const 
 	drop_topic(d, seq, m->topic, m->topic_len, m->arrival, reason);
 }
 
+/* One SenML record refused, the rest of its pack kept: the reason names
+ * the record (index and resolved name, from payload_decode). */
+static void drop_record(struct labqcd *d, uint64_t seq, const struct message *m,
+			const char *record, const char *why)
+{
+	char reason[PAYLOAD_RECORD_MAX + PAYLOAD_REASON_MAX + 8];
+
+	if (record == NULL || record[0] == '\0')
+		snprintf(reason, sizeof(reason), "%s", why);
+	else
+		snprintf(reason, sizeof(reason), "%s: %s", record, why);
+	drop(d, seq, m, reason);
+}
+
 /* In --replay the clock follows the input. Time-driven rules (stale,
  * calendar, tasks, delays) and the alert engine's timers run at the
  * times in between, on a grid of a minute (coarser over long gaps, at
@@ -77,7 +94,8 @@ static void advance_clock(struct labqcd *d, double t)
  * or (journal replay after a crash) the store had it already but the
  * rule state, saved at the last checkpoint, does not. */
 static bool put_sample(struct labqcd *d, uint64_t seq, const struct message *m,
-		       const char *relpath, enum series_kind kind, double t, double v)
+		       const char *record, const char *relpath, enum series_kind kind, double t,
+		       double v)
 {
 	bool rules_lack_it = seq == 0 || seq > d->state_seq;
 
@@ -91,22 +109,62 @@ static bool put_sample(struct labqcd *d, uint64_t seq, const struct message *m,
 		if (d->recovering)
 			return rules_lack_it;
 		d->n.late++;
-		drop(d, seq, m,
-		     kind == SERIES_QC ? "late or duplicate QC result (not after the level's last)"
-				       : "late or duplicate timestamp");
+		drop_record(d, seq, m, record,
+			    kind == SERIES_QC
+				    ? "late or duplicate QC result (not after the level's last)"
+				    : "late or duplicate timestamp");
 		return false;
 	case STORE_ERROR:
-		drop(d, seq, m, "store refused the sample");
+		drop_record(d, seq, m, record, "store refused the sample");
 		return false;
 	}
 	return false;
 }
 
+/*
+ * A SenML record's unit against its channel: the configured `unit`,
+ * where one is set, must match (units.c). Where none is, one pack may
+ * not give one channel two units: RFC 8428's own example of a mobile
+ * hygrometer sends humidity, latitude, longitude and battery level under
+ * one name, told apart by unit only, and they must not become one
+ * series. True, with the reason in why, when the record is refused.
+ */
+static bool unit_refused(const struct cfg_instrument *ci, const struct topic *tp,
+			 const struct payload_sample *s, int i, const char *channel, char *why,
+			 size_t len)
+{
+	const struct cfg_channel *cc = ci ? config_channel(ci, channel) : NULL;
+
+	if (cc && cc->unit[0]) {
+		if (unit_matches(cc->unit, s[i].unit))
+			return false;
+		snprintf(why, len, "\"u\" %s does not match the unit of channel %s, %s", s[i].unit,
+			 channel, cc->unit);
+		return true;
+	}
+	for (int j = 0; j < i; j++) {
+		if (s[j].refused[0] || s[j].unit[0] == '\0' ||
+		    strcmp(s[j].name[0] ? s[j].name : tp->channel, channel) != 0)
+			continue;
+		if (strcmp(s[j].unit, s[i].unit) == 0)
+			return false;
+		snprintf(why, len, "\"u\" %s differs from %s, the unit of channel %s earlier in the pack",
+			 s[i].unit, s[j].unit, channel);
+		return true;
+	}
+	return false;
+}
+
+/* Up to PAYLOAD_SAMPLES_MAX decoded records (about 500 KiB): static, off
+ * the stack; dispatch runs on the main thread only. */
+static struct payload_sample samples[PAYLOAD_SAMPLES_MAX];
+
 static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m,
 			 const struct topic *tp)
 {
-	struct payload_sample s[PAYLOAD_SAMPLES_MAX];
-	char err[128], relpath[RELPATH_MAX];
+	struct payload_sample *s = samples;
+	const struct cfg_instrument *ci = NULL;
+	char err[128], why[PAYLOAD_REASON_MAX], relpath[RELPATH_MAX];
 	int n = payload_decode(m->payload, m->payload_len, m->arrival, s, PAYLOAD_SAMPLES_MAX,
 			       NULL, err, sizeof(err));
 
@@ -114,10 +172,21 @@ static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m
 		drop(d, seq, m, err);
 		return;
 	}
+	if (n > 1 || s[0].unit[0])
+		ci = config_instrument(d->cfg, tp->site, tp->instrument);
+	/* Record by record, in order: a refused one takes nothing else with it. */
 	for (int i = 0; i < n; i++) {
 		const char *channel = s[i].name[0] ? s[i].name : tp->channel;
+		if (s[i].refused[0]) {
+			drop_record(d, seq, m, s[i].record, s[i].refused);
+			continue;
+		}
 		if (strcmp(channel, "event") == 0 || strcmp(channel, "qc") == 0) {
-			drop(d, seq, m, "SenML record names a reserved channel");
+			drop_record(d, seq, m, s[i].record, "names a reserved channel (event, qc)");
+			continue;
+		}
+		if (s[i].unit[0] && unit_refused(ci, tp, s, i, channel, why, sizeof(why))) {
+			drop_record(d, seq, m, s[i].record, why);
 			continue;
 		}
 		if (snprintf(relpath, sizeof(relpath), "%s/%s/%s", tp->site, tp->instrument,
@@ -132,7 +201,7 @@ static void on_telemetry(struct labqcd *d, uint64_t seq, const struct message *m
 				s[i].t = last + 0.001;
 		}
 		advance_clock(d, s[i].t);
-		if (put_sample(d, seq, m, relpath, SERIES_GAUGE, s[i].t, s[i].value))
+		if (put_sample(d, seq, m, s[i].record, relpath, SERIES_GAUGE, s[i].t, s[i].value))
 			equipment_sample(d, seq, tp->site, tp->instrument, channel, s[i].value,
 					 s[i].t);
 	}
@@ -151,6 +220,10 @@ static void on_qc(struct labqcd *d, uint64_t seq, const struct message *m, const
 		drop(d, seq, m, err);
 		return;
 	}
+	if (s[0].refused[0]) {
+		drop_record(d, seq, m, s[0].record, s[0].refused);
+		return;
+	}
 	if (s[0].name[0]) {
 		drop(d, seq, m, "a QC result is one value, not a SenML pack of channels");
 		return;
@@ -162,7 +235,7 @@ static void on_qc(struct labqcd *d, uint64_t seq, const struct message *m, const
 	/* A QC result not after its level's last one is a duplicate or out
 	 * of order: judging it would corrupt the across-run rules, so it is
 	 * refused whole. */
-	if (put_sample(d, seq, m, relpath, SERIES_QC, s[0].t, s[0].value))
+	if (put_sample(d, seq, m, s[0].record, relpath, SERIES_QC, s[0].t, s[0].value))
 		qc_result(d, seq, tp, &meta, s[0].value, s[0].t);
 }
 

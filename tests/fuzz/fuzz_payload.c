@@ -2,9 +2,10 @@
  * libFuzzer target for payload_decode() and payload_decode_event().
  * Besides not crashing, checks what callers rely on: a count in
  * 1..max, finite values and times, names that are "" or valid
- * identities, NUL-terminated strings.
+ * identities, NUL-terminated strings, record labels and reasons of
+ * printable ASCII.
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Icollectors \
- *     tests/fuzz/fuzz_payload.c collectors/payload.c collectors/timefmt.c \
+ *     tests/fuzz/fuzz_payload.c collectors/payload.c collectors/senml.c collectors/timefmt.c \
  *     collectors/topic.c $(pkg-config --cflags --libs libcjson)
  */
 #include <math.h>
@@ -17,6 +18,19 @@
 #define MAX 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* NUL-terminated within size, printable ASCII only: fit for a log line. */
+static bool printable(const char *s, size_t size)
+{
+	size_t len = strnlen(s, size);
+
+	if (len == size)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,8 +50,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (int i = 0; i < n; i++) {
 		size_t len = strnlen(s[i].name, ID_MAX);
+		if (!printable(s[i].record, sizeof(s[i].record)) ||
+		    !printable(s[i].refused, sizeof(s[i].refused)))
+			abort();
+		if (s[i].refused[0]) /* a SenML record refused alone: named, with a reason */
+			continue;
 		if (!isfinite(s[i].value) || !isfinite(s[i].t) || len == ID_MAX ||
-		    (len > 0 && !ident_valid(s[i].name, len)))
+		    (len > 0 && !ident_valid(s[i].name, len)) ||
+		    !printable(s[i].unit, sizeof(s[i].unit)))
 			abort();
 	}
 	if (strnlen(meta.run, ID_MAX) == ID_MAX || strnlen(meta.operator_, ID_MAX) == ID_MAX)

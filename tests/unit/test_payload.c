@@ -1,9 +1,11 @@
-/* test-links: collectors/payload.c collectors/timefmt.c collectors/topic.c */
+/* test-links: collectors/payload.c collectors/senml.c collectors/timefmt.c collectors/topic.c */
 /*
  * Payloads: bare numbers, JSON objects with value/time/run/lot/operator,
  * SenML packs with base name and time and relative times, events, and
  * RFC 3339 times each decode to the values a user would expect; a table
  * of malformed and hostile payloads is refused whole with a reason.
+ * SenML in depth (RFC 8428's examples, records refused one by one) is
+ * in test_senml.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,12 +145,14 @@ static void test_senml(void **state)
 	assert_float_equal(s[1].t, NOW - 60, 0);
 	assert_float_equal(s[2].t, NOW + 5.5, 0);
 
-	/* base value, units ignored, a later bn replaces the first */
+	/* base value, units passed on, a later bn replaces the first */
 	assert_int_equal(decode("[{\"bn\":\"a\",\"bu\":\"Cel\",\"bv\":10,\"v\":0.5,\"u\":\"Cel\"},"
 				"{\"bn\":\"b\",\"n\":\"1\",\"v\":1}]",
 				NULL),
 			 2);
 	assert_string_equal(s[0].name, "a");
+	assert_string_equal(s[0].unit, "Cel");
+	assert_string_equal(s[1].unit, "Cel");
 	assert_float_equal(s[0].value, 10.5, 0);
 	assert_string_equal(s[1].name, "b1");
 	assert_float_equal(s[1].value, 11, 0);
@@ -235,30 +239,10 @@ static void test_refused(void **state)
 		{"{\"value\":1,\"t\":\"1999-12-31T23:59:59Z\"}", 0},
 		{"{\"value\":1,\"t\":1,\"ts\":2}", 0},
 		{"[]", 0},
-		{"[1]", 0},
-		{"[{}]", 0},
-		{"[{\"n\":\"x\"}]", 0},
-		{"[{\"n\":\"../x\",\"v\":1}]", 0},
-		{"[{\"n\":\"a b\",\"v\":1}]", 0},
-		{"[{\"n\":\"a/b\",\"v\":1}]", 0},
-		{"[{\"n\":\".x\",\"v\":1}]", 0},
-		{"[{\"bn\":\"urn:dev:\",\"n\":\"x\",\"v\":1}]", 0},
-		{"[{\"n\":\"t\\u00e9\",\"v\":1}]", 0},
-		{"[{\"n\":\"x\",\"vs\":\"s\"}]", 0},
-		{"[{\"n\":\"x\",\"vb\":true}]", 0},
-		{"[{\"n\":\"x\",\"vd\":\"aGk\"}]", 0},
-		{"[{\"n\":\"x\",\"v\":1,\"vs\":\"s\"}]", 0},
-		{"[{\"n\":\"x\",\"v\":\"1\"}]", 0},
-		{"[{\"n\":7,\"v\":1}]", 0},
-		{"[{\"n\":\"x\",\"v\":1},{\"n\":\"../y\",\"v\":2}]", 0},
-		{"[{\"n\":\"x\",\"v\":1,\"t\":\"now\"}]", 0},
-		{"[{\"n\":\"x\",\"v\":1,\"t\":500000000}]", 0},
-		{"[{\"n\":\"x\",\"v\":1,\"t\":-300000000}]", 0},
-		{"[{\"bt\":\"x\",\"v\":1}]", 0},
-		{"[{\"bv\":1e308,\"v\":1e308}]", 0},
 		{"[{\"v\":1}] [", 0},
 		{"[{\"v\":1}", 0},
-		{"[[{\"v\":1}]]", 0},
+		/* SenML records that cannot be samples are refused one by one,
+		 * not the pack: tests/unit/test_senml.c */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].p);

@@ -1,0 +1,31 @@
+/*
+ * payload_int.h: what payload.c shares with senml.c. Not an interface:
+ * the rest of labqcd calls payload_decode() (collectors.h).
+ */
+#ifndef LABQCD_PAYLOAD_INT_H
+#define LABQCD_PAYLOAD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "collectors.h"
+
+#define T_MIN 946684800.0      /* 2000-01-01T00:00:00Z */
+#define T_MAX 7258118400.0     /* 2200-01-01T00:00:00Z */
+#define T_RELATIVE 268435456.0 /* 2^28: SenML times below are relative to now */
+
+/* Write the reason to err (bounded) and return -1. */
+__attribute__((format(printf, 3, 4))) int payload_fail(char *err, size_t errlen,
+							const char *fmt, ...);
+
+/* An absolute time labqcd accepts: [2000-01-01, 2200-01-01) UTC. */
+bool payload_time_in_range(double t);
+
+/* Decode a SenML pack (a JSON array) record by record (senml.c). Same
+ * contract as payload_decode(). */
+int senml_decode(const cJSON *pack, double now, struct payload_sample *out, size_t max,
+		 char *err, size_t errlen);
+
+#endif
