@@ -60,7 +60,8 @@ struct alert_event {
 	enum severity severity;
 	double value; /* NAN if none */
 	char summary[COND_SUMMARY_MAX];
-	double t;     /* when it happened, epoch seconds */
+	double t;     /* when it happened, epoch seconds (the daemon's clock) */
+	double since; /* when the condition began (the sample's clock); 0 = t */
 	char chart[CFG_PATH_MAX]; /* PNG to attach to emails; "" = none */
 };
 

@@ -45,7 +45,12 @@ struct alert {
 	char ack_comment[CFG_TEXT_MAX];
 	double ack_t;
 	bool suppressed;         /* fired while silenced: nobody told yet */
-	struct strset notified;  /* receivers told of this firing */
+	/* Receivers a firing notification of this alert was spooled for, and
+	 * not yet a resolved one, with the severity each was told (as
+	 * Alertmanager's notification log): a resolution goes to exactly
+	 * them, each with its own severity. told_sev[i] goes with notified.v[i]. */
+	struct strset notified;
+	enum severity *told_sev;
 	double group_wait_s;     /* of the routes it fired on */
 	double repeat_s;         /* 0 = no repeats */
 	double next_repeat;      /* 0 = none */
@@ -108,6 +113,12 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now);
 
 /* alerts.c */
 struct alert *alerts_find(const struct alerts *a, const char *key);
+/* A firing notification of al left for rcv with severity sev; 0 or -1. */
+int alerts_told(struct alert *al, const char *rcv, enum severity sev);
+/* Whether rcv was told of al's firing (and not yet of its end); *sev: as what. */
+bool alerts_was_told(const struct alert *al, const char *rcv, enum severity *sev);
+/* A resolved notification of al left for rcv: it has heard the end. */
+void alerts_untold(struct alert *al, const char *rcv);
 bool alerts_silenced(const struct alerts *a, const char *key, double now);
 struct group *alerts_group_open(struct alerts *a, const char *receiver, const char *reason,
 				double due);
