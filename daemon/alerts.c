@@ -12,10 +12,15 @@
  * then forgets resolved alerts nobody needs any more (a resolved critical
  * alert waits for its acknowledgement, DESIGN section 5).
  *
- * Receivers told of a firing are remembered per alert (`notified`), and
- * its resolution goes to exactly them, whatever the routes' active hours
- * say by then. Escalation steps are fixed when the alert fires (absolute
- * times), so a config reload does not reshuffle them.
+ * Receivers told of a firing are remembered per alert (`notified`, with
+ * the severity each was told), once a notification actually left for
+ * them (spooled, routes.c), and its resolution goes to exactly them with
+ * that severity, whatever the routes' active hours say by then (as
+ * Alertmanager's send_resolved). An alert that resolves while still
+ * waiting in a group is taken out of it, and a group left empty sends
+ * nothing: nobody hears "resolved" of what they never heard fire.
+ * Escalation steps are fixed when the alert fires (absolute times), so a
+ * config reload does not reshuffle them.
  *
  * Exactly once across a crash (issue 7). A notification leaves in three
  * steps, each durable before the next:
@@ -93,42 +98,6 @@ enum severity alerts_severity_from_name(const char *s)
 	return SEV_NONE;
 }
 
-/* ---- string sets ---- */
-
-bool strset_has(const struct strset *s, const char *v)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], v) == 0)
-			return true;
-	return false;
-}
-
-int strset_add(struct strset *s, const char *v)
-{
-	char **nv;
-
-	if (strset_has(s, v))
-		return 0;
-	nv = reallocarray(s->v, s->n + 1, sizeof(*nv));
-	if (nv == NULL)
-		return -1;
-	s->v = nv;
-	s->v[s->n] = strdup(v);
-	if (s->v[s->n] == NULL)
-		return -1;
-	s->n++;
-	return 0;
-}
-
-void strset_free(struct strset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
 /* ---- alerts ---- */
 
 static void alert_clear_timers(struct alert *al)
@@ -145,6 +114,7 @@ static void alert_free(struct alert *al)
 {
 	alert_clear_timers(al);
 	strset_free(&al->notified);
+	free(al->told_sev);
 	free(al);
 }
 
@@ -344,10 +314,8 @@ static void fire(struct alerts *a, struct alert *al, double t, double base)
 		log_warnx("alerts: %s: out of memory routing", al->key);
 		return;
 	}
-	for (size_t i = 0; i < rr.receivers.n; i++) {
-		strset_add(&al->notified, rr.receivers.v[i]);
+	for (size_t i = 0; i < rr.receivers.n; i++)
 		queue(a, al, rr.receivers.v[i], "new", t + rr.group_wait_s);
-	}
 	if (rr.receivers.n == 0)
 		log_debug("alerts: %s: no route matches, nobody is told", al->key);
 	alert_clear_timers(al);
@@ -375,17 +343,54 @@ static void copy_event(struct alert *al, const struct alert_event *ev)
 		snprintf(al->chart, sizeof(al->chart), "%s", ev->chart);
 }
 
+/* The alert's own start: when its condition began (the sample's clock),
+ * else when the event happened. */
+static double event_since(const struct alert_event *ev)
+{
+	return ev->since > 0 ? ev->since : ev->t;
+}
+
+/* A new pending or firing episode. `notified` stays: a receiver told of
+ * the last firing and not yet of its end is still owed the end. */
 static void new_episode(struct alert *al, const struct alert_event *ev, enum alert_state st)
 {
 	al->state = st;
-	al->since = ev->t;
+	al->since = event_since(ev);
 	al->ended = 0;
 	al->acked = false;
 	al->ack_by[0] = al->ack_comment[0] = '\0';
 	al->ack_t = 0;
 	al->suppressed = false;
-	strset_free(&al->notified);
 	alert_clear_timers(al);
+}
+
+/* Take `key` out of every group still waiting to leave (not the resolved
+ * ones); a group left empty goes: nothing is sent for it (Alertmanager's
+ * dedup never sends a first notification of resolved alerts only). A
+ * group partly spooled (email out, webhook not) keeps it: routes.c leaves
+ * a resolved alert out of any but a resolved group anyway. */
+static void unqueue(struct alerts *a, const char *key)
+{
+	for (size_t i = 0; i < a->n_groups;) {
+		struct group *g = &a->groups[i];
+		size_t j;
+
+		if (strcmp(g->reason, "resolved") == 0 || g->email_done || g->webhook_done) {
+			i++;
+			continue;
+		}
+		for (j = 0; j < g->keys.n && strcmp(g->keys.v[j], key) != 0; j++)
+			;
+		if (j < g->keys.n) {
+			free(g->keys.v[j]);
+			g->keys.v[j] = g->keys.v[--g->keys.n];
+			a->dirty = true;
+		}
+		if (g->keys.n == 0)
+			alerts_group_remove(a, i);
+		else
+			i++;
+	}
 }
 
 static void resolve(struct alerts *a, struct alert *al, double t)
@@ -394,17 +399,13 @@ static void resolve(struct alerts *a, struct alert *al, double t)
 	al->ended = t;
 	alert_clear_timers(al);
 	a->dirty = true;
+	unqueue(a, al->key);
 	if (al->suppressed || alerts_silenced(a, al->key, t))
 		return;
-	for (size_t i = 0; i < al->notified.n; i++) {
-		const char *rcv = al->notified.v[i];
-		struct group *g = group_find(a, rcv, "new");
-		/* Not yet told of the firing: the pending message will say
-		 * "resolved" for it, one message instead of two. */
-		if (g != NULL && strset_has(&g->keys, al->key))
-			continue;
-		queue(a, al, rcv, "resolved", t + al->group_wait_s);
-	}
+	/* Only those a firing notification left for (routes.c marks them
+	 * when it spools one). */
+	for (size_t i = 0; i < al->notified.n; i++)
+		queue(a, al, al->notified.v[i], "resolved", t + al->group_wait_s);
 }
 
 int alerts_transition(struct alerts *a, const struct alert_event *ev)
@@ -429,7 +430,8 @@ int alerts_transition(struct alerts *a, const struct alert_event *ev)
 		if (al == NULL && (al = alerts_alert_new(a, ev->key)) == NULL)
 			return -1;
 		if (al->state != ALERT_FIRING) {
-			double since = al->state == ALERT_PENDING && al->since > 0 ? al->since : ev->t;
+			double since = al->state == ALERT_PENDING && al->since > 0 ? al->since
+										     : event_since(ev);
 			new_episode(al, ev, ALERT_FIRING);
 			al->since = since;
 			al->severity = ev->severity;
@@ -541,10 +543,8 @@ static void tick_alert(struct alerts *a, struct alert *al, double now)
 		a->dirty = true;
 		if (alerts_silenced(a, al->key, now))
 			continue;
-		for (size_t j = 0; j < st->receivers.n; j++) {
-			strset_add(&al->notified, st->receivers.v[j]);
+		for (size_t j = 0; j < st->receivers.n; j++)
 			queue(a, al, st->receivers.v[j], "escalation", now);
-		}
 	}
 	if (al->next_repeat > 0 && al->next_repeat <= now) {
 		struct route_result rr;
@@ -559,10 +559,8 @@ static void tick_alert(struct alerts *a, struct alert *al, double now)
 			for (size_t i = 0; i < al->n_esc; i++)
 				for (size_t j = 0; al->esc[i].done && j < al->esc[i].receivers.n; j++)
 					strset_add(&rr.receivers, al->esc[i].receivers.v[j]);
-			for (size_t i = 0; i < rr.receivers.n; i++) {
-				strset_add(&al->notified, rr.receivers.v[i]);
+			for (size_t i = 0; i < rr.receivers.n; i++)
 				queue(a, al, rr.receivers.v[i], "repeat", now);
-			}
 			routes_result_free(&rr);
 		}
 	}

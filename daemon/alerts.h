@@ -9,7 +9,7 @@
  * together for one receiver within group_wait into one notification,
  * repeats firing unacknowledged alerts every `repeat`, escalates per
  * `escalate`, sends resolved notifications to whoever heard of the
- * firing, and writes each notification to the spool (spool.h). Sending
+ * firing (only them, with the severity they heard), and writes each notification to the spool (spool.h). Sending
  * is the notifier's job (notify.h).
  *
  * Time is always a parameter (epoch seconds, the daemon's clock); the
@@ -60,7 +60,8 @@ struct alert_event {
 	enum severity severity;
 	double value; /* NAN if none */
 	char summary[COND_SUMMARY_MAX];
-	double t;     /* when it happened, epoch seconds */
+	double t;     /* when it happened, epoch seconds (the daemon's clock) */
+	double since; /* when the condition began (the sample's clock); 0 = t */
 	char chart[CFG_PATH_MAX]; /* PNG to attach to emails; "" = none */
 };
 
@@ -72,7 +73,7 @@ struct alert_view {
 	enum severity severity;
 	double value;
 	const char *summary;
-	double since;    /* start of the firing (or pending) */
+	double since;    /* when its condition began (the sample's clock) */
 	double ended;    /* resolved at; 0 = not resolved */
 	bool acknowledged;
 	const char *ack_by;
@@ -107,9 +108,12 @@ void alerts_close(struct alerts *a);
 void alerts_set_config(struct alerts *a, const struct config *cfg);
 
 /* One transition. Pending and firing update the alert; a first firing (or
- * a rise in severity) is routed and queued for its receivers; resolved
- * queues a resolved notification for everyone who was told of the
- * firing; acknowledged is alerts_ack without a name. 0, or -1 (EINVAL). */
+ * a rise in severity) is routed and queued for its receivers, the alert
+ * starting at ev->since; resolved takes the alert out of every group
+ * still waiting (a group left empty sends nothing) and queues a resolved
+ * notification for every receiver a firing notification left for, with
+ * the severity each was told; acknowledged is alerts_ack without a name.
+ * 0, or -1 (EINVAL). */
 int alerts_transition(struct alerts *a, const struct alert_event *ev);
 
 /* A person acknowledged `key`: no more repeats or escalation; it still

@@ -1,7 +1,7 @@
 /*
  * alerts_int.h: the alert engine's insides, shared by alerts.c (states,
- * timers), alerts_state.c (alerts.json) and routes.c (routing, groups into
- * notifications).
+ * timers), alerts_state.c (alerts.json), routes.c (routing, groups into
+ * notifications) and alerts_told.c (string sets, who was told what).
  * Nothing outside those files includes it.
  */
 #ifndef LABQCD_ALERTS_INT_H
@@ -17,9 +17,17 @@ struct strset {
 	size_t n;
 };
 
+/* alerts_told.c */
+struct alert;
 bool strset_has(const struct strset *s, const char *v);
 int strset_add(struct strset *s, const char *v); /* no duplicates; 0 or -1 */
 void strset_free(struct strset *s);
+/* A firing notification of al left for rcv with severity sev; 0 or -1. */
+int alerts_told(struct alert *al, const char *rcv, enum severity sev);
+/* Whether rcv was told of al's firing (and not yet of its end); *sev: as what. */
+bool alerts_was_told(const struct alert *al, const char *rcv, enum severity *sev);
+/* A resolved notification of al left for rcv: it has heard the end. */
+void alerts_untold(struct alert *al, const char *rcv);
 
 struct esc_step {
 	double at; /* absolute once the alert fired; relative (after_s) in a route_result */
@@ -45,7 +53,12 @@ struct alert {
 	char ack_comment[CFG_TEXT_MAX];
 	double ack_t;
 	bool suppressed;         /* fired while silenced: nobody told yet */
-	struct strset notified;  /* receivers told of this firing */
+	/* Receivers a firing notification of this alert was spooled for, and
+	 * not yet a resolved one, with the severity each was told (as
+	 * Alertmanager's notification log): a resolution goes to exactly
+	 * them, each with its own severity. told_sev[i] goes with notified.v[i]. */
+	struct strset notified;
+	enum severity *told_sev;
 	double group_wait_s;     /* of the routes it fired on */
 	double repeat_s;         /* 0 = no repeats */
 	double next_repeat;      /* 0 = none */

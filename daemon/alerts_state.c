@@ -1,8 +1,8 @@
 /*
  * alerts_state.c: the alert engine's state file, <state_dir>/alerts.json.
  *
- * One JSON document: every alert (with its ack, who was told, repeat and
- * escalation times), the groups still inside group_wait (with which of
+ * One JSON document: every alert (with its ack, who was told and with
+ * which severity, repeat and escalation times), the groups still inside group_wait (with which of
  * email and webhook were already spooled), the silences, and the ids of
  * notifications staged in the spool ("spooled"; the commit record of
  * the two-phase spooling described in alerts.c). Written
@@ -70,6 +70,10 @@ static cJSON *alert_json(const struct alert *al)
 	cJSON_AddNumberToObject(o, "ack_t", al->ack_t);
 	cJSON_AddBoolToObject(o, "suppressed", al->suppressed);
 	cJSON_AddItemToObject(o, "notified", strset_json(&al->notified));
+	/* Added later, beside "notified" so older readers still load it. */
+	cJSON *sev = cJSON_AddArrayToObject(o, "notified_severity");
+	for (size_t i = 0; sev && i < al->notified.n; i++)
+		cJSON_AddItemToArray(sev, cJSON_CreateString(alert_severity_name(al->told_sev[i])));
 	cJSON_AddNumberToObject(o, "group_wait_s", al->group_wait_s);
 	cJSON_AddNumberToObject(o, "repeat_s", al->repeat_s);
 	cJSON_AddNumberToObject(o, "next_repeat", al->next_repeat);
@@ -191,6 +195,65 @@ static bool get_b(const cJSON *o, const char *name)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
 }
 
+/* "notified" with "notified_severity" beside it. A file of the previous
+ * version has no severities and listed a receiver as soon as the alert
+ * was queued for it: load_doc then drops those still waiting in a group
+ * (legacy_told), and the others were told the alert's severity. */
+static int load_told(struct alert *al, const cJSON *o)
+{
+	const cJSON *sev = cJSON_GetObjectItemCaseSensitive(o, "notified_severity"), *it;
+	struct strset rcv = {0};
+	size_t i = 0;
+	int rc = 0;
+
+	if (strset_from_json(cJSON_GetObjectItemCaseSensitive(o, "notified"), &rcv) == -1) {
+		strset_free(&rcv);
+		return -1;
+	}
+	if (sev != NULL && (!cJSON_IsArray(sev) || (size_t)cJSON_GetArraySize(sev) != rcv.n))
+		rc = -1;
+	for (i = 0; rc == 0 && i < rcv.n; i++) {
+		enum severity s = al->severity;
+		if (sev != NULL) {
+			it = cJSON_GetArrayItem(sev, (int)i);
+			if (!cJSON_IsString(it)) {
+				rc = -1;
+				break;
+			}
+			s = alerts_severity_from_name(it->valuestring); /* "none" is none */
+		}
+		if (alerts_told(al, rcv.v[i], s) == -1)
+			rc = -1;
+	}
+	strset_free(&rcv);
+	return rc;
+}
+
+/* A previous version's receiver whose "new" or "escalation" group still
+ * holds the alert has not been told yet. */
+static void legacy_told(struct alerts *a, const cJSON *doc)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "alerts"))
+	{
+		char key[ALERT_KEY_MAX];
+		struct alert *al;
+
+		if (cJSON_GetObjectItemCaseSensitive(it, "notified_severity") != NULL)
+			continue;
+		get_s(it, "key", key, sizeof(key));
+		if ((al = alerts_find(a, key)) == NULL)
+			continue;
+		for (size_t i = 0; i < a->n_groups; i++) {
+			const struct group *g = &a->groups[i];
+			if ((strcmp(g->reason, "new") == 0 || strcmp(g->reason, "escalation") == 0) &&
+			    !g->email_done && !g->webhook_done && strset_has(&g->keys, key))
+				alerts_untold(al, g->receiver);
+		}
+	}
+}
+
 static int load_alert(struct alerts *a, const cJSON *o)
 {
 	char key[ALERT_KEY_MAX], s[32];
@@ -230,7 +293,7 @@ static int load_alert(struct alerts *a, const cJSON *o)
 	get_s(o, "ack_comment", al->ack_comment, sizeof(al->ack_comment));
 	al->ack_t = get_n(o, "ack_t", 0);
 	al->suppressed = get_b(o, "suppressed");
-	if (strset_from_json(cJSON_GetObjectItemCaseSensitive(o, "notified"), &al->notified) == -1)
+	if (load_told(al, o) == -1)
 		return -1;
 	al->group_wait_s = get_n(o, "group_wait_s", 0);
 	al->repeat_s = get_n(o, "repeat_s", 0);
@@ -293,6 +356,7 @@ static int load_doc(struct alerts *a, const cJSON *doc)
 	}
 	if (strset_from_json(cJSON_GetObjectItemCaseSensitive(doc, "spooled"), &a->staged) == -1)
 		return -1;
+	legacy_told(a, doc);
 	return 0;
 }
 

@@ -4,9 +4,16 @@
  * Every rule reports a condition for its key (ok, pending, firing with a
  * severity). This file remembers the last condition of every alert key,
  * and when it changes makes the transition: an `alert` record in the
- * audit log (pending, firing, resolved, or a severity change while
- * firing), and an event for the alert engine. The caller then makes the
- * transition durable (audit fsync + alerts.json) before the next input.
+ * audit log, and for firing and its end an event for the alert engine.
+ * The caller then makes the transition durable (audit fsync +
+ * alerts.json) before the next input.
+ *
+ * The states (DESIGN section 5): pending (inside its delay) -> firing ->
+ * resolved, or pending -> cleared when it ends inside its delay. A
+ * cleared excursion is recorded once, with its peak and how long it
+ * lasted (the lab still sees the short door opening), and is never
+ * notified: the engine hears only of firing and of the end of a firing.
+ * `resolved` follows `firing` only.
  *
  * Planned maintenance: while an instrument is in maintenance its
  * equipment keys make no transitions (their remembered condition is left
@@ -26,13 +33,30 @@ struct cond_entry {
 	char key[ALERT_KEY_MAX];
 	enum cond_state state;
 	enum severity severity;
-	double since;
+	double since; /* the condition's own start (the sample's clock) */
+	double peak;  /* furthest value while pending (NAN: none known) */
 	UT_hash_handle hh;
 };
 
-static const char *cond_name(enum cond_state s)
+/* The record's state for a change from `was` to `now`. */
+static const char *cond_name(enum cond_state was, enum cond_state now)
 {
-	return s == COND_PENDING ? "pending" : s == COND_FIRING ? "firing" : "resolved";
+	if (now == COND_OK)
+		return was == COND_FIRING ? "resolved" : "cleared";
+	return now == COND_PENDING ? "pending" : "firing";
+}
+
+/* While pending, keep the excursion's furthest value for the record of
+ * a clear: the rule's own peak when it tracks one (range), else the
+ * first value. */
+static void track_peak(struct cond_entry *e, const struct condition *c)
+{
+	if (c->state != COND_PENDING)
+		return;
+	if (isfinite(c->peak))
+		e->peak = c->peak;
+	else if (!isfinite(e->peak))
+		e->peak = c->value;
 }
 
 static struct cond_entry *entry_get(struct labqcd *d, const char *key, bool create)
@@ -80,6 +104,9 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 		return 0;
 	was = e->state;
 	was_sev = e->severity;
+	if (was == COND_OK)
+		e->peak = NAN;
+	track_peak(e, c);
 	if (was == c->state && (c->state != COND_FIRING || was_sev == c->severity))
 		return 0;
 	if (was == COND_OK && c->state == COND_OK)
@@ -87,18 +114,25 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 	e->state = c->state;
 	e->severity = c->severity;
 	if (was == COND_OK)
-		e->since = t;
+		e->since = isfinite(c->since) && c->since > 0 ? c->since : t;
 
-	/* The record. OK after pending is a cancelled excursion: recorded as
-	 * resolved so every pending has its end in the record. */
+	/* The record. OK after pending is an excursion that ended inside its
+	 * delay: "cleared", with its peak and duration, so every pending has
+	 * its end in the record and nothing looks resolved that never fired. */
 	cJSON *rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "type", "alert");
 	cJSON_AddStringToObject(rec, "key", key);
-	cJSON_AddStringToObject(rec, "state", cond_name(c->state));
+	cJSON_AddStringToObject(rec, "state", cond_name(was, c->state));
 	cJSON_AddStringToObject(rec, "severity",
 				config_severity_name(c->state == COND_OK ? was_sev : c->severity));
 	if (isfinite(c->value))
 		cJSON_AddNumberToObject(rec, "value", c->value);
+	if (c->state == COND_OK && was == COND_PENDING) {
+		if (isfinite(e->peak))
+			cJSON_AddNumberToObject(rec, "peak", e->peak);
+		cJSON_AddNumberToObject(rec, "since", e->since);
+		cJSON_AddNumberToObject(rec, "duration_s", t - e->since > 0 ? t - e->since : 0);
+	}
 	if (c->summary[0])
 		cJSON_AddStringToObject(rec, "summary", c->summary);
 	audit_write(d->audit, t, seq, rec);
@@ -118,6 +152,7 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 		ev.state = c->state == COND_FIRING ? ALERT_FIRING : ALERT_RESOLVED;
 		ev.severity = c->state == COND_FIRING ? c->severity : was_sev;
 		ev.value = c->value;
+		ev.since = e->since; /* when the excursion began, not when it fired */
 		snprintf(ev.summary, sizeof(ev.summary), "%s", c->summary);
 		/* The engine schedules group_wait, repeats and escalation
 		 * on the daemon's clock: a device whose clock runs ahead
@@ -170,6 +205,8 @@ cJSON *conditions_to_json(struct labqcd *d)
 		cJSON_AddNumberToObject(o, "state", e->state);
 		cJSON_AddNumberToObject(o, "severity", e->severity);
 		cJSON_AddNumberToObject(o, "since", e->since);
+		if (isfinite(e->peak))
+			cJSON_AddNumberToObject(o, "peak", e->peak);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -185,6 +222,7 @@ int conditions_from_json(struct labqcd *d, const cJSON *arr)
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "state");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "severity");
 		const cJSON *since = cJSON_GetObjectItemCaseSensitive(o, "since");
+		const cJSON *peak = cJSON_GetObjectItemCaseSensitive(o, "peak"); /* added later */
 		if (!cJSON_IsString(k) || !cJSON_IsNumber(s) || !cJSON_IsNumber(v) ||
 		    s->valueint < COND_OK || s->valueint > COND_FIRING || v->valueint < SEV_NONE ||
 		    v->valueint > SEV_CRITICAL)
@@ -195,6 +233,7 @@ int conditions_from_json(struct labqcd *d, const cJSON *arr)
 		e->state = (enum cond_state)s->valueint;
 		e->severity = (enum severity)v->valueint;
 		e->since = cJSON_IsNumber(since) ? since->valuedouble : 0;
+		e->peak = cJSON_IsNumber(peak) ? peak->valuedouble : NAN;
 	}
 	return 0;
 }

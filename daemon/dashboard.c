@@ -38,21 +38,45 @@ struct dashboard {
 };
 
 struct instrument_status {
+	struct labqcd *d;
+	double now;
+	const char *site, *instrument;
 	const char *prefix; /* "site/instrument/" */
 	size_t plen;
 	bool critical, warning, stale;
 	struct dash_instrument *di;
 };
 
+/* An equipment alert's text as its rule sees the channel now (latest
+ * value); the summary it fired with otherwise. Keys are
+ * site/instrument/channel/rule and no part holds a '/'. */
+static const char *alert_text(const struct instrument_status *st, const struct alert_view *v,
+			      char *buf, size_t len)
+{
+	char channel[ID_MAX];
+	const char *ch = v->key + st->plen, *slash = strchr(ch, '/');
+
+	if (v->kind != ALERT_EQUIPMENT || slash == NULL || (size_t)(slash - ch) >= sizeof(channel))
+		return v->summary;
+	memcpy(channel, ch, (size_t)(slash - ch));
+	channel[slash - ch] = '\0';
+	if (!equipment_alert_text(st->d, st->site, st->instrument, channel, slash + 1, st->now,
+				  buf, len))
+		return v->summary;
+	return buf;
+}
+
 static void scan_alert(const struct alert_view *v, void *arg)
 {
 	struct instrument_status *st = arg;
+	char text[COND_SUMMARY_MAX];
 
 	if (strncmp(v->key, st->prefix, st->plen) != 0)
 		return;
 	if (st->di)
 		dash_snap_add_alert(st->di, v->key, v->severity, alert_state_name(v->state), v->since,
-				    v->summary, v->acknowledged ? v->ack_by : NULL,
+				    alert_text(st, v, text, sizeof(text)),
+				    v->acknowledged ? v->ack_by : NULL,
 				    v->acknowledged ? v->ack_comment : NULL);
 	if (v->state != ALERT_FIRING)
 		return;
@@ -80,6 +104,10 @@ static void add_instrument(const char *site, const char *instrument, bool maint,
 
 	snprintf(prefix, sizeof(prefix), "%s/%s/", site, instrument);
 	memset(&st, 0, sizeof(st));
+	st.d = ctx->d;
+	st.now = ctx->s->generated_at;
+	st.site = site;
+	st.instrument = instrument;
 	st.prefix = prefix;
 	st.plen = strlen(prefix);
 	alerts_foreach(ctx->d->alerts, scan_alert, &st);

@@ -124,13 +124,12 @@ static int set_params(struct equip_channel *c, const struct cfg_channel *cc, dou
 
 /* The hash key, the three names each with its NUL, is built for every
  * sample: with memcpy rather than snprintf. */
-struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, const char *ins,
-					const char *channel, double now)
+/* The hash key "site\0instrument\0channel\0" into names; its length. */
+static size_t channel_names(const char *site, const char *ins, const char *channel,
+			    char names[ID_MAX * 3], size_t at[3])
 {
 	const char *part[3] = {site, ins, channel};
-	char names[ID_MAX * 3];
-	size_t at[3], len = 0;
-	struct equip_channel *c;
+	size_t len = 0;
 
 	for (int i = 0; i < 3; i++) {
 		size_t n = strnlen(part[i], ID_MAX - 1); /* what an ID_MAX array holds */
@@ -139,6 +138,16 @@ struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, cons
 		names[len + n] = '\0';
 		len += n + 1;
 	}
+	return len;
+}
+
+struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, const char *ins,
+					const char *channel, double now)
+{
+	char names[ID_MAX * 3];
+	size_t at[3], len = channel_names(site, ins, channel, names, at);
+	struct equip_channel *c;
+
 	HASH_FIND(hh, d->channels, names, len, c);
 	if (c)
 		return c;
@@ -499,6 +508,27 @@ void equipment_snapshot(struct labqcd *d, const char *site, const char *instrume
 	}
 	for (size_t i = 0; i < in->n_events; i++)
 		dash_snap_add_event(di, in->events[i].t, in->events[i].text);
+}
+
+/* The dashboard's text for an equipment alert on a range rule: what the
+ * rule says now, from the channel's latest sample, so a value from the
+ * time it fired is not shown as "now". false: keep the alert's summary
+ * (the other rules' summaries name no current value). */
+bool equipment_alert_text(struct labqcd *d, const char *site, const char *instrument,
+			  const char *channel, const char *rule, double now, char *buf, size_t len)
+{
+	char names[ID_MAX * 3];
+	size_t at[3], n = channel_names(site, instrument, channel, names, at);
+	struct equip_channel *c;
+
+	if (strcmp(rule, "range") != 0)
+		return false;
+	HASH_FIND(hh, d->channels, names, n, c);
+	if (c == NULL || c->rules == NULL || !c->rules->has_range ||
+	    isnan(c->rules->range.last_value))
+		return false;
+	snprintf(buf, len, "%s", range_tick(&c->rules->range, &c->rules->range_p, now).summary);
+	return true;
 }
 
 /* Instruments the daemon knows of (configured or seen), for the

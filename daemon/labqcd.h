@@ -134,6 +134,8 @@ int equipment_from_json(struct labqcd *d, const cJSON *o);
 void equipment_free(struct labqcd *d);
 void equipment_snapshot(struct labqcd *d, const char *site, const char *instrument,
 			struct dash_instrument *di);
+bool equipment_alert_text(struct labqcd *d, const char *site, const char *instrument,
+			  const char *channel, const char *rule, double now, char *buf, size_t len);
 void equipment_foreach_instrument(struct labqcd *d,
 				  void (*fn)(const char *site, const char *instrument, bool maint,
 					     void *arg),

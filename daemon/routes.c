@@ -11,7 +11,11 @@
  * receiver: one email (to every address of the receiver) and/or one
  * webhook, staged in the spool (spool_stage: not yet sendable) and their
  * ids kept in a->staged. alerts_save() commits them once alerts.json
- * says the group was spooled (alerts.c, "exactly once"). Main thread only.
+ * says the group was spooled (alerts.c, "exactly once"). Once one left,
+ * the receiver counts as told: of each firing alert in it (with the
+ * severity it said), or of the end of each resolved one. A resolved
+ * notification goes only with alerts the receiver was told were firing,
+ * and says the severity it was told. Main thread only.
  */
 #include "alerts_int.h"
 #include "log.h"
@@ -169,7 +173,8 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 {
 	const struct cfg_receiver *rcv = find_receiver(a->cfg, g->receiver);
 	struct notification *n;
-	bool firing = false;
+	struct alert **sent = NULL; /* the alerts in n, to mark told */
+	bool firing = false, resolved = strcmp(g->reason, "resolved") == 0;
 	int spooled = 0, rc = 0;
 
 	if (rcv == NULL) {
@@ -181,23 +186,32 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 	if (a->spool == NULL)
 		return 0; /* --replay without --notify: decide, send nothing */
 	n = calloc(1, sizeof(*n));
-	if (n == NULL)
+	sent = calloc(g->keys.n + 1, sizeof(*sent));
+	if (n == NULL || sent == NULL) {
+		free(n);
+		free(sent);
 		return -1;
+	}
 	for (size_t i = 0; i < g->keys.n; i++) {
-		const struct alert *al = alerts_find(a, g->keys.v[i]);
+		struct alert *al = alerts_find(a, g->keys.v[i]);
 		struct notif_alert na;
+		enum severity told = SEV_NONE;
 		if (al == NULL || al->state == ALERT_PENDING || alerts_silenced(a, al->key, now))
 			continue;
-		if (strcmp(g->reason, "resolved") == 0 && al->state != ALERT_RESOLVED)
+		if (resolved && al->state != ALERT_RESOLVED)
 			continue; /* fired again meanwhile */
-		if (strcmp(g->reason, "resolved") != 0 && strcmp(g->reason, "new") != 0 &&
-		    al->state != ALERT_FIRING)
-			continue; /* a repeat or escalation of something now over */
+		if (!resolved && al->state != ALERT_FIRING)
+			continue; /* over before this left: the receiver hears nothing of it */
+		if (resolved && !alerts_was_told(al, rcv->name, &told))
+			continue; /* never told it fired (or told of its end already) */
 		notif_alert_of(al, &na);
+		if (resolved) /* what it was told, not what it became */
+			snprintf(na.severity, sizeof(na.severity), "%s", alert_severity_name(told));
 		if (notification_add_alert(n, &na) == -1) {
 			rc = -1;
 			goto out;
 		}
+		sent[n->n_alerts - 1] = al;
 		firing |= al->state == ALERT_FIRING;
 	}
 	if (n->n_alerts == 0)
@@ -245,7 +259,21 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 	log_info("alerts: %s notification (%s, %zu alerts) for %s spooled", n->status, g->reason,
 		 n->n_alerts, rcv->name);
 out:
+	/* Something left for this receiver (or had left at an earlier
+	 * partial flush): it was told. */
+	if (spooled > 0 || g->email_done || g->webhook_done) {
+		for (size_t i = 0; i < n->n_alerts; i++) {
+			if (sent[i]->state == ALERT_FIRING &&
+			    alerts_told(sent[i], rcv->name, sent[i]->severity) == -1)
+				log_warnx("alerts: %s: out of memory remembering %s was told",
+					  sent[i]->key, rcv->name);
+			else if (sent[i]->state == ALERT_RESOLVED)
+				alerts_untold(sent[i], rcv->name);
+		}
+		a->dirty = true;
+	}
 	notification_free(n);
 	free(n);
+	free(sent);
 	return rc == -1 ? -1 : spooled;
 }

@@ -27,7 +27,7 @@ enum severity equip__lower(enum severity top)
 struct condition equip__cond(enum cond_state state, enum severity sev, double value, double since,
                              const char *fmt, ...)
 {
-	struct condition c = {.state = state, .value = value, .since = since};
+	struct condition c = {.state = state, .value = value, .since = since, .peak = NAN};
 	va_list ap;
 
 	c.severity = state == COND_OK ? SEV_NONE : sev;

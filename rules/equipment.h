@@ -57,12 +57,14 @@
 /* ---- range: rules/range.c ----
  *
  * Levels: inside, the warning band (beyond warning_min / warning_max) and
- * beyond a hard limit (min / max). "Beyond" is strict: a value exactly at
- * a limit is inside. A level is left only when the value is back inside
- * its limit by more than the hysteresis (below max - hysteresis, above
- * min + hysteresis), so values oscillating around a limit do not flap;
- * this holds during the delay too, so only a sample back inside by more
- * than the hysteresis cancels a pending excursion.
+ * beyond a hard limit (min / max). A level is entered when the value is
+ * strictly beyond its limit (v > max, v < min: a value exactly at a limit
+ * is inside) and left when it is at or inside the limit less the
+ * hysteresis (v <= max - hysteresis, v >= min + hysteresis), so values
+ * oscillating around a limit do not flap, and with hysteresis 0 a value
+ * back at the limit is inside (a door, 1 = open, under max 0 clears at
+ * 0). This holds during the delay too: a sample that leaves the level
+ * cancels a pending excursion (the daemon records it as cleared).
  *
  * Delay: each level must last delay_s before it fires; until then the
  * condition is PENDING. The warning band and the hard band keep separate
@@ -72,7 +74,9 @@
  * (a door opened during a warm spell is not a critical alarm). A firing
  * alert that drops from the hard band into the warning band is reported
  * with severity warning, and back. The condition's `since` is the start
- * of the whole excursion (first sample outside), for pending and firing.
+ * of the whole excursion (first sample outside), for pending and firing,
+ * and its `peak` the value furthest beyond the limit so far (the largest
+ * above, the smallest below; NAN when inside).
  *
  * range_sample() on each sample; range_tick() on the timer, at
  * range_next() at the latest, so a pending excursion fires exactly at its
@@ -95,6 +99,7 @@ struct range_state {
 	double hard_since;      /* level == HARD since; NAN otherwise */
 	double last_value;      /* NAN before the first sample */
 	double last_t;
+	double peak;            /* furthest value of the excursion; NAN when inside */
 };
 
 void range_init(struct range_state *st);

@@ -4,10 +4,15 @@
  *
  * The state is a level (inside, warning band, beyond a hard limit) with
  * the time each level began. A sample moves the level: into a band when
- * it is strictly beyond that band's limit, out of it only when it is back
- * inside by more than the hysteresis. What the condition is at a time
- * follows from the level and how long it has lasted, so range_sample()
- * and range_tick() share one function and agree.
+ * it is strictly beyond that band's limit (v > max), out of it when it is
+ * at or inside the limit less the hysteresis (v <= max - hysteresis), so
+ * with hysteresis 0 the limit itself is inside both ways: a door (1 =
+ * open) under max 0 clears the moment it reads 0 again. What the
+ * condition is at a time follows from the level and how long it has
+ * lasted, so range_sample() and range_tick() share one function and
+ * agree. The excursion's peak (the value furthest beyond, on its side)
+ * rides along, for the record of an excursion that ended inside its
+ * delay.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +27,7 @@ void range_init(struct range_state *st)
 	st->hard_since = NAN;
 	st->last_value = NAN;
 	st->last_t = NAN;
+	st->peak = NAN;
 }
 
 /* Strictly beyond the hard limits; *high says which side. */
@@ -47,12 +53,13 @@ static bool beyond_warning(const struct range_params *p, double v, bool *high)
 	return false;
 }
 
-/* Not yet back inside the limit on side `high` by more than the hysteresis. */
+/* Not yet back at or inside the limit less the hysteresis on side `high`
+ * (leaving takes v <= max - hyst, or v >= min + hyst). */
 static bool holds(bool has, double limit, bool high, double hyst, double v)
 {
 	if (!has)
 		return false;
-	return high ? v >= limit - hyst : v <= limit + hyst;
+	return high ? v > limit - hyst : v < limit + hyst;
 }
 
 static enum range_level level_of(const struct range_state *st, const struct range_params *p,
@@ -99,7 +106,8 @@ static double delay_of(const struct range_params *p)
 	return p->delay_s > 0 ? p->delay_s : 0;
 }
 
-struct condition range_tick(const struct range_state *st, const struct range_params *p, double now)
+static struct condition verdict(const struct range_state *st, const struct range_params *p,
+                                double now)
 {
 	enum severity hard = equip__severity(p->severity, SEV_CRITICAL);
 	enum severity warn = equip__lower(hard);
@@ -128,6 +136,15 @@ struct condition range_tick(const struct range_state *st, const struct range_par
 	                   st->excursion_since, "%s, fires if it lasts %g s", what, delay);
 }
 
+struct condition range_tick(const struct range_state *st, const struct range_params *p, double now)
+{
+	struct condition c = verdict(st, p, now);
+
+	if (c.state != COND_OK)
+		c.peak = st->peak;
+	return c;
+}
+
 struct condition range_sample(struct range_state *st, const struct range_params *p, double value,
                               double t)
 {
@@ -145,6 +162,11 @@ struct condition range_sample(struct range_state *st, const struct range_params 
 		st->hard_since = NAN;
 	if (lv == RANGE_INSIDE)
 		st->excursion_since = NAN;
+	if (lv == RANGE_INSIDE)
+		st->peak = NAN;
+	else if (st->level == RANGE_INSIDE || high != st->high || isnan(st->peak) ||
+		 (high ? value > st->peak : value < st->peak))
+		st->peak = value; /* a new excursion, a change of side, or further out */
 	st->level = lv;
 	st->high = high;
 	st->last_value = value;
@@ -179,7 +201,7 @@ cJSON *range_to_json(const struct range_state *st)
 	      equip__json_num(o, "excursion_since", st->excursion_since) &&
 	      equip__json_num(o, "hard_since", st->hard_since) &&
 	      equip__json_num(o, "last_value", st->last_value) &&
-	      equip__json_num(o, "last_t", st->last_t))) {
+	      equip__json_num(o, "last_t", st->last_t) && equip__json_num(o, "peak", st->peak))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -201,6 +223,13 @@ int range_from_json(struct range_state *st, const cJSON *j, char *err, size_t er
 	s.hard_since = equip__json_get_num(&ld, j, "hard_since", true, -HUGE_VAL, HUGE_VAL);
 	s.last_value = equip__json_get_num(&ld, j, "last_value", true, -HUGE_VAL, HUGE_VAL);
 	s.last_t = equip__json_get_num(&ld, j, "last_t", true, -HUGE_VAL, HUGE_VAL);
+	/* "peak" came later: a state without it takes the last value. */
+	if (cJSON_GetObjectItemCaseSensitive(j, "peak") != NULL)
+		s.peak = equip__json_get_num(&ld, j, "peak", true, -HUGE_VAL, HUGE_VAL);
+	else
+		s.peak = s.level == RANGE_INSIDE ? NAN : s.last_value;
+	if (s.level == RANGE_INSIDE)
+		s.peak = NAN;
 	if (!ld.failed && (isnan(s.excursion_since) != (s.level == RANGE_INSIDE) ||
 	                   isnan(s.hard_since) != (s.level != RANGE_HARD))) {
 		snprintf(err, errlen, "range: level and its times disagree");

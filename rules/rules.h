@@ -34,6 +34,7 @@ struct condition {
 	enum severity severity; /* for PENDING and FIRING */
 	double value;           /* the value that caused it (NAN if none) */
 	double since;           /* epoch seconds the condition began */
+	double peak;            /* furthest value of the excursion so far (range; else NAN) */
 	char summary[COND_SUMMARY_MAX]; /* one line for people */
 };
 

@@ -23,6 +23,13 @@ JSON with their time, published through the broker.
    notifier's counters are in the log.
 5. labqcd SIGKILLed inside group_wait: after the restart the notification
    is still sent, once.
+6. Routes by severity, a warning-only webhook and a critical webhook plus
+   email: an alert that fires as a warning, worsens to critical and
+   resolves tells the warning receiver "firing warning" and "resolved
+   warning" only, never anything critical; the critical receivers hear
+   firing and resolved critical. A critical-only alert never reaches the
+   warning receiver, not even its end. Every notification carries the
+   excursion's own start (the sample's time), not when it was sent.
 """
 import email
 import email.policy
@@ -356,4 +363,81 @@ def test_kill9_inside_group_wait(env):
     assert len(smtp.messages()) == 1 and len(http.posts()) == 1
     assert "main/fridge-01" in smtp.messages()[0][1]["Subject"]
     assert len(alert_records(d, KEY1, "firing")) == 1
+    assert d.stop() == 0, d.log()
+
+
+def rfc3339(t):
+    """For times with a whole number of milliseconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int(
+        round((t - int(t)) * 1000))
+
+
+def test_resolved_only_to_who_heard_it_fire_with_what_they_heard(env):
+    smtp = Smtp(os.path.join(env.dir, "smtp")).start()
+    warn = Http(os.path.join(env.dir, "warn")).start()
+    crit = Http(os.path.join(env.dir, "crit")).start()
+    env.procs += [smtp, warn, crit]
+    broker = env.broker()
+    body = (
+        "smtp:\n"
+        f"  url: smtp://127.0.0.1:{smtp.port}\n"
+        "  from: labqcd@lab.example\n"
+        "profiles:\n"
+        "  fridge:\n"
+        "    temp: { unit: C, min: 2, max: 8, warning_min: 3, warning_max: 7,\n"
+        "            hysteresis: 0.3, delay: 0s }\n"
+        "instruments:\n"
+        "  main/fridge-01: { profile: fridge }\n"
+        "  main/fridge-02: { profile: fridge }\n"
+        "receivers:\n"
+        "  team: { email: [qc-lead@lab.example] }\n"
+        f"  warn-chat: {{ webhook: {{ url: \"http://127.0.0.1:{warn.port}/warn\", format: plain }} }}\n"
+        f"  crit-hook: {{ webhook: {{ url: \"http://127.0.0.1:{crit.port}/crit\" }} }}\n"
+        "routes:\n"
+        "  - match: { severity: warning }\n"
+        "    receivers: [warn-chat]\n"
+        "    group_wait: 1s\n"
+        "  - match: { severity: critical }\n"
+        "    receivers: [team, crit-hook]\n"
+        "    group_wait: 1s\n")
+    d = env.labqcd(broker.port, config_body=body)
+    t0 = time.time()
+    start = int(t0) - 40 + 0.25        # the excursion began 40 s ago (the sample's clock)
+    sample(broker.port, 1, 5.0, t0 - 60)
+    sample(broker.port, 1, 7.5, start)  # warning band, delay 0: fires warning
+    wait_for(lambda: len(warn.posts()) >= 1, 30, 0.1, "the warning webhook")
+    w = json.loads(warn.posts()[0][0])
+    assert w["status"] == "firing" and w["records"][0]["severity"] == "warning", w
+    assert w["records"][0]["since"] == rfc3339(start), (w, rfc3339(start))
+
+    sample(broker.port, 1, 9.0)         # beyond max: critical at once
+    wait_for(lambda: crit.posts() and smtp.messages(), 30, 0.1, "the critical notifications")
+    c = json.loads(crit.posts()[0][0])
+    assert c["status"] == "firing" and c["alerts"][0]["labels"]["severity"] == "critical", c
+    assert c["alerts"][0]["startsAt"] == rfc3339(start), (c, rfc3339(start))
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(start)))
+    assert "Since:  " + since in text_of(smtp.messages()[0][1]), text_of(smtp.messages()[0][1])
+
+    sample(broker.port, 1, 5.0)         # back inside: resolved
+    wait_for(lambda: len(warn.posts()) >= 2 and len(crit.posts()) >= 2 and
+             len(smtp.messages()) >= 2, 30, 0.1, "the resolved notifications")
+    w = json.loads(warn.posts()[1][0])
+    assert w["status"] == "resolved", w
+    assert [(r["key"], r["state"], r["severity"]) for r in w["records"]] == [
+        (KEY1, "resolved", "warning")], w
+    c = json.loads(crit.posts()[1][0])
+    assert c["status"] == "resolved" and c["alerts"][0]["labels"]["severity"] == "critical", c
+    assert "RESOLVED" in smtp.messages()[1][1]["Subject"]
+
+    # critical from the start: the warning receiver hears nothing of it
+    sample(broker.port, 2, 5.0, time.time() - 5)
+    sample(broker.port, 2, 9.0)
+    wait_for(lambda: len(crit.posts()) >= 3, 30, 0.1, "fridge-02 firing")
+    sample(broker.port, 2, 5.0)
+    wait_for(lambda: len(crit.posts()) >= 4, 30, 0.1, "fridge-02 resolved")
+    settle()
+    assert len(warn.posts()) == 2, [p for p, _ in warn.posts()]
+    for raw, _ in warn.posts():
+        assert b"critical" not in raw and b"fridge-02" not in raw, raw
+    assert len(crit.posts()) == 4 and len(smtp.messages()) == 4
     assert d.stop() == 0, d.log()

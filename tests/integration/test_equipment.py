@@ -4,8 +4,13 @@ timestamps, so the daemon's clock (and its one-minute rule tick) follows
 the input. Each scenario checks the records labqcd prints:
 
 - a 5-minute door opening under a 15-minute delay raises nothing: a
-  `pending` record and its `resolved` (every transition is a record), no
-  `firing`;
+  `pending` record and its end as `cleared` (with its peak and duration;
+  `resolved` follows `firing` only), no `firing`;
+- a door contact (1 = open) under `max: 0`: closing clears it (a value
+  back at the limit is inside); 5 minutes under a 15-minute delay is one
+  `cleared` record and nothing on the rendered dashboard's active list,
+  40 minutes is `pending`, `firing`, `resolved`; the dashboard's text of
+  a firing alert shows the channel's latest value;
 - a sustained excursion fires at its delay (firing ts = start + delay,
   within the one-minute tick) and resolves only once back inside by more
   than the hysteresis;
@@ -94,8 +99,66 @@ def test_door_opening_shorter_than_delay_raises_nothing(env):
     recs = replay(env, "door", FRIDGE, lines)
     key = "main/fridge-01/temp/range"
     assert alerts(recs) == [("pending", "critical", T0 + 600),
-                            ("resolved", "critical", T0 + 900)], alerts(recs)
-    assert not [x for x in recs if x.get("state") == "firing"]
+                            ("cleared", "critical", T0 + 900)], alerts(recs)
+    cleared = [x for x in recs if x["type"] == "alert" and x["state"] == "cleared"][0]
+    assert cleared["key"] == key and cleared["peak"] == 9.5, cleared
+    assert cleared["duration_s"] == 300 and cleared["value"] == 5.0, cleared
+    assert not [x for x in recs if x.get("state") in ("firing", "resolved")]
+
+
+DOORS = """\
+instruments:
+  main/fridge-01:
+    channels:
+      door: { max: 0, delay: 15m }
+  main/fridge-02:
+    channels:
+      door: { max: 0, delay: 15m }
+  main/fridge-03:
+    channels:
+      temp: { unit: C, min: 2, max: 8, delay: 0s }
+"""
+
+
+def test_door_contact_max_0_clears_and_the_dashboard_agrees(env):
+    lines = []
+    for k in range(90):
+        t = T0 + 60 * k
+        lines.append(sample("fridge-01", "door", 1 if 10 <= k < 15 else 0, t))  # 5 min
+        lines.append(sample("fridge-02", "door", 1 if 10 <= k < 50 else 0, t))  # 40 min
+        # fridge-03 warms at minute 60 and is still warming at the end
+        lines.append(sample("fridge-03", "temp", 5.0 if k < 60 else 9.5 if k < 80 else 11.0, t))
+    recs = replay(env, "doors", DOORS, lines)
+    d1, d2 = "main/fridge-01/door/range", "main/fridge-02/door/range"
+    # 5 minutes: pending at minute 10, cleared at 15 (0 is at max 0: inside)
+    assert alerts(recs, d1) == [("pending", "critical", T0 + 600),
+                                ("cleared", "critical", T0 + 900)], alerts(recs, d1)
+    cleared = [x for x in recs if x.get("key") == d1 and x["state"] == "cleared"][0]
+    assert cleared["peak"] == 1 and cleared["duration_s"] == 300, cleared
+    # 40 minutes: fires at 10 + 15 = minute 25, resolves when closed at minute 50
+    assert alerts(recs, d2) == [("pending", "critical", T0 + 600),
+                                ("firing", "critical", T0 + 1500),
+                                ("resolved", "critical", T0 + 3000)], alerts(recs, d2)
+    # the audit log on disk says the same
+    d = os.path.join(env.dir, "doors")
+    with open(os.path.join(d, "state", "audit.jsonl")) as f:
+        logged = [json.loads(l) for l in f if l.strip()]
+    assert [x["state"] for x in logged if x.get("key") == d1] == ["pending", "cleared"]
+
+    r = subprocess.run([LABQCD, "-c", os.path.join(d, "labqcd.yaml"), "--render"],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, TZ="UTC"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(os.path.join(d, "www", "index.html")) as f:
+        index = f.read()
+    active = index.split("Active alerts", 1)[1].split("</section>", 1)[0]
+    assert d1 not in active, active            # cleared: never an active alert
+    assert d2 in active, active                # fired: critical, kept until acknowledged
+    # fridge-03 fired at 9.5 and reads 11 now: the text says now 11
+    assert "main/fridge-03/temp/range" in active, active
+    assert "(now 11)" in active and "(now 9.5)" not in active, active
+    with open(os.path.join(d, "www", "main", "fridge-01", "index.html")) as f:
+        page = f.read()
+    assert d1 not in page.split("Open alerts", 1)[1].split("</section>", 1)[0]
 
 
 def test_sustained_excursion_fires_at_delay_and_respects_hysteresis(env):

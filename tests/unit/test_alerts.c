@@ -1,9 +1,10 @@
-/* test-links: daemon/alerts.c daemon/alerts_state.c daemon/routes.c daemon/spool.c daemon/log.c daemon/fsutil.c */
+/* test-links: daemon/alerts.c daemon/alerts_told.c daemon/alerts_state.c daemon/routes.c daemon/spool.c daemon/log.c daemon/fsutil.c */
 /*
  * The alert engine on a fake clock: routing (first match, continue,
  * globs, active hours), grouping of a power cut's alarms into one
  * notification per receiver, repeat, resolved, ack, silence, escalation,
- * and a restart inside group_wait. Assertions read the spool files, what
+ * and a restart inside group_wait; a resolution only for receivers told
+ * of the firing, with the severity they were told. Assertions read the spool files, what
  * the notifier would send. A crash at each step of the two-phase
  * spooling (after the pending write, after the alerts.json save, after
  * the rename), rebuilt on disk and reopened, still sends each new,
@@ -438,6 +439,9 @@ static void test_resolved(void **state)
 	assert_int_equal(alerts_count(f->a), 0);
 }
 
+/* Fired and resolved inside group_wait: the "new" message never left, so
+ * nobody was told it fired, and nobody hears it resolved (Alertmanager
+ * never sends a first notification of resolved alerts only). */
 static void test_resolved_inside_group_wait(void **state)
 {
 	struct fixture *f = *state;
@@ -448,17 +452,170 @@ static void test_resolved_inside_group_wait(void **state)
 	alerts_transition(f->a, &e);
 	e = fridge(2, ALERT_RESOLVED, WED_0900 + 5);
 	alerts_transition(f->a, &e);
-	assert_int_equal(alerts_tick(f->a, WED_0900 + 20), 1);
-	n = spooled(f, v, 4, true); /* one message saying it came and went */
-	assert_int_equal(n, 1);
-	assert_string_equal(v[0].status, "resolved");
-	free_all(v, n);
-	/* A pending alert that never fired tells nobody. */
-	e = fridge(3, ALERT_PENDING, WED_0900 + 30);
+	assert_true(alerts_next_deadline(f->a) == 0); /* its group went with it */
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 20), 0);
+	assert_int_equal(spooled(f, v, 0, true), 0);
+	/* It did fire: a critical one stays on the dashboard until seen. */
+	assert_int_equal(alerts_count(f->a), 1);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 5 * 3600), 0);
+	assert_int_equal(spooled(f, v, 0, true), 0);
+
+	/* Two in one group, one over before it leaves: the message holds
+	 * the other one only, firing. */
+	e = fridge(3, ALERT_FIRING, WED_0900 + 30);
 	alerts_transition(f->a, &e);
-	e = fridge(3, ALERT_RESOLVED, WED_0900 + 40);
+	e = fridge(4, ALERT_FIRING, WED_0900 + 31);
+	alerts_transition(f->a, &e);
+	e = fridge(3, ALERT_RESOLVED, WED_0900 + 35);
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 40), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].status, "firing");
+	assert_int_equal(v[0].n_alerts, 1);
+	assert_string_equal(v[0].alerts[0].key, "main/fridge-04/temp/range");
+	free_all(v, n);
+	/* and fridge-03's end is never sent: chat never heard it fire */
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 100), 0);
+	assert_int_equal(spooled(f, v, 0, true), 0);
+
+	/* A pending alert that never fired tells nobody. */
+	e = fridge(5, ALERT_PENDING, WED_0900 + 30);
+	alerts_transition(f->a, &e);
+	e = fridge(5, ALERT_RESOLVED, WED_0900 + 40);
 	alerts_transition(f->a, &e);
 	assert_int_equal(alerts_tick(f->a, WED_0900 + 100), 0);
+}
+
+/* A route that takes warnings only (night) and one that takes critical
+ * (chat). An alert fires as a warning, worsens to critical, resolves:
+ * night hears firing warning and resolved warning, never "critical";
+ * chat hears firing critical and resolved critical. The alert starts at
+ * its condition's own start (since), not when it fired. */
+static void test_resolved_says_what_was_told(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_event e = fridge(2, ALERT_FIRING, WED_0900);
+	struct notification v[4];
+	const struct notification *nt;
+	size_t n;
+
+	snprintf(f->routes[2].match.severity, sizeof(f->routes[2].match.severity), "warning");
+	f->routes[2].receivers = r_night;
+	f->routes[2].n_receivers = 1;
+	f->routes[2].group_wait_s = 10;
+	f->cfg.n_routes = 3;
+
+	e.severity = SEV_WARNING;
+	e.since = WED_0900 - 900; /* the excursion began 15 min before it fired */
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 10), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].receiver, "night");
+	assert_string_equal(v[0].alerts[0].severity, "warning");
+	assert_string_equal(v[0].alerts[0].status, "firing");
+	assert_true(v[0].alerts[0].starts_at == WED_0900 - 900);
+	free_all(v, n);
+
+	e = fridge(2, ALERT_FIRING, WED_0900 + 100); /* now critical */
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 110), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].receiver, "chat");
+	assert_string_equal(v[0].alerts[0].severity, "critical");
+	assert_true(v[0].alerts[0].starts_at == WED_0900 - 900); /* one alert, one start */
+	free_all(v, n);
+
+	/* what each was told survives a restart */
+	assert_int_equal(alerts_save(f->a), 0);
+	close_engine(f);
+	open_engine(f);
+
+	e = fridge(2, ALERT_RESOLVED, WED_0900 + 600);
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 610), 2);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 2);
+	nt = for_receiver(v, n, "night");
+	assert_non_null(nt);
+	assert_string_equal(nt->status, "resolved");
+	assert_string_equal(nt->alerts[0].severity, "warning");
+	nt = for_receiver(v, n, "chat");
+	assert_non_null(nt);
+	assert_string_equal(nt->status, "resolved");
+	assert_string_equal(nt->alerts[0].severity, "critical");
+	free_all(v, n);
+
+	/* Critical from the start: night hears nothing, not even the end. */
+	e = fridge(3, ALERT_FIRING, WED_0900 + 700);
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 710), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].receiver, "chat");
+	free_all(v, n);
+	e = fridge(3, ALERT_RESOLVED, WED_0900 + 800);
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 810), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].receiver, "chat");
+	assert_string_equal(v[0].alerts[0].severity, "critical");
+	free_all(v, n);
+}
+
+/* alerts.json of the previous version: "notified" listed a receiver as
+ * soon as the alert was queued for it, with no severities. One told
+ * already (its group left) hears the end; one whose "new" group still
+ * holds the alert was never told, and hears nothing. */
+static void test_previous_alerts_json_loads(void **state)
+{
+	struct fixture *f = *state;
+	struct alert_event e;
+	struct notification v[4];
+	char path[400];
+	size_t n;
+	FILE *fp;
+
+	close_engine(f);
+	snprintf(path, sizeof(path), "%s/alerts.json", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"{\"version\":1,\"alerts\":["
+		"{\"key\":\"main/fridge-02/temp/range\",\"kind\":\"equipment\",\"site\":\"main\","
+		"\"instrument\":\"fridge-02\",\"channel\":\"temp\",\"rule\":\"range\","
+		"\"state\":\"firing\",\"severity\":\"critical\",\"value\":9.1,\"summary\":\"x\","
+		"\"chart\":\"\",\"since\":%.0f,\"ended\":0,\"acked\":false,\"ack_by\":\"\","
+		"\"ack_comment\":\"\",\"ack_t\":0,\"suppressed\":false,\"notified\":[\"chat\"],"
+		"\"group_wait_s\":10,\"repeat_s\":0,\"next_repeat\":0,\"escalations\":[]},"
+		"{\"key\":\"main/fridge-03/temp/range\",\"kind\":\"equipment\",\"site\":\"main\","
+		"\"instrument\":\"fridge-03\",\"channel\":\"temp\",\"rule\":\"range\","
+		"\"state\":\"firing\",\"severity\":\"critical\",\"value\":9.1,\"summary\":\"x\","
+		"\"chart\":\"\",\"since\":%.0f,\"ended\":0,\"acked\":false,\"ack_by\":\"\","
+		"\"ack_comment\":\"\",\"ack_t\":0,\"suppressed\":false,\"notified\":[\"chat\"],"
+		"\"group_wait_s\":10,\"repeat_s\":0,\"next_repeat\":0,\"escalations\":[]}],"
+		"\"groups\":[{\"receiver\":\"chat\",\"reason\":\"new\",\"due\":%.0f,"
+		"\"email_done\":false,\"webhook_done\":false,"
+		"\"keys\":[\"main/fridge-03/temp/range\"]}],\"silences\":[],\"spooled\":[]}",
+		WED_0900, WED_0900 + 500, WED_0900 + 510);
+	fclose(fp);
+	open_engine(f);
+	assert_int_equal(alerts_count(f->a), 2);
+	e = fridge(2, ALERT_RESOLVED, WED_0900 + 505);
+	alerts_transition(f->a, &e);
+	e = fridge(3, ALERT_RESOLVED, WED_0900 + 505);
+	alerts_transition(f->a, &e);
+	assert_int_equal(alerts_tick(f->a, WED_0900 + 520), 1);
+	n = spooled(f, v, 4, true);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].status, "resolved");
+	assert_int_equal(v[0].n_alerts, 1);
+	assert_string_equal(v[0].alerts[0].key, "main/fridge-02/temp/range");
+	assert_string_equal(v[0].alerts[0].severity, "critical");
+	free_all(v, n);
 }
 
 static void test_silence(void **state)
@@ -848,6 +1005,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeat_and_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolved_inside_group_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_says_what_was_told, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_previous_alerts_json_loads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_inside_group_wait, setup, teardown),

@@ -5,7 +5,8 @@
  * raises nothing, a sustained excursion fires at the delay (by sample
  * and by tick) and resolves once back inside by more than the
  * hysteresis, oscillation around a limit does not flap, the warning band
- * escalates to critical, and the state survives a JSON round trip.
+ * escalates to critical, and the state survives a JSON round trip; a door
+ * (0/1 under max 0) clears when it closes, inside its delay or after.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -116,14 +117,107 @@ static void test_sustained_excursion_fires_at_delay_and_resolves(void **unused)
 	c = range_sample(&st, &p, 8.7, T0 + 15 * MIN);
 	assert_int_equal(c.state, COND_FIRING);
 
-	/* back below max, but not by more than the hysteresis: still firing */
+	/* back below max, but not yet down to max - hysteresis: still firing */
 	c = range_sample(&st, &p, 7.8, T0 + 20 * MIN);
 	assert_int_equal(c.state, COND_FIRING);
-	c = range_sample(&st, &p, 7.7, T0 + 21 * MIN); /* exactly max - hysteresis */
+	c = range_sample(&st, &p, 7.71, T0 + 21 * MIN);
 	assert_int_equal(c.state, COND_FIRING);
-	c = range_sample(&st, &p, 7.69, T0 + 22 * MIN);
+	/* exactly max - hysteresis (8 - 0.3 == 7.7 in doubles too) leaves */
+	c = range_sample(&st, &p, 7.7, T0 + 22 * MIN);
 	assert_int_equal(c.state, COND_OK);
 	assert_true(isinf(range_next(&st, &p, T0 + 22 * MIN)));
+}
+
+/* A door contact, 1 = open, 0 = closed, as the bundled config has it:
+ * max 0, no hysteresis, delay 15 min; a sample a minute and the timer
+ * between them. Worked by hand: the door opens at minute 10. */
+static struct range_params door(void)
+{
+	struct range_params p = {.has_max = true, .max = 0, .delay_s = 15 * MIN};
+	return p;
+}
+
+static void test_door_short_opening_clears(void **unused)
+{
+	struct range_params p = door();
+	struct range_state st;
+	struct condition c;
+
+	(void)unused;
+	range_init(&st);
+	assert_int_equal(range_sample(&st, &p, 0, T0).state, COND_OK); /* 0 is at max: inside */
+	/* open minutes 10..14 (five samples of 1): pending, since minute 10 */
+	for (int i = 10; i < 15; i++) {
+		c = range_sample(&st, &p, 1, T0 + i * MIN);
+		assert_int_equal(c.state, COND_PENDING);
+		assert_int_equal(c.severity, SEV_CRITICAL);
+		assert_true(c.since == T0 + 10 * MIN);
+		assert_true(c.peak == 1);
+		/* the timer would fire it at 10 + 15 = minute 25 */
+		assert_true(range_next(&st, &p, T0 + i * MIN) == T0 + 25 * MIN);
+		assert_int_equal(range_tick(&st, &p, T0 + i * MIN + 30).state, COND_PENDING);
+	}
+	/* closed at minute 15: 0 <= max - 0, so the excursion is over */
+	c = range_sample(&st, &p, 0, T0 + 15 * MIN);
+	assert_int_equal(c.state, COND_OK);
+	assert_true(isnan(st.peak));
+	assert_true(isinf(range_next(&st, &p, T0 + 15 * MIN)));
+	/* and nothing fires at minute 25, or ever, while it stays closed */
+	assert_int_equal(range_tick(&st, &p, T0 + 25 * MIN).state, COND_OK);
+	for (int i = 16; i < 120; i++)
+		assert_int_equal(range_sample(&st, &p, 0, T0 + i * MIN).state, COND_OK);
+}
+
+static void test_door_long_opening_fires_and_resolves(void **unused)
+{
+	struct range_params p = door();
+	struct range_state st;
+	struct watch w = {0};
+	struct condition c;
+
+	(void)unused;
+	range_init(&st);
+	see(&w, range_sample(&st, &p, 0, T0));
+	/* open minutes 10..49 (40 samples of 1), the timer ticking at :30 */
+	for (int i = 10; i < 50; i++) {
+		c = range_sample(&st, &p, 1, T0 + i * MIN);
+		see(&w, c);
+		/* pending through minute 24, firing from minute 25 (10 + 15) */
+		assert_int_equal(c.state, i < 25 ? COND_PENDING : COND_FIRING);
+		assert_true(c.since == T0 + 10 * MIN);
+		see(&w, range_tick(&st, &p, T0 + i * MIN + 30));
+	}
+	assert_int_equal(c.severity, SEV_CRITICAL);
+	/* closed at minute 50: resolved at once (hysteresis 0) */
+	c = range_sample(&st, &p, 0, T0 + 50 * MIN);
+	see(&w, c);
+	assert_int_equal(c.state, COND_OK);
+	/* ok -> pending -> firing -> ok: three changes, one firing */
+	assert_int_equal(w.transitions, 3);
+	assert_int_equal(w.firing_transitions, 1);
+}
+
+static void test_peak_is_furthest_beyond(void **unused)
+{
+	struct range_params p = fridge();
+	struct range_state st;
+	struct condition c;
+
+	(void)unused;
+	p.has_warning_min = p.has_warning_max = false;
+	range_init(&st);
+	assert_true(isnan(range_sample(&st, &p, 5.0, T0).peak));
+	assert_true(range_sample(&st, &p, 8.3, T0 + MIN).peak == 8.3);
+	assert_true(range_sample(&st, &p, 9.1, T0 + 2 * MIN).peak == 9.1);
+	c = range_sample(&st, &p, 7.9, T0 + 3 * MIN); /* inside, within the hysteresis */
+	assert_int_equal(c.state, COND_PENDING);
+	assert_true(c.peak == 9.1);
+	assert_true(range_tick(&st, &p, T0 + 4 * MIN).peak == 9.1);
+	assert_true(isnan(range_sample(&st, &p, 5.0, T0 + 5 * MIN).peak));
+	/* below: the smallest value */
+	assert_true(range_sample(&st, &p, 1.5, T0 + 6 * MIN).peak == 1.5);
+	assert_true(range_sample(&st, &p, 1.2, T0 + 7 * MIN).peak == 1.2);
+	assert_true(range_sample(&st, &p, 1.8, T0 + 8 * MIN).peak == 1.2);
 }
 
 static void test_low_side_and_boundaries(void **unused)
@@ -319,6 +413,25 @@ static void test_json_round_trip(void **unused)
 	}
 }
 
+/* A state written before "peak" existed still loads. */
+static void test_json_without_peak_loads(void **unused)
+{
+	const char *old = "{\"rule\":\"range\",\"version\":1,\"level\":2,\"high\":true,"
+			  "\"excursion_since\":100,\"hard_since\":100,\"last_value\":9.5,"
+			  "\"last_t\":160}";
+	struct range_state st;
+	char err[128];
+	cJSON *j = cJSON_Parse(old);
+
+	(void)unused;
+	assert_non_null(j);
+	range_init(&st);
+	assert_int_equal(range_from_json(&st, j, err, sizeof(err)), 0);
+	cJSON_Delete(j);
+	assert_int_equal(st.level, RANGE_HARD);
+	assert_true(st.peak == 9.5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +442,10 @@ int main(void)
 	    cmocka_unit_test(test_oscillation_does_not_flap),
 	    cmocka_unit_test(test_warning_band_escalates_and_deescalates),
 	    cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_door_short_opening_clears),
+	    cmocka_unit_test(test_door_long_opening_fires_and_resolves),
+	    cmocka_unit_test(test_peak_is_furthest_beyond),
+	    cmocka_unit_test(test_json_without_peak_loads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
