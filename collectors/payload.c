@@ -34,17 +34,6 @@
  * different threads. */
 static _Thread_local char json_copy[PAYLOAD_MAX + 1];
 
-int payload_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* A sample of the topic's channel, no unit, not refused. */
 static void plain_sample(struct payload_sample *s)
 {
@@ -102,11 +91,6 @@ static int bare_number(const char *s, size_t n, double *v, char *err, size_t err
 	if (!isfinite(*v))
 		return payload_fail(err, errlen, "number out of range");
 	return 0;
-}
-
-bool payload_time_in_range(double t)
-{
-	return t >= T_MIN && t < T_MAX;
 }
 
 /* "t"/"ts": epoch seconds or RFC 3339, absolute. */

@@ -5,8 +5,10 @@
 #ifndef LABQCD_PAYLOAD_INT_H
 #define LABQCD_PAYLOAD_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -16,12 +18,25 @@
 #define T_MAX 7258118400.0     /* 2200-01-01T00:00:00Z */
 #define T_RELATIVE 268435456.0 /* 2^28: SenML times below are relative to now */
 
-/* Write the reason to err (bounded) and return -1. */
-__attribute__((format(printf, 3, 4))) int payload_fail(char *err, size_t errlen,
-							const char *fmt, ...);
+/* Write the reason to err (bounded) and return -1. Inline, as both
+ * decoders use it and neither should call back into the other. */
+__attribute__((format(printf, 3, 4))) static inline int payload_fail(char *err, size_t errlen,
+								      const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
 
 /* An absolute time labqcd accepts: [2000-01-01, 2200-01-01) UTC. */
-bool payload_time_in_range(double t);
+static inline bool payload_time_in_range(double t)
+{
+	return t >= T_MIN && t < T_MAX;
+}
 
 /* Decode a SenML pack (a JSON array) record by record (senml.c). Same
  * contract as payload_decode(). */
