@@ -1,4 +1,4 @@
-/* test-links: rules/westgard.c rules/westgard_names.c */
+/* test-links: rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c */
 /*
  * test_westgard_stats.c: statistical acceptance of the Westgard engine.
  *
