@@ -47,46 +47,6 @@ static void copy_id(char dst[WG_ID_MAX], const char *src)
 	snprintf(dst, WG_ID_MAX, "%s", src ? src : "");
 }
 
-const struct westgard_target *westgard__target(const struct westgard_params *p, int level,
-                                               const char *lot, bool want_bias)
-{
-	const struct westgard_level_params *lp = &p->levels[level];
-	const struct westgard_target *any = NULL;
-
-	for (size_t i = 0; i < lp->n_targets; i++) {
-		const struct westgard_target *t = &lp->targets[i];
-
-		if (want_bias ? !t->has_bias : !t->has_mean_sd)
-			continue;
-		if (strcmp(t->lot, lot) == 0)
-			return t;
-		/* a bias is the method's, not the lot's: one without lot
-		 * applies to every lot */
-		if (want_bias && t->lot[0] == '\0' && any == NULL)
-			any = t;
-	}
-	return any;
-}
-
-bool westgard__lot_target(const struct westgard_params *p, const struct westgard *w, int level,
-                          int slot, double *mean, double *sd)
-{
-	const struct wg_lot *lt = &w->lv[level].lots[slot];
-	const struct westgard_target *t = westgard__target(p, level, lt->lot, false);
-
-	if (t) {
-		*mean = t->mean;
-		*sd = t->sd;
-		return true;
-	}
-	if (lt->established) {
-		*mean = lt->est_mean;
-		*sd = lt->est_sd;
-		return true;
-	}
-	return false;
-}
-
 /* A new lot learns provisionally from the CV of the level's most
  * recently seen lot with targets, or of the targets without lot. */
 static void lot_begin(struct westgard *w, const struct westgard_params *p, int level, int slot)
