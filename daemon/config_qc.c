@@ -302,7 +302,7 @@ static const struct cfg_field analyte_fields[AN_FIELDS + 1] = {
         FLD(struct cfg_qc_analyte, "qc_every", CT_DURATION, qc_every_s, 60, 366 * DAY, 0),
     [AN_DUE_BY] = FN("due_by", get_qc_due_by),
     [AN_ACTION_DUE] =
-        FLD(struct cfg_qc_analyte, "action_due", CT_DURATION, action_due_s, 60, 366 * DAY, 0),
+        FLD(struct cfg_qc_analyte, "action_due", CT_DURATION, action_due_s, 0, 366 * DAY, 0),
     [AN_LEVELS] = FN("levels", get_levels),
     [AN_FIELDS] = CFG_END,
 };

@@ -211,7 +211,8 @@ static void tick_one(struct labqcd *d, struct qc_analyte *q, double now)
 	for (size_t k = 0; k < q->n_runs; k++) {
 		struct qc_run *r = nth_newest(q, k);
 
-		if (r->status != QC_REJECT || r->has_action || r->override || r->action_alerted ||
+		if (a->action_due_s <= 0 || /* 0: off */
+		    r->status != QC_REJECT || r->has_action || r->override || r->action_alerted ||
 		    now - r->rejected_t < a->action_due_s)
 			continue;
 		r->action_alerted = true;
