@@ -209,7 +209,7 @@ bench: deps
 # Benchmark programs (tests/bench/bench_*.c), always optimised.
 BENCH_PROGS = build/bench_westgard build/bench_json build/bench_store
 BENCH_CFLAGS = -O2 -g -std=c11 -D_GNU_SOURCE $(INCS)
-build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c
+build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 build/bench_json: tests/bench/bench_json.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)

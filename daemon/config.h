@@ -162,6 +162,16 @@ struct cfg_qc_analyte {
 	double tea_pct;      /* allowable total error, percent */
 	double run_window_s; /* default 600 */
 	int baseline_n;      /* results that establish mean/SD; default 20 */
+	/* issue 17 (DESIGN 4): values of rules/westgard.h's enums */
+	int scope;           /* enum wg_scope: runs (default), level, both */
+	int replicates;      /* per level in a run; 0: 1, or the Sigma chart's N with auto */
+	int lot_baseline_n;  /* a new lot's provisional mean; default 10 */
+	int lot_sd;          /* enum wg_lot_sd: carry_cv (default), baseline */
+	int sigma_option;    /* enum wg_sigma_option: N6R1 (default), N3R2, 9x */
+	double qc_every_s;   /* > 0: qc_missing when no complete run for that long */
+	int due_by_min;      /* >= 0: qc_missing when no complete run today by then */
+	double action_due_s; /* a rejected run's disposition; default 8 h */
+	size_t line, column; /* of the analyte in the file, for -t's warnings */
 	struct cfg_qc_level *levels;
 	size_t n_levels;
 };
@@ -262,5 +272,9 @@ const char *config_rule_name(enum rule_id id);
 /* Canonical Westgard rule name for a spelling such as "13s", "1:3s",
  * "1_3s", "2of32s", "r4s"; NULL when unknown. */
 const char *config_qc_rule_canonical(const char *s);
+
+/* -t: warnings that do not make the config bad (rules: auto with a level
+ * without bias, counted as bias 0); returns how many were printed. */
+size_t config_qc_warnings(const struct config *cfg, FILE *out);
 
 #endif

@@ -205,7 +205,85 @@ static int get_levels(struct cfg_ctx *c, yaml_node_t *n, const char *path, void 
 	return c->n_errs > before ? -1 : 0;
 }
 
-enum { AN_RULES, AN_WARNING, AN_TEA, AN_RUN_WINDOW, AN_BASELINE_N, AN_LEVELS, AN_FIELDS };
+/* scope, lot_sd, sigma_option: one of a few words */
+static int get_word(struct cfg_ctx *c, yaml_node_t *n, const char *path, int *out,
+                    const char *const *words, size_t n_words)
+{
+	const char *s = cfg_scalar(n);
+	char got[96], list[128] = "";
+
+	for (size_t i = 0; s && i < n_words; i++)
+		if (strcmp(s, words[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	for (size_t i = 0; i < n_words; i++) {
+		size_t k = strlen(list);
+
+		snprintf(list + k, sizeof(list) - k, "%s%s", i ? (i + 1 == n_words ? " or " : ", ") : "",
+		         words[i]);
+	}
+	cfg_error(c, n, path, "expected %s, got %s", list, cfg_got(n, got, sizeof(got)));
+	return -1;
+}
+
+static int get_scope(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	static const char *const w[] = {"runs", "level", "both"}; /* enum wg_scope */
+
+	return get_word(c, n, path, &((struct cfg_qc_analyte *)base)->scope, w, 3);
+}
+
+static int get_lot_sd(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	static const char *const w[] = {"carry_cv", "baseline"}; /* enum wg_lot_sd */
+
+	return get_word(c, n, path, &((struct cfg_qc_analyte *)base)->lot_sd, w, 2);
+}
+
+static int get_sigma_option(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	static const char *const w[] = {"N6R1", "N3R2", "9x"}; /* enum wg_sigma_option */
+
+	return get_word(c, n, path, &((struct cfg_qc_analyte *)base)->sigma_option, w, 3);
+}
+
+/* due_by: "HH:MM", local time */
+static int get_qc_due_by(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	struct cfg_qc_analyte *a = base;
+	const char *s = cfg_scalar(n);
+	char got[96];
+
+	if (s != NULL && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' &&
+	    s[1] >= '0' && s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' &&
+	    s[4] <= '9' && (s[0] - '0') * 10 + (s[1] - '0') < 24) {
+		a->due_by_min = ((s[0] - '0') * 10 + (s[1] - '0')) * 60 + (s[3] - '0') * 10 +
+		                (s[4] - '0');
+		return 0;
+	}
+	cfg_error(c, n, path, "expected a time of day HH:MM such as \"09:00\", got %s",
+	          cfg_got(n, got, sizeof(got)));
+	return -1;
+}
+
+enum {
+	AN_RULES,
+	AN_WARNING,
+	AN_TEA,
+	AN_RUN_WINDOW,
+	AN_BASELINE_N,
+	AN_SCOPE,
+	AN_REPLICATES,
+	AN_LOT_BASELINE_N,
+	AN_LOT_SD,
+	AN_SIGMA_OPTION,
+	AN_QC_EVERY,
+	AN_DUE_BY,
+	AN_ACTION_DUE,
+	AN_LEVELS,
+	AN_FIELDS
+};
 static const struct cfg_field analyte_fields[AN_FIELDS + 1] = {
     [AN_RULES] = FN("rules", get_rules),
     [AN_WARNING] = FN("warning", get_warning),
@@ -213,6 +291,18 @@ static const struct cfg_field analyte_fields[AN_FIELDS + 1] = {
     [AN_RUN_WINDOW] =
         FLD(struct cfg_qc_analyte, "run_window", CT_DURATION, run_window_s, 0, DAY, 0),
     [AN_BASELINE_N] = FLD(struct cfg_qc_analyte, "baseline_n", CT_INT, baseline_n, 2, 100000, 0),
+    [AN_SCOPE] = FN("scope", get_scope),
+    [AN_REPLICATES] = FLD(struct cfg_qc_analyte, "replicates", CT_INT, replicates, 1,
+                          WG_REPLICATES_MAX, 0),
+    [AN_LOT_BASELINE_N] =
+        FLD(struct cfg_qc_analyte, "lot_baseline_n", CT_INT, lot_baseline_n, 2, 100000, 0),
+    [AN_LOT_SD] = FN("lot_sd", get_lot_sd),
+    [AN_SIGMA_OPTION] = FN("sigma_option", get_sigma_option),
+    [AN_QC_EVERY] =
+        FLD(struct cfg_qc_analyte, "qc_every", CT_DURATION, qc_every_s, 60, 366 * DAY, 0),
+    [AN_DUE_BY] = FN("due_by", get_qc_due_by),
+    [AN_ACTION_DUE] =
+        FLD(struct cfg_qc_analyte, "action_due", CT_DURATION, action_due_s, 0, 366 * DAY, 0),
     [AN_LEVELS] = FN("levels", get_levels),
     [AN_FIELDS] = CFG_END,
 };
@@ -230,6 +320,9 @@ static void analyte_init(struct cfg_qc_analyte *a, const char *name)
 	a->n_warning = 1;
 	a->run_window_s = 600;
 	a->baseline_n = 20;
+	a->lot_baseline_n = 10;
+	a->due_by_min = -1;
+	a->action_due_s = 8 * 3600.0;
 }
 
 int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
@@ -255,6 +348,8 @@ int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 		char rp[CFG_KEYPATH_MAX];
 
 		analyte_init(a, k);
+		a->line = vn->start_mark.line + 1;
+		a->column = vn->start_mark.column + 1;
 		ins->n_qc++;
 		cfg_apply(c, vn, kp, analyte_fields, a, o);
 		if (cfg_map_get(c, vn, "levels") == NULL)
@@ -268,4 +363,33 @@ int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 		}
 	}
 	return 0;
+}
+
+size_t config_qc_warnings(const struct config *cfg, FILE *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_instruments; i++) {
+		const struct cfg_instrument *ins = &cfg->instruments[i];
+
+		for (size_t q = 0; q < ins->n_qc; q++) {
+			const struct cfg_qc_analyte *a = &ins->qc[q];
+
+			for (size_t l = 0; a->rules_auto && l < a->n_levels; l++) {
+				bool bias = false;
+
+				for (size_t t = 0; t < a->levels[l].n_targets; t++)
+					bias = bias || a->levels[l].targets[t].has_bias;
+				if (bias)
+					continue;
+				fprintf(out,
+				        "%s:%zu:%zu: warning: %s/%s qc %s level %s: rules: auto "
+				        "without bias: sigma counts it as 0 (bias not given)\n",
+				        cfg->path, a->line, a->column, ins->site, ins->name, a->name,
+				        a->levels[l].name);
+				n++;
+			}
+		}
+	}
+	return n;
 }

@@ -328,6 +328,7 @@ static int cmd_status(struct control *c, char *args, struct reply *r)
 	cJSON_AddNumberToObject(o, "qc_results", (double)h.qc_results);
 	cJSON_AddNumberToObject(o, "events", (double)h.events);
 	cJSON_AddNumberToObject(o, "recovered", (double)h.recovered);
+	cJSON_AddItemToObject(r->obj, "qc", qc_status_json(d)); /* runs and statistics */
 	o = cJSON_AddObjectToObject(r->obj, "rrd");
 	cJSON_AddNumberToObject(o, "queued", (double)h.rrd_queued);
 	cJSON_AddNumberToObject(o, "written", (double)h.rrd_written);
@@ -409,6 +410,35 @@ static int cmd_ack(struct control *c, char *args, struct reply *r, const char *b
 	cJSON_AddStringToObject(r->obj, "by", by);
 	fprintf(r->text, "%s acknowledged by %s\n", key, by);
 	return 0;
+}
+
+/* qc-action {JSON}: a rejected run's disposition (labqcctl builds the
+ * JSON; the person is its "by", the socket's peer is logged). */
+static int cmd_qc_action(struct control *c, char *args, struct reply *r, const char *peer)
+{
+	cJSON *o = cJSON_Parse(args);
+	int rc;
+
+	if (o == NULL) {
+		snprintf(r->err, sizeof(r->err), "usage: qc-action {JSON}");
+		return -1;
+	}
+	c->d->clock = wall_clock();
+	rc = qc_action_json(c->d, 0, o, r->err, sizeof(r->err));
+	labqcd_commit_transitions(c->d);
+	if (rc == 0) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
+		const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run");
+
+		log_info("control: %s recorded a disposition of %s run %s", peer, key->valuestring,
+		         run->valuestring);
+		cJSON_AddStringToObject(r->obj, "key", key->valuestring);
+		cJSON_AddStringToObject(r->obj, "run", run->valuestring);
+		fprintf(r->text, "%s run %s: disposition recorded\n", key->valuestring,
+		        run->valuestring);
+	}
+	cJSON_Delete(o);
+	return rc;
 }
 
 static int cmd_silence(struct control *c, char *args, struct reply *r, const char *by)
@@ -616,6 +646,8 @@ static char *handle(struct control *c, char *line, const char *by, size_t *out_l
 		rc = cmd_ack(c, p, &r, by);
 	} else if (strcmp(cmd, "silence") == 0) {
 		rc = cmd_silence(c, p, &r, by);
+	} else if (strcmp(cmd, "qc-action") == 0) {
+		rc = cmd_qc_action(c, p, &r, by);
 	} else if (strcmp(cmd, "maintenance") == 0) {
 		rc = cmd_maintenance(c, p, &r, by);
 	} else if (strcmp(cmd, "service-done") == 0) {

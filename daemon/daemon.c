@@ -427,6 +427,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 		 * messages); the alert engine's own deadlines as they fall. */
 		if (now >= next_rule_tick) {
 			equipment_tick(&d, d.clock);
+			qc_tick(&d, d.clock);
 			alerts_tick(d.alerts, d.clock);
 			next_rule_tick = now + 1.0;
 		} else if (alert_due > 0 && d.clock >= alert_due) {

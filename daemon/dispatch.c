@@ -84,6 +84,7 @@ static void advance_clock(struct labqcd *d, double t)
 		double step = fmax(60.0, (t - d->clock) / 2000.0);
 		for (double c = ceil(d->clock / step) * step; c < t; c += step) {
 			equipment_tick(d, c);
+			qc_tick(d, c);
 			alerts_tick(d->alerts, c);
 		}
 	}
@@ -294,6 +295,16 @@ static void on_ack(struct labqcd *d, uint64_t seq, const struct message *m)
 	memcpy(text, m->payload, m->payload_len);
 	text[m->payload_len] = '\0';
 	o = cJSON_Parse(text);
+	/* {"qc_action": {...}}: a rejected run's disposition (qc_runs.c) */
+	const cJSON *qa = cJSON_GetObjectItemCaseSensitive(o, "qc_action");
+	if (qa) {
+		char err[256];
+		if ((seq == 0 || seq > d->state_seq) &&
+		    qc_action_json(d, seq, qa, err, sizeof(err)) == -1)
+			drop(d, seq, m, err);
+		cJSON_Delete(o);
+		return;
+	}
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
 	const cJSON *by = cJSON_GetObjectItemCaseSensitive(o, "by");
 	const cJSON *comment = cJSON_GetObjectItemCaseSensitive(o, "comment");

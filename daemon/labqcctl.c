@@ -40,7 +40,9 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: labqcctl [-s SOCKET] [--json] status | ack KEY [COMMENT] |\n"
 	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
-	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE]\n"
+	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE] |\n"
+	        "       qc-action KEY RUN --by NAME [--reviewed] [--override accept|reject\n"
+	        "                 --reason TEXT] [WHAT WAS DONE]\n"
 	        "  -s SOCKET        control socket (default " DEFAULT_SOCKET ")\n"
 	        "  -j, --json       answer as one JSON object line\n"
 	        "  -h, --help       this help\n"
@@ -126,6 +128,58 @@ static int build_request(int argc, char **argv, bool json, char *req, size_t len
 		return 0;
 	}
 	fprintf(stderr, "labqcctl: unknown command \"%s\"\n", cmd);
+	return -1;
+}
+
+/* qc-action KEY RUN --by NAME [--reviewed] [--override accept|reject
+ * --reason TEXT] [WHAT WAS DONE ...]: the request carries it as JSON. */
+static int qc_action_request(int argc, char **argv, bool json, char *req, size_t len)
+{
+	cJSON *o = cJSON_CreateObject();
+	char action[1024] = "", *s;
+	const char *by = NULL;
+	int rc = -1;
+
+	if (o == NULL || argc < 3)
+		goto usage;
+	cJSON_AddStringToObject(o, "key", argv[1]);
+	cJSON_AddStringToObject(o, "run", argv[2]);
+	for (int k = 3; k < argc; k++) {
+		if (strcmp(argv[k], "--by") == 0 && k + 1 < argc) {
+			by = argv[++k];
+		} else if (strcmp(argv[k], "--reviewed") == 0) {
+			cJSON_AddTrueToObject(o, "reviewed");
+		} else if (strcmp(argv[k], "--override") == 0 && k + 1 < argc) {
+			if (strcmp(argv[k + 1], "accept") != 0 && strcmp(argv[k + 1], "reject") != 0)
+				goto usage;
+			cJSON_AddStringToObject(o, "override", argv[++k]);
+		} else if (strcmp(argv[k], "--reason") == 0 && k + 1 < argc) {
+			cJSON_AddStringToObject(o, "reason", argv[++k]);
+		} else if (strncmp(argv[k], "--", 2) == 0) {
+			goto usage;
+		} else {
+			size_t n = strlen(action);
+
+			snprintf(action + n, sizeof(action) - n, "%s%s", n ? " " : "", argv[k]);
+		}
+	}
+	if (by == NULL)
+		goto usage;
+	cJSON_AddStringToObject(o, "by", by);
+	if (action[0])
+		cJSON_AddStringToObject(o, "action", action);
+	s = cJSON_PrintUnformatted(o);
+	if (s && (size_t)snprintf(req, len, "%sqc-action %s", json ? "json " : "", s) < len)
+		rc = 0;
+	else
+		fprintf(stderr, "labqcctl: qc-action: request too long\n");
+	free(s);
+	cJSON_Delete(o);
+	return rc;
+usage:
+	fprintf(stderr, "labqcctl: qc-action KEY RUN --by NAME [--reviewed] "
+	                "[--override accept|reject --reason TEXT] [WHAT WAS DONE]\n");
+	cJSON_Delete(o);
 	return -1;
 }
 
@@ -245,7 +299,9 @@ int main(int argc, char **argv)
 		}
 		return verify_audit(optind + 1 < argc ? argv[optind + 1] : DEFAULT_AUDIT, json);
 	}
-	if (build_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1) {
+	if (strcmp(argv[optind], "qc-action") == 0
+	        ? qc_action_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1
+	        : build_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -117,6 +117,23 @@ void conditions_free(struct labqcd *d);
 void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	       const struct payload_meta *meta, double value, double t);
 void qc_reconfigure(struct labqcd *d);
+/* Missing QC, incomplete runs, overdue corrective actions (qc_runs.c),
+ * once a second on the daemon's clock. */
+void qc_tick(struct labqcd *d, double now);
+/* A rejected run's disposition (labqcctl qc-action, the ack topic). */
+struct qc_action_req {
+	const char *key, *run, *by, *action; /* action "" with an override only */
+	bool reviewed;                       /* patient results since the last accepted run */
+	int override;                        /* 0 none, 1 accept, 2 reject */
+	const char *reason;                  /* the override's */
+};
+int qc_action(struct labqcd *d, uint64_t seq, const struct qc_action_req *req, char *err,
+	      size_t errlen);
+/* Per analyte: recent runs with dispositions, per level and lot n, mean,
+ * SD, CV (cumulative and this month, all and runs not rejected). */
+cJSON *qc_status_json(struct labqcd *d);
+/* The same from its JSON form (control socket, ack topic "qc_action"). */
+int qc_action_json(struct labqcd *d, uint64_t seq, const cJSON *o, char *err, size_t errlen);
 cJSON *qc_to_json(struct labqcd *d);
 int qc_from_json(struct labqcd *d, const cJSON *o);
 void qc_free(struct labqcd *d);

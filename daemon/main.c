@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 	if (cfg == NULL)
 		return 1;
 	if (check) {
+		config_qc_warnings(cfg, stderr);
 		printf("%s: configuration OK (%zu instruments, %zu receivers, %zu routes)\n",
 		       config_path, cfg->n_instruments, cfg->n_receivers, cfg->n_routes);
 		config_free(cfg);

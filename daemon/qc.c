@@ -12,47 +12,12 @@
  */
 #include "labqcd.h"
 #include "dashboards.h"
+#include "qc_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-
-#define TARGETS_MAX 16
-#define LJ_KEPT 31 /* the Levey-Jennings chart shows the last 31 results */
-
-/* A result as the Levey-Jennings chart shows it. Its status is its
- * run's, updated while the run stays open (a run rejected by its second
- * level marks the first level's point rejected too). */
-struct lj_point {
-	double t, value, z;
-	enum qc_status status;
-	bool unjudged; /* no targets to judge it by */
-	char run[WG_ID_MAX], lot[WG_ID_MAX];
-	char rules[64];
-};
-
-struct lj_change {
-	double t;
-	bool lot; /* else a target change */
-	char label[80];
-};
-
-struct qc_analyte {
-	char key[ID_MAX * 3 + 3]; /* site/instrument/analyte */
-	char site[ID_MAX], instrument[ID_MAX], analyte[ID_MAX];
-	const struct cfg_qc_analyte *cfg; /* NULL: not configured */
-	bool params_ok;
-	struct westgard_params p;
-	struct westgard_target targets[WG_LEVELS_MAX][TARGETS_MAX];
-	unsigned last_auto_rules;
-	struct lj_point lj[WG_LEVELS_MAX][LJ_KEPT]; /* ring, oldest at lj_next */
-	size_t lj_n[WG_LEVELS_MAX], lj_next[WG_LEVELS_MAX];
-	struct lj_change changes[WG_LEVELS_MAX][8];
-	size_t n_changes[WG_LEVELS_MAX];
-	struct westgard w;
-	UT_hash_handle hh;
-};
 
 /* Build the engine's parameters from the analyte's config. */
 static void qc_params(struct labqcd *d, struct qc_analyte *q)
@@ -86,6 +51,11 @@ static void qc_params(struct labqcd *d, struct qc_analyte *q)
 	q->p.tea_pct = a->has_tea ? a->tea_pct : 0;
 	q->p.run_window_s = a->run_window_s > 0 ? a->run_window_s : WG_RUN_WINDOW_S;
 	q->p.baseline_n = a->baseline_n > 1 ? a->baseline_n : WG_BASELINE_N;
+	q->p.lot_baseline_n = a->lot_baseline_n > 1 ? a->lot_baseline_n : WG_LOT_BASELINE_N;
+	q->p.replicates = a->replicates;
+	q->p.scope = (enum wg_scope)a->scope;
+	q->p.lot_sd = (enum wg_lot_sd)a->lot_sd;
+	q->p.sigma_option = (enum wg_sigma_option)a->sigma_option;
 	for (size_t l = 0; l < a->n_levels; l++) {
 		size_t n = a->levels[l].n_targets < TARGETS_MAX ? a->levels[l].n_targets : TARGETS_MAX;
 		for (size_t i = 0; i < n; i++) {
@@ -99,6 +69,7 @@ static void qc_params(struct labqcd *d, struct qc_analyte *q)
 			t->has_bias = ct->has_bias;
 			t->bias_pct = ct->bias_pct;
 		}
+		q->p.levels[l].name = a->levels[l].name;
 		q->p.levels[l].targets = q->targets[l];
 		q->p.levels[l].n_targets = n;
 	}
@@ -109,25 +80,31 @@ static void qc_params(struct labqcd *d, struct qc_analyte *q)
 	q->params_ok = true;
 }
 
-static struct qc_analyte *qc_get(struct labqcd *d, const struct topic *tp)
+struct qc_analyte *qc_analyte_get(struct labqcd *d, const char *site, const char *instrument,
+				  const char *analyte)
 {
 	char key[ID_MAX * 3 + 3];
 	struct qc_analyte *q;
 
-	snprintf(key, sizeof(key), "%s/%s/%s", tp->site, tp->instrument, tp->channel);
+	snprintf(key, sizeof(key), "%s/%s/%s", site, instrument, analyte);
 	HASH_FIND_STR(d->qc, key, q);
 	if (q)
 		return q;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	snprintf(q->key, sizeof(q->key), "%s", key);
-	snprintf(q->site, sizeof(q->site), "%s", tp->site);
-	snprintf(q->instrument, sizeof(q->instrument), "%s", tp->instrument);
-	snprintf(q->analyte, sizeof(q->analyte), "%s", tp->channel);
+	snprintf(q->site, sizeof(q->site), "%s", site);
+	snprintf(q->instrument, sizeof(q->instrument), "%s", instrument);
+	snprintf(q->analyte, sizeof(q->analyte), "%s", analyte);
 	westgard_init(&q->w);
 	qc_params(d, q);
 	HASH_ADD_STR(d->qc, key, q);
 	return q;
+}
+
+static struct qc_analyte *qc_get(struct labqcd *d, const struct topic *tp)
+{
+	return qc_analyte_get(d, tp->site, tp->instrument, tp->channel);
 }
 
 static int level_index(const struct qc_analyte *q, const char *level)
@@ -159,6 +136,8 @@ static void qc_record(struct labqcd *d, uint64_t seq, const struct qc_analyte *q
 	cJSON_AddStringToObject(rec, "key", q->key);
 	cJSON_AddStringToObject(rec, "level", level);
 	cJSON_AddStringToObject(rec, "run", v ? v->run : meta->run);
+	if (v && v->rerun_of[0])
+		cJSON_AddStringToObject(rec, "rerun_of", v->rerun_of);
 	if (meta->lot[0])
 		cJSON_AddStringToObject(rec, "lot", meta->lot);
 	if (meta->operator_[0])
@@ -196,9 +175,14 @@ static void target_record(struct labqcd *d, uint64_t seq, const struct qc_analyt
 	snprintf(key, sizeof(key), "%s/%s", q->key, q->cfg->levels[v->target_level].name);
 	cJSON_AddStringToObject(rec, "type", "target");
 	cJSON_AddStringToObject(rec, "key", key);
+	if (v->target_lot[0])
+		cJSON_AddStringToObject(rec, "lot", v->target_lot);
 	cJSON_AddNumberToObject(rec, "mean", v->target_mean);
 	cJSON_AddNumberToObject(rec, "sd", v->target_sd);
-	cJSON_AddStringToObject(rec, "source", "baseline");
+	cJSON_AddStringToObject(rec, "source", v->target_source ? v->target_source : "baseline");
+	if (v->target_source && strcmp(v->target_source, "provisional") == 0 &&
+	    v->target_cv_from[0])
+		cJSON_AddStringToObject(rec, "cv_from_lot", v->target_cv_from);
 	audit_write(d->audit, t, seq, rec);
 }
 
@@ -216,7 +200,12 @@ static void auto_record(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
 	cJSON_AddNumberToObject(rec, "sigma", round(ch->sigma * 100) / 100);
 	cJSON_AddItemToObject(rec, "rules", rule_names(ch->rules));
 	cJSON_AddNumberToObject(rec, "n", ch->n_per_run);
+	cJSON_AddNumberToObject(rec, "replicates", q->p.replicates > 0 ? q->p.replicates : ch->replicates);
 	cJSON_AddNumberToObject(rec, "runs", ch->runs);
+	/* a missing bias counts as 0: say so in the record */
+	cJSON_AddNumberToObject(rec, "bias", ch->bias_pct);
+	if (ch->bias_missing)
+		cJSON_AddStringToObject(rec, "bias_note", "bias not given");
 	cJSON_AddStringToObject(rec, "source", "Westgard Sigma Rules");
 	audit_write(d->audit, t, seq, rec);
 }
@@ -301,6 +290,7 @@ void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	}
 	qc_record(d, seq, q, tp->level, meta, value, t, &v, westgard_status_name(v.status));
 	lj_remember(q, level, t, value, meta, &v);
+	qc_runs_note(d, seq, q, &v, t);
 	if (v.target_established)
 		target_record(d, seq, q, &v, t);
 	if (q->p.rules_auto)
@@ -441,6 +431,7 @@ cJSON *qc_to_json(struct labqcd *d)
 		if (w) {
 			cJSON_AddNumberToObject(w, "last_auto_rules", q->last_auto_rules);
 			cJSON_AddItemToObject(w, "lj", lj_to_json(q));
+			cJSON_AddItemToObject(w, "record", qc_runs_to_json(q));
 			cJSON_AddItemToObject(o, q->key, w);
 		}
 	}
@@ -464,10 +455,19 @@ int qc_from_json(struct labqcd *d, const cJSON *o)
 		memcpy(tp.instrument, s1 + 1, (size_t)(s2 - s1 - 1));
 		snprintf(tp.channel, sizeof(tp.channel), "%s", s2 + 1);
 		struct qc_analyte *q = qc_get(d, &tp);
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(w, "version");
+		if (q && cJSON_IsNumber(ver) && ver->valuedouble == 1) {
+			/* before issue 17: one lot per level, interleaved histories;
+			 * the rules' history restarts, the rest of the state stays */
+			log_warnx("state: qc %s: Westgard state of version 1 not carried over; "
+				  "its history and targets learnt restart", k);
+			continue;
+		}
 		if (q == NULL || westgard_from_json(&q->w, w, err, sizeof(err)) == -1) {
 			log_warnx("state: qc %s: %s", k, err);
 			return -1;
 		}
+		qc_runs_from_json(q, cJSON_GetObjectItemCaseSensitive(w, "record"));
 		const cJSON *la = cJSON_GetObjectItemCaseSensitive(w, "last_auto_rules");
 		if (cJSON_IsNumber(la))
 			q->last_auto_rules = (unsigned)la->valuedouble;
@@ -498,9 +498,32 @@ static enum dash_qc_status dash_status_of(enum qc_status s)
 	case QC_REJECT:
 		return DASH_QC_REJECT;
 	case QC_BASELINE:
+	case QC_PROVISIONAL:
 		return DASH_QC_BASELINE;
 	}
 	return DASH_QC_NONE;
+}
+
+/* Per lot of a level: n, mean, SD, CV, cumulative and this month, of all
+ * results and of runs not rejected (DASH_STAT_* order). */
+static void qc_stats_snapshot(const struct qc_analyte *q, int level, struct dash_qc_level *lv)
+{
+	for (int s = 0; s < WG_LOTS_MAX; s++) {
+		const struct wg_lot *lt = &q->w.lv[level].lots[s];
+		const struct wg_sum *sums[DASH_STAT_ROWS] = {&lt->st.all, &lt->st.acc,
+							     &lt->st.month_all, &lt->st.month_acc};
+		double v[DASH_STAT_ROWS][4];
+
+		if (!lt->used)
+			continue;
+		for (int r = 0; r < DASH_STAT_ROWS; r++) {
+			struct westgard_stat st;
+			westgard_stat_of(sums[r], &st);
+			v[r][0] = st.n, v[r][1] = st.mean, v[r][2] = st.sd, v[r][3] = st.cv;
+		}
+		if (dash_snap_add_stat(lv, lt->lot, v) == NULL)
+			return;
+	}
 }
 
 /* The dashboard's view of an instrument's QC: per analyte today's worst
@@ -528,22 +551,19 @@ void qc_snapshot(struct labqcd *d, const char *site, const char *instrument,
 		struct dash_qc_analyte *a = dash_snap_add_analyte(di, q->analyte, today);
 		if (a == NULL)
 			return;
+		qc_runs_snapshot(q, a);
 		for (size_t l = 0; l < q->cfg->n_levels && l < WG_LEVELS_MAX; l++) {
 			double mean = NAN, sd = NAN;
 			const struct wg_level *wl = &q->w.lv[l];
-			const struct westgard_target *t =
-				westgard__target(&q->p, (int)l, wl->lot, false);
-			if (t && t->has_mean_sd) {
-				mean = t->mean;
-				sd = t->sd;
-			} else if (wl->established) {
-				mean = wl->est_mean;
-				sd = wl->est_sd;
-			}
+			for (int s = 0; s < WG_LOTS_MAX; s++)
+				if (wl->lots[s].used && strcmp(wl->lots[s].lot, wl->last_lot) == 0 &&
+				    !westgard__lot_target(&q->p, &q->w, (int)l, s, &mean, &sd))
+					mean = sd = NAN;
 			struct dash_qc_level *lv =
 				dash_snap_add_level(a, q->cfg->levels[l].name, mean, sd);
 			if (lv == NULL)
 				return;
+			qc_stats_snapshot(q, (int)l, lv);
 			for (size_t i = 0; i < q->lj_n[l]; i++) {
 				const struct lj_point *p =
 					&q->lj[l][(q->lj_next[l] + LJ_KEPT - q->lj_n[l] + i) % LJ_KEPT];

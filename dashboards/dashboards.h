@@ -94,7 +94,27 @@ struct dash_change {
 	char *label; /* "lot B2", "mean 100.2 sd 2.4"; may be "" */
 };
 
+/* Statistics of one lot of a level (issue 17): rows cumulative all,
+ * cumulative of runs not rejected, this month all, this month not
+ * rejected; columns n, mean, SD, CV %. NAN where undefined. */
+#define DASH_STAT_ROWS 4
+struct dash_qc_stat {
+	char *lot; /* "" if none */
+	double v[DASH_STAT_ROWS][4];
+};
+
+/* A QC run and what was done about it. */
+struct dash_qc_run {
+	double t;
+	char *id;
+	char *status;      /* final verdict: "accept", "reject" (an override wins), ... */
+	char *note;        /* "incomplete" or "" */
+	char *disposition; /* "corrective action by ...: ...", "awaiting corrective action", "" */
+};
+
 struct dash_qc_level {
+	struct dash_qc_stat *stats; /* per lot */
+	size_t n_stats;
 	char *name;
 	double mean, sd;                /* targets in force now; NAN while baseline */
 	struct dash_qc_result *results; /* oldest first */
@@ -104,6 +124,8 @@ struct dash_qc_level {
 };
 
 struct dash_qc_analyte {
+	struct dash_qc_run *runs; /* newest first */
+	size_t n_runs;
 	char *name;
 	enum dash_qc_status today; /* worst run status of the local day */
 	struct dash_qc_level *levels;
@@ -168,6 +190,11 @@ struct dash_qc_level *dash_snap_add_level(struct dash_qc_analyte *a, const char 
 struct dash_qc_result *dash_snap_add_result(struct dash_qc_level *l, double t, double value,
                                             double z, enum dash_qc_status status, const char *run,
                                             const char *lot, const char *rules);
+struct dash_qc_stat *dash_snap_add_stat(struct dash_qc_level *l, const char *lot,
+                                        const double v[DASH_STAT_ROWS][4]);
+struct dash_qc_run *dash_snap_add_run(struct dash_qc_analyte *a, double t, const char *id,
+                                      const char *status, const char *note,
+                                      const char *disposition);
 struct dash_change *dash_snap_add_change(struct dash_qc_level *l, double t,
                                          enum dash_change_kind kind, const char *label);
 struct dash_due *dash_snap_add_due(struct dash_instrument *in, const char *name, double due);

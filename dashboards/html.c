@@ -473,6 +473,60 @@ static void put_channel(struct sbuf *b, const struct dash_instrument *in,
 		sbuf_puts(b, "<p class=\"muted\">No graph yet.</p>\n");
 }
 
+/* Per lot: n, mean, SD, CV cumulative and this month, all results and
+ * runs not rejected (issue 17). */
+static void put_stats(struct sbuf *b, const struct dash_qc_level *l)
+{
+	static const char *const rows[DASH_STAT_ROWS] = {"all", "runs not rejected",
+	                                                 "this month, all",
+	                                                 "this month, not rejected"};
+
+	if (l->n_stats == 0)
+		return;
+	sbuf_puts(b, "<div class=\"scroll\"><table class=\"qc-stats\">\n<thead><tr><th>Lot</th>"
+	             "<th>Results</th><th>n</th><th>Mean</th><th>SD</th><th>CV %</th></tr>"
+	             "</thead>\n<tbody>\n");
+	for (size_t i = 0; i < l->n_stats; i++)
+		for (int r = 0; r < DASH_STAT_ROWS; r++) {
+			sbuf_puts(b, "<tr><td>");
+			sbuf_html(b, l->stats[i].lot[0] ? l->stats[i].lot : "(none)");
+			sbuf_printf(b, "</td><td>%s</td><td>%.0f</td><td>", rows[r], l->stats[i].v[r][0]);
+			for (int c = 1; c < 4; c++) {
+				put_num(b, l->stats[i].v[r][c]);
+				sbuf_puts(b, c < 3 ? "</td><td>" : "</td></tr>\n");
+			}
+		}
+	sbuf_puts(b, "</tbody>\n</table></div>\n");
+}
+
+/* Each run with its final verdict and disposition, newest first. */
+static void put_runs(struct sbuf *b, const struct dash_qc_analyte *a)
+{
+	if (a->n_runs == 0)
+		return;
+	sbuf_puts(b, "<div class=\"scroll\"><table class=\"qc-runs\">\n<thead><tr><th>Time</th>"
+	             "<th>Run</th><th>Verdict</th><th>Disposition</th></tr></thead>\n<tbody>\n");
+	for (size_t i = 0; i < a->n_runs; i++) {
+		const struct dash_qc_run *r = &a->runs[i];
+
+		sbuf_puts(b, "<tr><td>");
+		put_time(b, r->t);
+		sbuf_puts(b, "</td><td>");
+		sbuf_html(b, r->id);
+		sbuf_puts(b, "</td><td>");
+		sbuf_html(b, r->status);
+		if (r->note[0]) {
+			sbuf_puts(b, " (");
+			sbuf_html(b, r->note);
+			sbuf_puts(b, ")");
+		}
+		sbuf_puts(b, "</td><td>");
+		sbuf_html(b, r->disposition);
+		sbuf_puts(b, "</td></tr>\n");
+	}
+	sbuf_puts(b, "</tbody>\n</table></div>\n");
+}
+
 static void put_level(struct sbuf *b, const struct dash_instrument *in,
                       const struct dash_qc_analyte *a, const struct dash_qc_level *l,
                       const struct html_ctx *ctx)
@@ -508,6 +562,7 @@ static void put_level(struct sbuf *b, const struct dash_instrument *in,
 			sbuf_puts(b, "\"></figure>\n");
 		}
 	}
+	put_stats(b, l);
 	n = dash_qc_window(l, ctx->now, &first);
 	if (n == 0) {
 		sbuf_puts(b, "<p class=\"muted\">No results in the last 30 days.</p>\n");
@@ -608,6 +663,7 @@ int html_instrument(struct sbuf *b, const struct dash_snapshot *s, const struct 
 			sbuf_puts(b, " today: ");
 			put_qc_badge(b, a->today);
 			sbuf_puts(b, "</h3>\n");
+			put_runs(b, a);
 			for (size_t j = 0; j < a->n_levels; j++)
 				put_level(b, in, a, &a->levels[j], ctx);
 			if (a->n_levels == 0)

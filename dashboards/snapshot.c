@@ -59,6 +59,9 @@ static void free_level(struct dash_qc_level *l)
 	for (size_t i = 0; i < l->n_changes; i++)
 		free(l->changes[i].label);
 	free(l->changes);
+	for (size_t i = 0; i < l->n_stats; i++)
+		free(l->stats[i].lot);
+	free(l->stats);
 	free(l->name);
 }
 
@@ -82,6 +85,14 @@ static void free_instrument(struct dash_instrument *in)
 		for (size_t j = 0; j < in->analytes[i].n_levels; j++)
 			free_level(&in->analytes[i].levels[j]);
 		free(in->analytes[i].levels);
+		for (size_t j = 0; j < in->analytes[i].n_runs; j++) {
+			struct dash_qc_run *r = &in->analytes[i].runs[j];
+			free(r->id);
+			free(r->status);
+			free(r->note);
+			free(r->disposition);
+		}
+		free(in->analytes[i].runs);
 		free(in->analytes[i].name);
 	}
 	free(in->analytes);
@@ -235,6 +246,46 @@ struct dash_qc_result *dash_snap_add_result(struct dash_qc_level *l, double t, d
 		free(r->lot);
 		free(r->rules);
 		l->n_results--;
+		return errno = ENOMEM, NULL;
+	}
+	return r;
+}
+
+struct dash_qc_stat *dash_snap_add_stat(struct dash_qc_level *l, const char *lot,
+                                        const double v[DASH_STAT_ROWS][4])
+{
+	struct dash_qc_stat *st = grow(&l->stats, &l->n_stats, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->lot = dup_or_empty(lot);
+	memcpy(st->v, v, sizeof(st->v));
+	if (st->lot == NULL) {
+		l->n_stats--;
+		return errno = ENOMEM, NULL;
+	}
+	return st;
+}
+
+struct dash_qc_run *dash_snap_add_run(struct dash_qc_analyte *a, double t, const char *id,
+                                      const char *status, const char *note,
+                                      const char *disposition)
+{
+	struct dash_qc_run *r = grow(&a->runs, &a->n_runs, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->t = t;
+	r->id = dup_or_empty(id);
+	r->status = dup_or_empty(status);
+	r->note = dup_or_empty(note);
+	r->disposition = dup_or_empty(disposition);
+	if (!r->id || !r->status || !r->note || !r->disposition) {
+		free(r->id);
+		free(r->status);
+		free(r->note);
+		free(r->disposition);
+		a->n_runs--;
 		return errno = ENOMEM, NULL;
 	}
 	return r;

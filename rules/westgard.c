@@ -4,30 +4,25 @@
  * 1981;27:493-501; CLSI C24-Ed4 2016; westgard.com "Westgard Rules" and
  * "Multirule FAQ" pages).
  *
- * State per analyte (struct westgard, fixed size, no heap):
- *  - per level: its lot, its baseline accumulator, and the committed
- *    history (last WG_HIST results of closed, not rejected runs);
- *  - the interleaved committed history of all levels (last WG_HIST);
- *  - the open run: its results in arrival order, status, fired rules and
- *    the results involved.
- * A rule sees the committed history followed by the open run's results,
- * so while a run is open its own results count (a second level of a
- * rejected run is judged with the first), and when it closes it joins the
- * history only if it was not rejected (the lab fixed the problem before it
- * ran the controls again, so those results say nothing about the method
- * now).
+ * This file takes one result through: its lot (westgard_runs.c keeps the
+ * lots of a level side by side), its run (westgard_runs.c), its target
+ * (configured for its lot, or learnt: below), the rules
+ * (westgard_count.c), and the run's status.
  *
- * Runs: a result with a run id belongs to the open run with that id, or
- * opens a new run. A result without one joins the open run if it lies
- * within run_window of the run's first result and its level has no result
- * in the run yet (a repeat of a level is a new run: the rerun after a
- * rejection must not inherit the rejection); otherwise it opens a run with
- * the made-up id "t<epoch of its first result>". Results are taken in
- * arrival order, which the daemon keeps in time order.
- *
- * Baseline results (no target yet) have no z and enter no history; the
- * baseline_n-th one fixes mean and SD (sample SD, n-1), and results after
- * it are judged.
+ * Targets per level and lot. Configured targets apply to their own lot
+ * only; targets without `lot` to results without a lot. A lot without
+ * configured targets learns them:
+ *  - the level's first lot (nothing to carry from): mean and SD of its
+ *    first baseline_n results (sample SD, n-1), accepted meanwhile with
+ *    status `baseline`;
+ *  - a later lot: a provisional mean from its first lot_baseline_n
+ *    results over at least two runs, with the SD carried from the CV of
+ *    the level's most recently seen lot that has targets (lot_sd
+ *    carry_cv; CLSI C24's practice for a new lot of control material), or
+ *    the SD of those results (lot_sd baseline); its results meanwhile
+ *    have status `provisional` (the old lot, still running in parallel,
+ *    judges the run).
+ * A learnt target is fixed when it is made (a `target` record).
  */
 #include <errno.h>
 #include <math.h>
@@ -35,21 +30,6 @@
 #include <string.h>
 
 #include "westgard.h"
-
-#define VIEW_MAX (WG_HIST + WG_RUN_MAX)
-
-/* A sequence of results for the rules, oldest first; the last is the
- * result being judged. */
-struct view {
-	size_t n;
-	const struct wg_entry *e[VIEW_MAX];
-};
-
-/* Results involved in the rules fired by this result. */
-struct hits {
-	size_t n;
-	const struct wg_entry *e[WG_INVOLVED_MAX];
-};
 
 void westgard_init(struct westgard *w)
 {
@@ -67,87 +47,77 @@ static void copy_id(char dst[WG_ID_MAX], const char *src)
 	snprintf(dst, WG_ID_MAX, "%s", src ? src : "");
 }
 
-static void hist_push(struct wg_entry *hist, size_t *n, const struct wg_entry *e)
+/* A new lot learns provisionally from the CV of the level's most
+ * recently seen lot with targets, or of the targets without lot. */
+static void lot_begin(struct westgard *w, const struct westgard_params *p, int level, int slot)
 {
-	if (*n == WG_HIST) {
-		memmove(hist, hist + 1, (WG_HIST - 1) * sizeof(*hist));
-		(*n)--;
+	struct wg_lot *lt = &w->lv[level].lots[slot];
+	const struct westgard_target *none;
+	int from = -1;
+	double mean, sd;
+
+	for (int i = 0; i < WG_LOTS_MAX; i++) {
+		const struct wg_lot *o = &w->lv[level].lots[i];
+		double m, s;
+
+		if (i == slot || !o->used || !westgard__lot_target(p, w, level, i, &m, &s) || m == 0)
+			continue;
+		if (from < 0 || o->last_seq > w->lv[level].lots[from].last_seq)
+			from = i;
 	}
-	hist[(*n)++] = *e;
+	lt->learn = WG_LEARN_BASELINE;
+	if (from >= 0 && westgard__lot_target(p, w, level, from, &mean, &sd)) {
+		lt->learn = WG_LEARN_PROVISIONAL;
+		lt->carry_cv = sd / fabs(mean);
+		copy_id(lt->carry_from, w->lv[level].lots[from].lot);
+	} else if (lt->lot[0] && (none = westgard__target(p, level, "", false)) && none->mean != 0) {
+		lt->learn = WG_LEARN_PROVISIONAL;
+		lt->carry_cv = none->sd / fabs(none->mean);
+		copy_id(lt->carry_from, "");
+	}
 }
 
-/* A closed run joins the history unless it was rejected. */
-static void close_run(struct westgard *w)
+/* One more result of a lot without targets; fixes the target when the
+ * lot has enough. */
+static void learn(struct wg_lot *lt, const struct westgard_params *p, const struct wg_entry *e,
+                  int level, struct qc_verdict *out)
 {
-	struct wg_run *r = &w->run;
+	double mean, sd;
+	int need;
 
-	if (r->open && r->status != QC_REJECT) {
-		for (size_t i = 0; i < r->n; i++) {
-			const struct wg_entry *e = &r->res[i];
+	{ /* Welford: exact enough, and a restart resumes it bit for bit */
+		double d = e->value - lt->bl_mean;
 
-			if (!e->in_view)
-				continue;
-			hist_push(w->lv[e->level].hist, &w->lv[e->level].n_hist, e);
-			hist_push(w->inter, &w->n_inter, e);
-		}
+		lt->bl_n++;
+		lt->bl_mean += d / lt->bl_n;
+		lt->bl_m2 += d * (e->value - lt->bl_mean);
 	}
-	r->open = false;
-}
-
-static void open_run(struct westgard *w, const char *id, double t, uint64_t seq)
-{
-	struct wg_run *r = &w->run;
-	char prev[WG_ID_MAX];
-
-	copy_id(prev, r->id);
-	memset(r, 0, sizeof(*r));
-	r->open = true;
-	r->first_t = t;
-	if (id[0]) {
-		copy_id(r->id, id);
+	if (lt->bl_n == 1)
+		lt->bl_first_run = e->run_no;
+	else if (e->run_no != lt->bl_first_run)
+		lt->bl_two_runs = true;
+	need = lt->learn == WG_LEARN_PROVISIONAL ? p->lot_baseline_n : p->baseline_n;
+	if (lt->bl_n < need || !(lt->bl_m2 > 0))
+		return; /* an SD of 0 (identical values) cannot judge anything */
+	if (lt->learn == WG_LEARN_PROVISIONAL && !lt->bl_two_runs)
 		return;
-	}
-	r->id_assigned = true;
-	snprintf(r->id, sizeof(r->id), "t%lld", (long long)floor(t));
-	if (strcmp(r->id, prev) == 0) /* two runs within one second */
-		snprintf(r->id, sizeof(r->id), "t%lld-%llu", (long long)floor(t),
-		         (unsigned long long)seq);
-}
-
-static bool joins_open_run(const struct westgard *w, const struct westgard_params *p,
-                           const struct qc_input *in, const char *id)
-{
-	const struct wg_run *r = &w->run;
-
-	if (!r->open)
-		return false;
-	if (id[0])
-		return strcmp(id, r->id) == 0;
-	if (fabs(in->t - r->first_t) > p->run_window_s)
-		return false;
-	return !(r->levels_seen & (1u << in->level));
-}
-
-/* The level's history restarts with its new lot: committed results of the
- * level leave both histories, and its earlier results in the open run stop
- * counting for the rules (they stay in the run's status). */
-static void restart_level(struct westgard *w, int level)
-{
-	struct wg_level *lv = &w->lv[level];
-	size_t k = 0;
-
-	lv->n_hist = 0;
-	lv->bl_n = 0;
-	lv->bl_mean = lv->bl_m2 = 0;
-	lv->established = false;
-	lv->est_mean = lv->est_sd = 0;
-	for (size_t i = 0; i < w->n_inter; i++)
-		if (w->inter[i].level != level)
-			w->inter[k++] = w->inter[i];
-	w->n_inter = k;
-	for (size_t i = 0; i < w->run.n; i++)
-		if (w->run.res[i].level == level)
-			w->run.res[i].in_view = false;
+	mean = lt->bl_mean;
+	sd = sqrt(lt->bl_m2 / (lt->bl_n - 1));
+	if (lt->learn == WG_LEARN_PROVISIONAL && p->lot_sd == WG_LOT_SD_CARRY_CV &&
+	    lt->carry_cv * fabs(mean) > 0)
+		sd = lt->carry_cv * fabs(mean);
+	lt->established = true;
+	lt->est_mean = mean;
+	lt->est_sd = sd;
+	out->target_established = true;
+	out->target_level = level;
+	copy_id(out->target_lot, lt->lot);
+	out->target_source = lt->learn == WG_LEARN_PROVISIONAL ? "provisional" : "baseline";
+	copy_id(out->target_cv_from, lt->learn == WG_LEARN_PROVISIONAL && p->lot_sd == WG_LOT_SD_CARRY_CV
+	                                 ? lt->carry_from
+	                                 : "");
+	out->target_mean = mean;
+	out->target_sd = sd;
 }
 
 static void run_append(struct wg_run *r, const struct wg_entry *e)
@@ -157,209 +127,6 @@ static void run_append(struct wg_run *r, const struct wg_entry *e)
 		r->n--;
 	}
 	r->res[r->n++] = *e;
-}
-
-/* level < 0: the interleaved view of all levels. */
-static void build_view(const struct westgard *w, int level, struct view *v)
-{
-	const struct wg_entry *hist = level < 0 ? w->inter : w->lv[level].hist;
-	size_t n_hist = level < 0 ? w->n_inter : w->lv[level].n_hist;
-
-	v->n = 0;
-	for (size_t i = 0; i < n_hist; i++)
-		v->e[v->n++] = &hist[i];
-	for (size_t i = 0; i < w->run.n; i++) {
-		const struct wg_entry *e = &w->run.res[i];
-
-		if (e->in_view && (level < 0 || e->level == level))
-			v->e[v->n++] = e;
-	}
-}
-
-static void hit(struct hits *h, const struct wg_entry *e)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (h->e[i] == e)
-			return;
-	if (h->n < WG_INVOLVED_MAX)
-		h->e[h->n++] = e;
-}
-
-static int side_beyond(double z, double k)
-{
-	return z > k ? 1 : z < -k ? -1 : 0;
-}
-
-/* The last m results of v all beyond k SD on the same side (k = 0: the
- * same side of the mean). */
-static bool last_m_beyond(const struct view *v, size_t m, double k, struct hits *h)
-{
-	int side;
-
-	if (v->n < m)
-		return false;
-	side = side_beyond(v->e[v->n - 1]->z, k);
-	if (side == 0)
-		return false;
-	for (size_t i = v->n - m; i < v->n; i++)
-		if (side_beyond(v->e[i]->z, k) != side)
-			return false;
-	for (size_t i = v->n - m; i < v->n; i++)
-		hit(h, v->e[i]);
-	return true;
-}
-
-/* 2 of the last 3 beyond the same 2 SD limit, the newest one of them. */
-static bool two_of_three(const struct view *v, struct hits *h)
-{
-	const struct wg_entry *x = v->e[v->n - 1];
-	int side = side_beyond(x->z, 2);
-	size_t from = v->n >= 3 ? v->n - 3 : 0;
-
-	if (side == 0)
-		return false;
-	for (size_t i = from; i + 1 < v->n; i++)
-		if (side_beyond(v->e[i]->z, 2) == side) {
-			hit(h, v->e[i]);
-			hit(h, x);
-			return true;
-		}
-	return false;
-}
-
-/* 7 consecutive results each higher (or each lower) than the one before. */
-static bool trend7(const struct view *v, struct hits *h)
-{
-	bool up = true, down = true;
-
-	if (v->n < 7)
-		return false;
-	for (size_t i = v->n - 6; i < v->n; i++) {
-		up = up && v->e[i]->z > v->e[i - 1]->z;
-		down = down && v->e[i]->z < v->e[i - 1]->z;
-	}
-	if (!up && !down)
-		return false;
-	for (size_t i = v->n - 7; i < v->n; i++)
-		hit(h, v->e[i]);
-	return true;
-}
-
-/* A rule that looks back over results fires if its pattern, ending with
- * this result, holds in this level's own sequence (across runs, within the
- * control material) or in the interleaved sequence of all levels (across
- * materials and runs). Westgard's multirule pages and CLSI C24 apply the
- * counting rules both ways: 4-1s "within a material across 4 runs" or
- * "across materials, 2 runs of 2 levels"; 10x "within one material over
- * 10 runs" or "across materials, 5 runs of 2 levels"; 3-1s, 2of3-2s and
- * 6x/9x are their 3-level counterparts and 8x/12x the N=4 variants. 7T
- * is listed with them by DESIGN section 4 and is checked the same way (a
- * drift moves every level's z together, so the interleaved z still
- * trends). */
-static bool both_views(const struct view *lv, const struct view *iv,
-                       bool (*fn)(const struct view *, size_t, double, struct hits *), size_t m,
-                       double k, struct hits *h)
-{
-	bool a = fn(lv, m, k, h);
-	bool b = fn(iv, m, k, h);
-
-	return a || b;
-}
-
-static unsigned eval_rules(const struct westgard *w, const struct wg_entry *x, unsigned mask,
-                           struct hits *h)
-{
-	static const struct {
-		enum westgard_rule r;
-		double k;
-	} one[] = {{WG_1_2S, 2}, {WG_1_2_5S, 2.5}, {WG_1_3S, 3}, {WG_1_3_5S, 3.5}};
-	static const struct {
-		enum westgard_rule r;
-		size_t m;
-		double k;
-	} count[] = {{WG_4_1S, 4, 1}, {WG_3_1S, 3, 1}, {WG_6X, 6, 0},  {WG_8X, 8, 0},
-	             {WG_9X, 9, 0},   {WG_10X, 10, 0}, {WG_12X, 12, 0}};
-	struct view lv, iv;
-	unsigned fired = 0;
-	const struct wg_entry *run_prev = NULL;
-
-	build_view(w, x->level, &lv);
-	build_view(w, -1, &iv);
-
-	/* 1-ks: this result alone. */
-	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
-		if ((mask & WG_BIT(one[i].r)) && fabs(x->z) > one[i].k) {
-			fired |= WG_BIT(one[i].r);
-			hit(h, x);
-		}
-
-	/* 2-2s: two consecutive results beyond the same 2 SD limit, either
-	 * within the run across levels (the result before this one in the
-	 * run) or across runs within this level (its previous result).
-	 * Westgard 1981 and C24 define it both ways. */
-	for (size_t i = 0; i < w->run.n; i++) {
-		const struct wg_entry *e = &w->run.res[i];
-
-		if (e == x)
-			break;
-		if (e->in_view)
-			run_prev = e;
-	}
-	if (mask & WG_BIT(WG_2_2S)) {
-		int side = side_beyond(x->z, 2);
-		const struct wg_entry *lprev = lv.n >= 2 ? lv.e[lv.n - 2] : NULL;
-
-		if (side && run_prev && side_beyond(run_prev->z, 2) == side) {
-			fired |= WG_BIT(WG_2_2S);
-			hit(h, run_prev);
-			hit(h, x);
-		}
-		if (side && lprev && side_beyond(lprev->z, 2) == side) {
-			fired |= WG_BIT(WG_2_2S);
-			hit(h, lprev);
-			hit(h, x);
-		}
-	}
-
-	/* R-4s: within the run only, one level beyond +2 SD and another
-	 * beyond -2 SD. Westgard restricts it to one run so that random
-	 * error is told apart from a between-run shift (westgard.com,
-	 * "Power function graphs of multirules"; C24). */
-	if (mask & WG_BIT(WG_R_4S)) {
-		int side = side_beyond(x->z, 2);
-
-		for (size_t i = 0; side && i < w->run.n; i++) {
-			const struct wg_entry *e = &w->run.res[i];
-
-			if (e != x && e->in_view && e->level != x->level &&
-			    side_beyond(e->z, 2) == -side) {
-				fired |= WG_BIT(WG_R_4S);
-				hit(h, e);
-				hit(h, x);
-			}
-		}
-	}
-
-	for (size_t i = 0; i < sizeof(count) / sizeof(count[0]); i++)
-		if ((mask & WG_BIT(count[i].r)) &&
-		    both_views(&lv, &iv, last_m_beyond, count[i].m, count[i].k, h))
-			fired |= WG_BIT(count[i].r);
-
-	if (mask & WG_BIT(WG_2OF3_2S)) {
-		bool a = two_of_three(&lv, h);
-		bool b = two_of_three(&iv, h);
-
-		if (a || b)
-			fired |= WG_BIT(WG_2OF3_2S);
-	}
-	if (mask & WG_BIT(WG_7T)) {
-		bool a = trend7(&lv, h);
-		bool b = trend7(&iv, h);
-
-		if (a || b)
-			fired |= WG_BIT(WG_7T);
-	}
-	return fired;
 }
 
 static void involve(struct wg_run *r, const struct wg_entry *e)
@@ -392,18 +159,33 @@ static bool input_ok(const struct westgard_params *p, const struct qc_input *in)
 	return true;
 }
 
+static bool run_complete(const struct wg_run *r, const struct westgard_params *p, int replicates)
+{
+	for (size_t l = 0; l < p->n_levels; l++) {
+		int n = 0;
+
+		for (int s = 0; s < WG_LOTS_MAX; s++)
+			n += r->count[l][s];
+		if (n < replicates)
+			return false;
+	}
+	return true;
+}
+
 int westgard_eval(struct westgard *w, const struct westgard_params *p, const struct qc_input *in,
                   struct qc_verdict *out)
 {
 	const char *lot = in->lot ? in->lot : "";
-	const char *id = in->run ? in->run : "";
+	struct westgard_plan plan;
 	struct wg_level *lv;
 	struct wg_run *r = &w->run;
-	const struct westgard_target *tg;
+	struct wg_lot *lt;
 	struct wg_entry e;
-	struct hits h = {0};
+	struct wg_hits h = {0};
 	enum qc_status before;
-	unsigned reject_mask, fired = 0;
+	unsigned fired = 0;
+	bool is_new;
+	int slot;
 
 	if (!input_ok(p, in)) {
 		errno = EINVAL;
@@ -411,84 +193,82 @@ int westgard_eval(struct westgard *w, const struct westgard_params *p, const str
 	}
 	memset(out, 0, sizeof(*out));
 	lv = &w->lv[in->level];
+	slot = westgard__lot_slot(w, p, in->level, lot, &is_new);
+	if (slot < 0) { /* every kept lot of the level is in the open run */
+		errno = ENOSPC;
+		return -1;
+	}
+	lt = &lv->lots[slot];
+	if (is_new)
+		lot_begin(w, p, in->level, slot);
 	out->level = in->level;
 	out->target_level = -1;
-
-	if (lv->seen && strcmp(lv->lot, lot) != 0) {
+	out->lot_new = is_new;
+	if (lv->seen && strcmp(lv->last_lot, lot) != 0) {
 		out->lot_changed = true;
-		copy_id(out->prev_lot, lv->lot);
-		restart_level(w, in->level);
+		copy_id(out->prev_lot, lv->last_lot);
 	}
 	lv->seen = true;
-	copy_id(lv->lot, lot);
+	copy_id(lv->last_lot, lot);
 
-	if (!joins_open_run(w, p, in, id)) {
-		close_run(w);
-		open_run(w, id, in->t, w->next_seq);
-	}
+	westgard_plan(w, p, &plan, &out->chosen);
+	westgard__place(w, p, in, plan.replicates, out);
 
 	memset(&e, 0, sizeof(e));
 	e.seq = w->next_seq++;
+	e.run_no = r->run_no;
 	e.t = in->t;
+	e.value = in->value;
 	e.level = in->level;
+	e.lot = slot;
 	copy_id(e.run, r->id);
-	tg = westgard__target(p, in->level, lot, false);
-	if (tg || lv->established) {
+	lt->last_seq = e.seq;
+	if (westgard__lot_target(p, w, in->level, slot, &out->mean, &out->sd)) {
 		out->has_target = true;
-		out->mean = tg ? tg->mean : lv->est_mean;
-		out->sd = tg ? tg->sd : lv->est_sd;
 		e.z = (in->value - out->mean) / out->sd;
-		e.in_view = true;
 	} else {
-		/* Welford: exact enough, and a restart resumes it bit for bit */
-		double d = in->value - lv->bl_mean;
-
-		lv->bl_n++;
-		lv->bl_mean += d / lv->bl_n;
-		lv->bl_m2 += d * (in->value - lv->bl_mean);
 		e.z = NAN;
-		r->had_baseline = true;
-		if (lv->bl_n >= p->baseline_n && lv->bl_m2 > 0) {
-			/* an SD of 0 (identical values) cannot judge anything:
-			 * the baseline goes on until the values vary */
-			lv->established = true;
-			lv->est_mean = lv->bl_mean;
-			lv->est_sd = sqrt(lv->bl_m2 / (lv->bl_n - 1));
-			out->target_established = true;
-			out->target_level = in->level;
-			out->target_mean = lv->est_mean;
-			out->target_sd = lv->est_sd;
-		}
+		if (lt->learn == WG_LEARN_PROVISIONAL)
+			r->had_provisional = true;
+		else
+			r->had_baseline = true;
+		learn(lt, p, &e, in->level, out);
 	}
 	out->z = e.z;
+	westgard__stats_add(&lt->st, in->t, in->value, false);
 	run_append(r, &e);
 	r->levels_seen |= 1u << in->level;
+	if (r->count[in->level][slot] < 255)
+		r->count[in->level][slot]++;
 
-	westgard_choose_auto(w, p, &out->chosen);
-	reject_mask = p->rules_auto ? out->chosen.rules : p->rules;
-	out->rules_in_force = reject_mask;
-	if (e.in_view)
-		fired = eval_rules(w, &r->res[r->n - 1], reject_mask | p->warning, &h);
+	out->rules_in_force = plan.rules;
+	out->replicates = plan.replicates;
+	if (isfinite(e.z))
+		fired = westgard__rules(w, p, &plan, &r->res[r->n - 1], plan.rules | p->warning, &h);
 	for (size_t i = 0; i < h.n; i++)
 		involve(r, h.e[i]);
 
 	before = r->status;
 	r->fired |= fired;
-	if (fired & reject_mask)
+	if (fired & plan.rules)
 		r->status = QC_REJECT;
 	else if ((fired & p->warning) && r->status < QC_WARNING)
 		r->status = QC_WARNING;
 	else if (r->had_baseline && r->status < QC_BASELINE)
 		r->status = QC_BASELINE;
+	else if (r->had_provisional && r->status < QC_PROVISIONAL)
+		r->status = QC_PROVISIONAL;
 
 	out->seq = e.seq;
 	copy_id(out->run, r->id);
+	copy_id(out->rerun_of, r->rerun_of);
+	out->run_no = r->run_no;
 	out->status = r->status;
 	out->fired = r->fired;
 	out->fired_now = fired;
 	out->n_involved = r->n_involved;
 	memcpy(out->involved, r->involved, r->n_involved * sizeof(r->involved[0]));
-	out->run_complete = r->levels_seen == (1u << p->n_levels) - 1;
+	out->run_complete = run_complete(r, p, plan.replicates);
 	out->rejected_now = before != QC_REJECT && r->status == QC_REJECT;
 	if (out->run_complete && r->status != QC_REJECT && !r->accepted_reported) {
 		r->accepted_reported = true;

@@ -139,6 +139,8 @@ const char *westgard_status_name(enum qc_status s)
 	switch (s) {
 	case QC_ACCEPT:
 		return "accept";
+	case QC_PROVISIONAL:
+		return "provisional";
 	case QC_BASELINE:
 		return "baseline";
 	case QC_WARNING:
@@ -149,6 +151,22 @@ const char *westgard_status_name(enum qc_status s)
 	return "?";
 }
 
+static const char *const scope_names[] = {
+    [WG_SCOPE_RUNS] = "runs", [WG_SCOPE_LEVEL] = "level", [WG_SCOPE_BOTH] = "both"};
+
+const char *westgard_scope_name(enum wg_scope s)
+{
+	return (int)s >= 0 && s <= WG_SCOPE_BOTH ? scope_names[s] : "?";
+}
+
+int westgard_scope_parse(const char *s)
+{
+	for (int i = 0; s && i <= WG_SCOPE_BOTH; i++)
+		if (strcmp(s, scope_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 void westgard_params_init(struct westgard_params *p, size_t n_levels)
 {
 	memset(p, 0, sizeof(*p));
@@ -157,6 +175,10 @@ void westgard_params_init(struct westgard_params *p, size_t n_levels)
 	p->warning = WG_BIT(WG_1_2S);
 	p->run_window_s = WG_RUN_WINDOW_S;
 	p->baseline_n = WG_BASELINE_N;
+	p->lot_baseline_n = WG_LOT_BASELINE_N;
+	p->scope = WG_SCOPE_RUNS;
+	p->lot_sd = WG_LOT_SD_CARRY_CV;
+	p->sigma_option = WG_SIGMA_N6R1;
 	p->n_levels = n_levels;
 }
 
@@ -177,6 +199,21 @@ int westgard_params_check(const struct westgard_params *p, char *err, size_t err
 	}
 	if (p->baseline_n < 2) {
 		snprintf(err, errlen, "baseline_n must be at least 2, got %d", p->baseline_n);
+		return -1;
+	}
+	if (p->lot_baseline_n < 2) {
+		snprintf(err, errlen, "lot_baseline_n must be at least 2, got %d", p->lot_baseline_n);
+		return -1;
+	}
+	if (p->replicates < 0 || p->replicates > WG_REPLICATES_MAX) {
+		snprintf(err, errlen, "replicates must be 1 to %d, got %d", WG_REPLICATES_MAX,
+		         p->replicates);
+		return -1;
+	}
+	if ((int)p->scope < 0 || p->scope > WG_SCOPE_BOTH || (int)p->lot_sd < 0 ||
+	    p->lot_sd > WG_LOT_SD_BASELINE || (int)p->sigma_option < 0 ||
+	    p->sigma_option > WG_SIGMA_9X) {
+		snprintf(err, errlen, "bad scope, lot_sd or sigma option");
 		return -1;
 	}
 	for (size_t l = 0; l < p->n_levels; l++) {
@@ -207,49 +244,89 @@ int westgard_params_check(const struct westgard_params *p, char *err, size_t err
 
 /*
  * Westgard Sigma Rules (J.O. Westgard, S.A. Westgard, "Westgard Sigma
- * Rules", westgard.com 2014; also Westgard JO, Westgard SA, Clin Lab Med
+ * Rules", westgard.com 2014; Westgard JO, Westgard SA, Clin Lab Med
  * 2017;37:35-45, Fig. 1 for 2 levels and its 3-level companion chart):
  *
  *   sigma      2 levels                              3 levels
  *   >= 6       1-3s                 N=2 R=1          1-3s                     N=3 R=1
  *   5 to 6     1-3s/2-2s/R-4s       N=2 R=1          1-3s/2of3-2s/R-4s        N=3 R=1
- *   4 to 5     + 4-1s               N=4 R=1 (2x2)    + 3-1s                   N=3 R=1
- *   < 4        + 4-1s/8x            N=4 R=2 (2x4)    + 3-1s/6x                N=6 R=1 (3x2)
+ *   4 to 5     + 4-1s               N=4 R=1          + 3-1s                   N=3 R=1
+ *   < 4        + 4-1s/8x            N=4 R=2          + 3-1s/6x                N=6 R=1
+ *                                                    or the same              N=3 R=2
+ *                                                    or 9x for 6x             N=3 R=3
  *
- * N is control measurements per run; R the runs the across-run rules
- * look back over; "2x2" = N=2 over R=2 runs. The engine applies the rules
- * to whatever the lab measures; N and R are reported so the daemon can
- * show the recommended frequency. With one level, the 2-level column.
+ * N is control measurements per run (replicates = N / levels); R the runs
+ * the count rules look back over. Both are applied: auto sets the
+ * replicates a run holds per level (unless the config sets them) and R
+ * for every count rule. The 3-level alternatives below 4 sigma are the
+ * ones the issue (17) and the chart list; sigma_option picks one, the
+ * first by default. The 2-level chart is read as printing one choice per
+ * row; if it offers alternatives there (such as N=2 R=2 at 4 sigma), they
+ * are not offered here. With one level, the 2-level column.
  */
-static void sigma_row(double sigma, bool have, size_t n_levels, struct westgard_auto *a)
+static void sigma_row(double sigma, bool have, const struct westgard_params *p,
+                      struct westgard_auto *a)
 {
-	bool three = n_levels >= 3;
+	bool three = p->n_levels >= 3;
 	unsigned base = WG_BIT(WG_1_3S);
 	unsigned pair = three ? WG_BIT(WG_2OF3_2S) : WG_BIT(WG_2_2S);
 	unsigned run1s = three ? WG_BIT(WG_3_1S) : WG_BIT(WG_4_1S);
 	unsigned meanx = three ? WG_BIT(WG_6X) : WG_BIT(WG_8X);
 
+	a->runs = 1;
+	a->n_per_run = three ? 3 : 2;
 	if (have && sigma >= 6) {
 		a->rules = base;
-		a->n_per_run = three ? 3 : 2;
-		a->runs = 1;
 	} else if (have && sigma >= 5) {
 		a->rules = base | pair | WG_BIT(WG_R_4S);
-		a->n_per_run = three ? 3 : 2;
-		a->runs = 1;
 	} else if (have && sigma >= 4) {
 		a->rules = base | pair | WG_BIT(WG_R_4S) | run1s;
 		a->n_per_run = three ? 3 : 4;
-		a->runs = 1;
-	} else {
+	} else if (!three) {
 		/* below 4 sigma, and before targets exist: the full set */
 		a->rules = base | pair | WG_BIT(WG_R_4S) | run1s | meanx;
-		a->n_per_run = three ? 6 : 4;
-		a->runs = three ? 1 : 2;
+		a->n_per_run = 4;
+		a->runs = 2;
+	} else {
+		a->rules = base | pair | WG_BIT(WG_R_4S) | run1s | meanx;
+		a->n_per_run = 6;
+		if (p->sigma_option == WG_SIGMA_N3R2) {
+			a->n_per_run = 3;
+			a->runs = 2;
+		} else if (p->sigma_option == WG_SIGMA_9X) {
+			a->rules = (a->rules & ~WG_BIT(WG_6X)) | WG_BIT(WG_9X);
+			a->n_per_run = 3;
+			a->runs = 3;
+		}
 	}
+	a->replicates = a->n_per_run / (int)(three ? 3 : 2);
+	if (a->replicates < 1)
+		a->replicates = 1;
 }
 
-/* Configured target of a level for a lot: lot X wins over lot "". */
+int westgard_lookback(size_t n_levels, int replicates, int runs_auto, int n)
+{
+	int per_run = (int)n_levels * (replicates > 0 ? replicates : 1);
+
+	if (runs_auto > 0)
+		return runs_auto;
+	return per_run > 0 ? (n + per_run - 1) / per_run : n;
+}
+
+void westgard_plan(const struct westgard *w, const struct westgard_params *p,
+                   struct westgard_plan *out, struct westgard_auto *chosen)
+{
+	westgard_choose_auto(w, p, chosen);
+	out->rules = p->rules_auto ? chosen->rules : p->rules;
+	out->runs_auto = p->rules_auto ? chosen->runs : 0;
+	if (p->replicates > 0)
+		out->replicates = p->replicates;
+	else
+		out->replicates = p->rules_auto ? chosen->replicates : 1;
+}
+
+/* Targets of a level for a lot: in westgard_names.c, as the config
+ * checks and the Sigma choice need them without the engine. */
 const struct westgard_target *westgard__target(const struct westgard_params *p, int level,
                                                const char *lot, bool want_bias)
 {
@@ -263,10 +340,31 @@ const struct westgard_target *westgard__target(const struct westgard_params *p, 
 			continue;
 		if (strcmp(t->lot, lot) == 0)
 			return t;
-		if (t->lot[0] == '\0' && any == NULL)
+		/* a bias is the method's, not the lot's: one without lot
+		 * applies to every lot */
+		if (want_bias && t->lot[0] == '\0' && any == NULL)
 			any = t;
 	}
 	return any;
+}
+
+bool westgard__lot_target(const struct westgard_params *p, const struct westgard *w, int level,
+                          int slot, double *mean, double *sd)
+{
+	const struct wg_lot *lt = &w->lv[level].lots[slot];
+	const struct westgard_target *t = westgard__target(p, level, lt->lot, false);
+
+	if (t) {
+		*mean = t->mean;
+		*sd = t->sd;
+		return true;
+	}
+	if (lt->established) {
+		*mean = lt->est_mean;
+		*sd = lt->est_sd;
+		return true;
+	}
+	return false;
 }
 
 void westgard_choose_auto(const struct westgard *w, const struct westgard_params *p,
@@ -278,35 +376,41 @@ void westgard_choose_auto(const struct westgard *w, const struct westgard_params
 	out->sigma_level = -1;
 	for (size_t l = 0; l < p->n_levels && out->have_sigma; l++) {
 		const struct wg_level *lv = &w->lv[l];
-		const char *lot = lv->seen ? lv->lot : "";
-		const struct westgard_target *t = westgard__target(p, (int)l, lot, false);
+		const char *lot = lv->seen ? lv->last_lot : "";
 		const struct westgard_target *b = westgard__target(p, (int)l, lot, true);
-		double mean, sd, cv, sigma;
+		double mean = 0, sd = 0, cv, sigma;
+		bool have = false;
 
-		if (t) {
-			mean = t->mean;
-			sd = t->sd;
-		} else if (lv->established) {
-			mean = lv->est_mean;
-			sd = lv->est_sd;
-		} else {
+		for (int s = 0; s < WG_LOTS_MAX && !have; s++)
+			if (lv->lots[s].used && strcmp(lv->lots[s].lot, lot) == 0)
+				have = westgard__lot_target(p, w, (int)l, s, &mean, &sd);
+		if (!have) {
+			const struct westgard_target *t = westgard__target(p, (int)l, lot, false);
+
+			if (t) {
+				have = true;
+				mean = t->mean;
+				sd = t->sd;
+			}
+		}
+		if (!have || mean == 0) {
 			out->have_sigma = false;
 			break;
 		}
-		if (mean == 0) {
-			out->have_sigma = false;
-			break;
-		}
+		if (b == NULL)
+			out->bias_missing = true;
 		cv = sd / fabs(mean) * 100.0;
 		sigma = (p->tea_pct - (b ? fabs(b->bias_pct) : 0.0)) / cv;
 		if (sigma < out->sigma) {
 			out->sigma = sigma;
 			out->sigma_level = (int)l;
+			out->bias_pct = b ? b->bias_pct : 0.0;
 		}
 	}
 	if (!out->have_sigma) {
 		out->sigma = NAN;
 		out->sigma_level = -1;
+		out->bias_missing = false;
 	}
-	sigma_row(out->sigma, out->have_sigma, p->n_levels, out);
+	sigma_row(out->sigma, out->have_sigma, p, out);
 }

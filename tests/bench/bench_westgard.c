@@ -2,7 +2,7 @@
  * bench_westgard.c: Westgard evaluations per second on one core.
  *
  * Build: cc -O2 -std=c11 -D_GNU_SOURCE -I. -Irules $(pkg-config --cflags libcjson) \
- *	tests/bench/bench_westgard.c rules/westgard.c rules/westgard_names.c \
+ *	tests/bench/bench_westgard.c rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c \
  *	rules/westgard_json.c -lcjson -lm -o build/bench_westgard
  * One analyte, 2 levels, rules 1-3s/2-2s/R-4s/4-1s/10x + warning 1-2s,
  * in-control Gaussian data with run ids; median of 5 runs of 2,000,000

@@ -49,9 +49,9 @@ instruments:
       glucose:
         rules: 1-3s/2-2s/R-4s/4-1s/10x
         warning: 1-2s
-        levels:
-          L1: {{ mean: 100, sd: 2.5 }}
-          L2: {{ mean: 250, sd: 5.0 }}
+        levels:   # labsim's lot; targets apply to their own lot (issue 17)
+          L1: {{ lot: GLU-4101, mean: 100, sd: 2.5 }}
+          L2: {{ lot: GLU-4101, mean: 250, sd: 5.0 }}
 """)
     return cfg
 

@@ -35,21 +35,24 @@ instruments:
       glucose:
         rules: 1-3s/2-2s/R-4s/4-1s/10x
         warning: 1-2s
-        levels:
-          L1: { mean: 100, sd: 2 }
-          L2: { mean: 250, sd: 5 }
+        action_due: 0   # off: replay's clock and the wall clock differ (test_qc_record has it)
+        levels:   # targets apply to their own lot (issue 17)
+          L1: [{ lot: A, mean: 100, sd: 2 }, { lot: B, mean: 100, sd: 2 }]
+          L2: [{ lot: A, mean: 250, sd: 5 }, { lot: B, mean: 250, sd: 5 }]
       potassium:
         rules: 1-3s/2-2s/R-4s/4-1s
         run_window: 10m
+        action_due: 0
         levels:
-          L1: { mean: 3.0, sd: 0.05 }
-          L2: { mean: 5.0, sd: 0.1 }
+          L1: { lot: K1, mean: 3.0, sd: 0.05 }
+          L2: { lot: K1, mean: 5.0, sd: 0.1 }
           L3:
   main/hem-01:
     qc:
       hgb:
         rules: auto
         tea: 7%
+        action_due: 0
         levels:
           low: { mean: 8.0, sd: 0.1, bias: 1.0% }
           high: { mean: 17.0, sd: 0.17, bias: 1.5% }
@@ -120,8 +123,10 @@ def qc_input():
     k_runs.append((0.3, -0.2, mean3))          # run 21: L3 judged now
     k_runs.append((2.5, 2.6, mean3))           # run 22: 2-2s across levels within the run
     k_runs.append((-0.4, 0.1, mean3))          # run 23: accepted, resolved
-    # --- hgb: rules auto, sigma 4.8: 1-3s/2-2s/R-4s/4-1s -----------------
-    h_runs = [(0.2, -0.1), (1.3, 1.2), (1.1, 1.4), (0.0, 0.1)]  # 4-1s at run 3
+    # --- hgb: rules auto, sigma 4.8: 1-3s/2-2s/R-4s/4-1s, N=4 (2 results
+    # per level a run), R=1: 4-1s within one run (issue 17: N and R applied)
+    h_runs = [(0.2, -0.1, 0.3, 0.0), (1.3, 0.5, 1.2, 1.1),  # r2: 3 of 4: no
+              (1.1, 1.2, 1.4, 1.3), (0.0, 0.1, -0.2, 0.3)]  # 4-1s in run 3
 
     # Interleave the three analytes in time: every 30 minutes one run each.
     n = max(len(g_runs), len(k_runs), len(h_runs))
@@ -143,11 +148,12 @@ def qc_input():
                 lines.append(qc_line("chem-01", "potassium", lv, v, tt, lot="K1"))
                 expect[f"k.{i + 1}.{lv}"] = ("potassium", lv, tt, round(v, 6))
         if i < len(h_runs):
-            for k, (lv, z) in enumerate(zip(("low", "high"), h_runs[i])):
+            for k, (lv, z) in enumerate(zip(("low", "low", "high", "high"), h_runs[i])):
                 m, sd = HGB[lv]
                 tt = base + 1200 + 60 * k
                 lines.append(qc_line("hem-01", "hgb", lv, m + z * sd, tt, f"h{i + 1}"))
-                expect[f"h.{i + 1}.{lv}"] = ("hgb", lv, tt, round(m + z * sd, 6))
+                expect[f"h.{i + 1}.{lv}{'' if k % 2 == 0 else '2'}"] = \
+                    ("hgb", lv, tt, round(m + z * sd, 6))
     return lines, expect
 
 
@@ -229,7 +235,7 @@ def check_records(records, expect):
     assert {"level": "L1", "run": "r10"} in r["involved"], r
     r = qc("g.r13.L1")
     assert (r["status"], r["rules"]) == ("warning", ["1-2s"]), r
-    r = qc("g.r14.L1")   # 2-2s with r13 were it not for the new lot
+    r = qc("g.r14.L1")   # 2-2s with r13 were lot B's history not its own
     assert (r["status"], r["rules"], r["lot"]) == ("warning", ["1-2s"], "B"), r
     assert qc("g.r15.L2")["status"] == "accept"
     # the glucose qc alert: fired by each rejected run, resolved by the next accepted one
@@ -274,12 +280,14 @@ def check_records(records, expect):
     assert len(qr) == 1, qr
     assert qr[0]["key"] == "main/hem-01/hgb" and qr[0]["sigma"] == 4.8, qr[0]
     assert qr[0]["rules"] == ["1-3s", "2-2s", "R-4s", "4-1s"], qr[0]
-    assert (qr[0]["n"], qr[0]["runs"]) == (4, 1), qr[0]
+    assert (qr[0]["n"], qr[0]["replicates"], qr[0]["runs"]) == (4, 2, 1), qr[0]
+    assert qr[0]["bias"] == 1.0 and "bias_note" not in qr[0], qr[0]
     assert qr[0]["ts"] == iso(expect["h.1.low"][2]), qr[0]
-    r = qc("h.3.high")
+    assert qc("h.2.high2")["status"] == "accept"   # 4-1s within the run only
+    r = qc("h.3.high2")
     assert r["status"] == "reject" and r["rules"] == ["4-1s"], r
     assert alerts("main/hem-01/hgb/qc") == [
-        ("firing", iso(expect["h.3.high"][2])), ("resolved", iso(expect["h.4.high"][2]))]
+        ("firing", iso(expect["h.3.high2"][2])), ("resolved", iso(expect["h.4.high2"][2]))]
     # every result has its record, once
     assert len([r for r in records if r["type"] == "qc"]) == len(expect)
 

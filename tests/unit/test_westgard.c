@@ -1,4 +1,4 @@
-/* test-links: rules/westgard.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c */
+/* test-links: rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c */
 /*
  * test_westgard.c: every Westgard rule fires where it must and stays quiet
  * on its near miss; run grouping, cumulative run status, rejected runs
@@ -300,8 +300,10 @@ static void test_4_1s(void **state)
 	struct qc_verdict v;
 
 	(void)state;
-	/* within one level over 4 runs (the other level in between stays low) */
+	/* within one level over 4 runs (the other level in between stays low):
+	 * scope level only; in run order (the default) it spans 4 runs */
 	f = fx_new(2, B(WG_4_1S), 0);
+	f->p.scope = WG_SCOPE_LEVEL;
 	for (int i = 1; i <= 3; i++) {
 		v = run2(f, i, 1.5, -0.2);
 		assert_int_equal(v.fired, 0);
@@ -344,8 +346,10 @@ static void test_mean_rules_2_levels(void **state)
 		struct qc_verdict v;
 		char id[16];
 
-		/* within one level: n runs, the other level alternating */
+		/* within one level: n runs, the other level alternating
+		 * (scope level; in run order a level alone is not n in a row) */
 		f = fx_new(2, B(xr[k].rule), 0);
+		f->p.scope = WG_SCOPE_LEVEL;
 		for (int i = 1; i < n; i++) {
 			v = run2(f, i, 0.3, i % 2 ? 0.4 : -0.4);
 			assert_int_equal(v.fired, 0);
@@ -382,18 +386,30 @@ static void test_three_levels(void **state)
 	/* 2of3-2s within run */
 	f = fx_new(3, B(WG_2OF3_2S) | B(WG_2_2S), 0);
 	v = run3(f, 1, 2.5, 0.5, 2.1);
-	assert_int_equal(v.fired, B(WG_2OF3_2S)); /* not consecutive: 2-2s quiet */
+	/* 2-2s within a run takes any two of its results (issue 17) */
+	assert_int_equal(v.fired, B(WG_2OF3_2S) | B(WG_2_2S));
 	free(f);
 	f = fx_new(3, B(WG_2OF3_2S), 0);
 	v = run3(f, 1, 2.5, 0.5, -2.1);
 	assert_int_equal(v.fired, 0);
 	free(f);
-	/* 2of3-2s across runs: last level of one run, 2 later */
+	/* 2of3-2s across runs: two of a level's last three */
+	f = fx_new(3, B(WG_2OF3_2S), 0);
+	run3(f, 1, 0, 0, -2.4);
+	run3(f, 2, 0, 0, 0.3);
+	r(f, 0, 0.3, "r3");
+	v = r(f, 1, 0.2, "r3");
+	assert_int_equal(v.fired, 0);
+	v = r(f, 2, -2.2, "r3");
+	assert_int_equal(v.fired, B(WG_2OF3_2S));
+	free(f);
+	/* but not two of different levels in different runs (the old
+	 * interleaved reading) */
 	f = fx_new(3, B(WG_2OF3_2S), 0);
 	run3(f, 1, 0, 0, -2.4);
 	r(f, 0, 0.3, "r2");
 	v = r(f, 1, -2.2, "r2");
-	assert_int_equal(v.fired, B(WG_2OF3_2S));
+	assert_int_equal(v.fired, 0);
 	free(f);
 	/* 3-1s within a run of 3 levels */
 	f = fx_new(3, B(WG_3_1S), 0);
@@ -447,13 +463,13 @@ static void test_7t(void **state)
 	assert_int_equal(v.fired, B(WG_7T));
 	assert_int_equal(v.n_involved, 7);
 	free(f);
-	/* falling across levels */
+	/* falling across levels: 7T is one level's trend only (Bio-Rad) */
 	f = fx_new(2, B(WG_7T), 0);
 	run2(f, 1, 1.0, 0.9);
 	run2(f, 2, 0.8, 0.7);
 	run2(f, 3, 0.6, 0.5);
 	v = r(f, 0, 0.4, "r4");
-	assert_int_equal(v.fired, B(WG_7T));
+	assert_int_equal(v.fired, 0);
 	free(f);
 	/* a tie breaks the trend */
 	f = fx_new(2, B(WG_7T), 0);
@@ -589,13 +605,21 @@ static void test_lot_change(void **state)
 {
 	struct fx *f;
 	struct qc_verdict v;
-	struct westgard_target tg[2];
+	struct westgard_target tg[3];
 
 	(void)state;
-	f = fx_new(2, B(WG_2_2S) | B(WG_4_1S), 0);
-	run2(f, 1, 0, 0);
+	/* a lot's history is its own: lot B's first result does not pair
+	 * with lot A's last (targets per lot; mean 0 SD 1 each) */
+	f = fx_new(2, B(WG_2_2S), 0);
+	memset(tg, 0, sizeof(tg));
+	for (int i = 0; i < 2; i++) {
+		snprintf(tg[i].lot, sizeof(tg[i].lot), "%s", i ? "B" : "A");
+		tg[i].has_mean_sd = true, tg[i].mean = 0, tg[i].sd = 1;
+	}
+	f->p.levels[0].targets = tg;
+	f->p.levels[0].n_targets = 2;
 	put(f, 0, 2.5, "r2", "A");
-	put(f, 1, 0, "r2", "A");
+	put(f, 1, 0, "r2", "");
 	v = put(f, 0, 2.5, "r3", "B");
 	assert_true(v.lot_changed);
 	assert_string_equal(v.prev_lot, "A");
@@ -604,19 +628,11 @@ static void test_lot_change(void **state)
 	assert_false(v.lot_changed);
 	assert_int_equal(v.fired, B(WG_2_2S));
 	free(f);
-	/* 4-1s across levels: the changed level's old results drop out of the
-	 * interleaved view too */
-	f = fx_new(2, B(WG_4_1S), 0);
-	put(f, 0, 1.5, "r1", "A");
-	put(f, 1, 1.5, "r1", "A");
-	put(f, 0, 1.5, "r2", "B");
-	v = put(f, 1, 1.5, "r2", "A");
-	assert_int_equal(v.fired, 0);
-	free(f);
-	/* lot-specific targets: lot X has its own, others use lot "" */
+	/* targets apply to their own lot only: lot Y goes through the
+	 * provisional procedure with the CV of the targets without lot */
 	f = fx_new(2, B(WG_1_3S), 0);
 	memset(tg, 0, sizeof(tg));
-	tg[0].has_mean_sd = true, tg[0].mean = 0, tg[0].sd = 1;
+	tg[0].has_mean_sd = true, tg[0].mean = 100, tg[0].sd = 2;
 	snprintf(tg[1].lot, sizeof(tg[1].lot), "X");
 	tg[1].has_mean_sd = true, tg[1].mean = 10, tg[1].sd = 2;
 	f->p.levels[0].targets = tg;
@@ -624,8 +640,9 @@ static void test_lot_change(void **state)
 	v = put(f, 0, 14, "r1", "X");
 	assert_true(v.z == 2.0 && v.mean == 10);
 	v = put(f, 0, 2, "r2", "Y");
-	assert_true(v.lot_changed && v.z == 2.0 && v.mean == 0);
-	/* lot Z with only a lot-X target for level 2: baseline */
+	assert_true(v.lot_changed && v.lot_new && !v.has_target);
+	assert_int_equal(v.status, QC_PROVISIONAL);
+	/* level 2: a lot-X target only, lot Z has nothing to carry: baseline */
 	f->p.levels[1].targets = &tg[1];
 	f->p.levels[1].n_targets = 1;
 	v = put(f, 1, 7, "r3", "Z");
@@ -672,11 +689,13 @@ static void test_baseline(void **state)
 	assert_true(v.has_target);
 	assert_true(fabs(v.z - 3.5) < 1e-9);
 	assert_int_equal(v.status, QC_REJECT);
-	/* a lot change restarts the baseline of that level only */
+	/* a new lot of that level learns provisionally (the CV carried
+	 * from the learnt target); level 1 keeps its target */
 	v = put(f, 1, 200, "r21", "L2");
 	assert_true(v.lot_changed);
+	assert_true(v.lot_new);
 	assert_false(v.has_target);
-	assert_int_equal(v.status, QC_BASELINE);
+	assert_int_equal(v.status, QC_PROVISIONAL);
 	free(f);
 }
 
