@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <cJSON.h>
 
 struct labqcd;
 
@@ -24,6 +27,11 @@ struct health {
 
 /* Gather every counter (reads the spool directory for its depth). */
 void health_collect(struct labqcd *d, struct health *h);
+
+/* `labqcctl status`: the counters, the QC runs and statistics and the
+ * alert list, as JSON fields into obj and as text into text
+ * (health_report.c). */
+void health_report(struct labqcd *d, cJSON *obj, FILE *text);
 
 /* Publish the counters as <prefix>/labqcd/<client_id>/<name>; returns
  * how many were handed to the broker client (0 when disconnected). */
