@@ -1,10 +1,8 @@
 /*
  * qc.c: the QC path: a QC result -> Westgard engine -> records and alert.
  *
- * One struct qc_analyte per <site>/<instrument>/<analyte>, found in a
- * hash table, holding the engine state (rules/westgard) and the engine
- * parameters built from the config (rebuilt on reload; the state is
- * kept). Each result gives a `qc` record; a baseline that fixes a target
+ * The analytes are in qc_analytes.c, their runs in qc_runs.c, their
+ * saved state in qc_state.c. Each result gives a `qc` record; a baseline that fixes a target
  * gives a `target` record; a Sigma Rules choice that changes gives a
  * `qc_rules` record; a run that becomes rejected fires the alert
  * <site>/<instrument>/<analyte>/qc, and the next run completed without a
@@ -18,89 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-
-/* Build the engine's parameters from the analyte's config. */
-static void qc_params(struct labqcd *d, struct qc_analyte *q)
-{
-	const struct cfg_instrument *ins = config_instrument(d->cfg, q->site, q->instrument);
-	const struct cfg_qc_analyte *a = ins ? config_analyte(ins, q->analyte) : NULL;
-	char err[160];
-
-	q->cfg = a;
-	q->params_ok = false;
-	if (a == NULL || a->n_levels == 0 || a->n_levels > WG_LEVELS_MAX)
-		return;
-	westgard_params_init(&q->p, a->n_levels);
-	q->p.rules_auto = a->rules_auto;
-	if (!a->rules_auto && a->n_rules) {
-		q->p.rules = 0;
-		for (size_t i = 0; i < a->n_rules; i++) {
-			int r = westgard_rule_parse(a->rules[i]);
-			if (r >= 0)
-				q->p.rules |= WG_BIT(r);
-		}
-	}
-	if (a->n_warning) {
-		q->p.warning = 0;
-		for (size_t i = 0; i < a->n_warning; i++) {
-			int r = westgard_rule_parse(a->warning[i]);
-			if (r >= 0)
-				q->p.warning |= WG_BIT(r);
-		}
-	}
-	q->p.tea_pct = a->has_tea ? a->tea_pct : 0;
-	q->p.run_window_s = a->run_window_s > 0 ? a->run_window_s : WG_RUN_WINDOW_S;
-	q->p.baseline_n = a->baseline_n > 1 ? a->baseline_n : WG_BASELINE_N;
-	q->p.lot_baseline_n = a->lot_baseline_n > 1 ? a->lot_baseline_n : WG_LOT_BASELINE_N;
-	q->p.replicates = a->replicates;
-	q->p.scope = (enum wg_scope)a->scope;
-	q->p.lot_sd = (enum wg_lot_sd)a->lot_sd;
-	q->p.sigma_option = (enum wg_sigma_option)a->sigma_option;
-	for (size_t l = 0; l < a->n_levels; l++) {
-		size_t n = a->levels[l].n_targets < TARGETS_MAX ? a->levels[l].n_targets : TARGETS_MAX;
-		for (size_t i = 0; i < n; i++) {
-			const struct cfg_qc_target *ct = &a->levels[l].targets[i];
-			struct westgard_target *t = &q->targets[l][i];
-			memset(t, 0, sizeof(*t));
-			snprintf(t->lot, sizeof(t->lot), "%s", ct->lot);
-			t->has_mean_sd = ct->has_mean_sd;
-			t->mean = ct->mean;
-			t->sd = ct->sd;
-			t->has_bias = ct->has_bias;
-			t->bias_pct = ct->bias_pct;
-		}
-		q->p.levels[l].name = a->levels[l].name;
-		q->p.levels[l].targets = q->targets[l];
-		q->p.levels[l].n_targets = n;
-	}
-	if (westgard_params_check(&q->p, err, sizeof(err)) == -1) {
-		log_warnx("qc: %s: %s; its results are stored but not judged", q->key, err);
-		return;
-	}
-	q->params_ok = true;
-}
-
-struct qc_analyte *qc_analyte_get(struct labqcd *d, const char *site, const char *instrument,
-				  const char *analyte)
-{
-	char key[ID_MAX * 3 + 3];
-	struct qc_analyte *q;
-
-	snprintf(key, sizeof(key), "%s/%s/%s", site, instrument, analyte);
-	HASH_FIND_STR(d->qc, key, q);
-	if (q)
-		return q;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return NULL;
-	snprintf(q->key, sizeof(q->key), "%s", key);
-	snprintf(q->site, sizeof(q->site), "%s", site);
-	snprintf(q->instrument, sizeof(q->instrument), "%s", instrument);
-	snprintf(q->analyte, sizeof(q->analyte), "%s", analyte);
-	westgard_init(&q->w);
-	qc_params(d, q);
-	HASH_ADD_STR(d->qc, key, q);
-	return q;
-}
 
 static struct qc_analyte *qc_get(struct labqcd *d, const struct topic *tp)
 {
@@ -210,7 +125,7 @@ static void auto_record(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
 	audit_write(d->audit, t, seq, rec);
 }
 
-static void lj_change_add(struct qc_analyte *q, int level, double t, bool lot, const char *label)
+void qc_lj_change_add(struct qc_analyte *q, int level, double t, bool lot, const char *label)
 {
 	size_t cap = sizeof(q->changes[0]) / sizeof(q->changes[0][0]);
 	struct lj_change *c;
@@ -257,12 +172,12 @@ static void lj_remember(struct qc_analyte *q, int level, double t, double value,
 	if (v->lot_changed) {
 		char label[80];
 		snprintf(label, sizeof(label), "lot %s", meta->lot);
-		lj_change_add(q, level, t, true, label);
+		qc_lj_change_add(q, level, t, true, label);
 	}
 	if (v->target_established) {
 		char label[80];
 		snprintf(label, sizeof(label), "mean %.4g sd %.3g", v->target_mean, v->target_sd);
-		lj_change_add(q, v->target_level, t, false, label);
+		qc_lj_change_add(q, v->target_level, t, false, label);
 	}
 }
 
@@ -324,167 +239,6 @@ void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 			condition_summary(&c, "%s run %s accepted", q->analyte, v.run);
 			conditions_report(d, &k, &c, t, seq);
 		}
-	}
-}
-
-void qc_reconfigure(struct labqcd *d)
-{
-	struct qc_analyte *q, *tmp;
-
-	HASH_ITER(hh, d->qc, q, tmp)
-	qc_params(d, q);
-}
-
-static cJSON *lj_to_json(const struct qc_analyte *q)
-{
-	cJSON *levels = cJSON_CreateArray();
-
-	for (int l = 0; l < WG_LEVELS_MAX; l++) {
-		cJSON *lv = cJSON_CreateObject(), *pts = cJSON_AddArrayToObject(lv, "points");
-		cJSON *chs = cJSON_AddArrayToObject(lv, "changes");
-		for (size_t i = 0; i < q->lj_n[l]; i++) {
-			const struct lj_point *p =
-				&q->lj[l][(q->lj_next[l] + LJ_KEPT - q->lj_n[l] + i) % LJ_KEPT];
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "t", p->t);
-			cJSON_AddNumberToObject(o, "value", p->value);
-			if (isfinite(p->z))
-				cJSON_AddNumberToObject(o, "z", p->z);
-			cJSON_AddNumberToObject(o, "status", p->status);
-			cJSON_AddBoolToObject(o, "unjudged", p->unjudged);
-			cJSON_AddStringToObject(o, "run", p->run);
-			cJSON_AddStringToObject(o, "lot", p->lot);
-			cJSON_AddStringToObject(o, "rules", p->rules);
-			cJSON_AddItemToArray(pts, o);
-		}
-		for (size_t i = 0; i < q->n_changes[l]; i++) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "t", q->changes[l][i].t);
-			cJSON_AddBoolToObject(o, "lot", q->changes[l][i].lot);
-			cJSON_AddStringToObject(o, "label", q->changes[l][i].label);
-			cJSON_AddItemToArray(chs, o);
-		}
-		cJSON_AddItemToArray(levels, lv);
-	}
-	return levels;
-}
-
-static void lj_from_json(struct qc_analyte *q, const cJSON *levels)
-{
-	const cJSON *lv;
-	int l = 0;
-
-	cJSON_ArrayForEach(lv, levels)
-	{
-		const cJSON *o;
-		if (l >= WG_LEVELS_MAX)
-			break;
-		q->lj_n[l] = q->lj_next[l] = q->n_changes[l] = 0;
-		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(lv, "points"))
-		{
-			const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
-			const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "z");
-			const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-			const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run");
-			const cJSON *lot = cJSON_GetObjectItemCaseSensitive(o, "lot");
-			const cJSON *rules = cJSON_GetObjectItemCaseSensitive(o, "rules");
-			if (!cJSON_IsNumber(t) || !cJSON_IsNumber(v) || !cJSON_IsNumber(st) ||
-			    st->valueint < QC_ACCEPT || st->valueint > QC_REJECT)
-				continue;
-			struct lj_point *p = &q->lj[l][q->lj_next[l]];
-			memset(p, 0, sizeof(*p));
-			p->t = t->valuedouble;
-			p->value = v->valuedouble;
-			p->z = cJSON_IsNumber(z) ? z->valuedouble : NAN;
-			p->status = (enum qc_status)st->valueint;
-			p->unjudged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unjudged"));
-			snprintf(p->run, sizeof(p->run), "%s", cJSON_IsString(run) ? run->valuestring : "");
-			snprintf(p->lot, sizeof(p->lot), "%s", cJSON_IsString(lot) ? lot->valuestring : "");
-			snprintf(p->rules, sizeof(p->rules), "%s",
-				 cJSON_IsString(rules) ? rules->valuestring : "");
-			q->lj_next[l] = (q->lj_next[l] + 1) % LJ_KEPT;
-			if (q->lj_n[l] < LJ_KEPT)
-				q->lj_n[l]++;
-		}
-		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(lv, "changes"))
-		{
-			const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
-			const cJSON *label = cJSON_GetObjectItemCaseSensitive(o, "label");
-			if (cJSON_IsNumber(t) && cJSON_IsString(label))
-				lj_change_add(q, l, t->valuedouble,
-					      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "lot")),
-					      label->valuestring);
-		}
-		l++;
-	}
-}
-
-cJSON *qc_to_json(struct labqcd *d)
-{
-	cJSON *o = cJSON_CreateObject();
-	struct qc_analyte *q, *tmp;
-
-	HASH_ITER(hh, d->qc, q, tmp)
-	{
-		cJSON *w = westgard_to_json(&q->w);
-		if (w) {
-			cJSON_AddNumberToObject(w, "last_auto_rules", q->last_auto_rules);
-			cJSON_AddItemToObject(w, "lj", lj_to_json(q));
-			cJSON_AddItemToObject(w, "record", qc_runs_to_json(q));
-			cJSON_AddItemToObject(o, q->key, w);
-		}
-	}
-	return o;
-}
-
-int qc_from_json(struct labqcd *d, const cJSON *o)
-{
-	const cJSON *w;
-	char err[160];
-
-	cJSON_ArrayForEach(w, o)
-	{
-		struct topic tp;
-		const char *k = w->string;
-		const char *s1 = strchr(k, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-		if (!s1 || !s2 || s1 - k >= ID_MAX || s2 - s1 - 1 >= ID_MAX || strlen(s2 + 1) >= ID_MAX)
-			return -1;
-		memset(&tp, 0, sizeof(tp));
-		memcpy(tp.site, k, (size_t)(s1 - k));
-		memcpy(tp.instrument, s1 + 1, (size_t)(s2 - s1 - 1));
-		snprintf(tp.channel, sizeof(tp.channel), "%s", s2 + 1);
-		struct qc_analyte *q = qc_get(d, &tp);
-		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(w, "version");
-		if (q && cJSON_IsNumber(ver) && ver->valuedouble == 1) {
-			/* before issue 17: one lot per level, interleaved histories;
-			 * the rules' history restarts, the rest of the state stays */
-			log_warnx("state: qc %s: Westgard state of version 1 not carried over; "
-				  "its history and targets learnt restart", k);
-			continue;
-		}
-		if (q == NULL || westgard_from_json(&q->w, w, err, sizeof(err)) == -1) {
-			log_warnx("state: qc %s: %s", k, err);
-			return -1;
-		}
-		qc_runs_from_json(q, cJSON_GetObjectItemCaseSensitive(w, "record"));
-		const cJSON *la = cJSON_GetObjectItemCaseSensitive(w, "last_auto_rules");
-		if (cJSON_IsNumber(la))
-			q->last_auto_rules = (unsigned)la->valuedouble;
-		lj_from_json(q, cJSON_GetObjectItemCaseSensitive(w, "lj"));
-	}
-	return 0;
-}
-
-void qc_free(struct labqcd *d)
-{
-	struct qc_analyte *q, *tmp;
-
-	HASH_ITER(hh, d->qc, q, tmp)
-	{
-		HASH_DEL(d->qc, q);
-		westgard_free(&q->w);
-		free(q);
 	}
 }
 

@@ -80,6 +80,8 @@ struct qc_analyte *qc_analyte_get(struct labqcd *d, const char *site, const char
                                   const char *analyte);
 
 /* qc_runs.c */
+/* qc.c: a lot change or target change marked on the level's LJ chart. */
+void qc_lj_change_add(struct qc_analyte *q, int level, double t, bool lot, const char *label);
 struct qc_run *qc_run_find(struct qc_analyte *q, const char *id);
 void qc_runs_note(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
                   const struct qc_verdict *v, double t);
