@@ -12,6 +12,8 @@
  * memory and written with fs_write_atomic(), so a browser never sees
  * half a PNG.
  *
+ * The frame is graph_frame.c's.
+ *
  * Why not let librrd draw the frame: librrd 1.7.2 leaks on every graph
  * whose frame it paints. grid_paint() calls graph_title_split(), which
  * mallocs a line array and strdup()s the title and never frees them
@@ -41,6 +43,7 @@
  */
 #include "dash_int.h"
 #include "fsutil.h"
+#include "graph_frame.h"
 
 #include <cairo.h>
 #include <errno.h>
@@ -58,6 +61,11 @@
 #define GRAPH_MAX_ARGS 64
 
 static pthread_mutex_t rrd_graph_lock = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t *graph_rrd_lock(void)
+{
+	return &rrd_graph_lock;
+}
 
 struct args {
 	char *v[GRAPH_MAX_ARGS];
@@ -149,236 +157,6 @@ static void add_band(struct args *a, int *band, double from, double to, const ch
 	arg_add(a, "CDEF:b%dh=avg,UN,%.10g,%.10g,IF", k, to - from, to - from);
 	arg_add(a, "AREA:b%dlo", k);
 	arg_add(a, "AREA:b%dh%s::STACK", k, colour);
-}
-
-/* ---- the frame around librrd's data area ---- */
-
-#define FONT "DejaVu Sans"
-#define TITLE_PX 11.0
-#define TEXT_PX 9.5
-#define TITLE_H 22 /* strip above the data area */
-#define AXIS_L 66  /* unit label and value labels */
-#define AXIS_R 16
-#define XLABEL_H 15 /* time labels under the data area */
-#define LEGEND_LINE_H 13
-#define BOTTOM_PAD 3
-#define MARK_R 3.5 /* the alert's sample: a disc of the average line's colour */
-
-struct rgba {
-	double r, g, b, a;
-};
-
-static const struct rgba c_text = {0.2, 0.2, 0.2, 1}, c_grid = {0, 0, 0, 0.13},
-                         c_axis = {0.55, 0.55, 0.55, 1}, c_band = {0.976, 0.659, 0.145, 0.333},
-                         c_spread = {0.310, 0.506, 0.741, 0.314}, c_avg = {0.122, 0.247, 0.498, 1},
-                         c_limit = {0.776, 0.157, 0.157, 1}, c_warnlim = {0.902, 0.318, 0, 1};
-
-enum swatch { SW_AREA, SW_LINE, SW_DASH, SW_DOT, SW_NONE };
-
-struct legend_item {
-	enum swatch swatch;
-	struct rgba colour;
-	char text[192];
-};
-
-#define LEGEND_MAX 10
-
-struct legend {
-	struct legend_item item[LEGEND_MAX];
-	int n;
-};
-
-static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
-{
-	struct legend_item *it;
-	va_list ap;
-
-	if (lg->n == LEGEND_MAX)
-		return;
-	it = &lg->item[lg->n++];
-	it->swatch = sw;
-	it->colour = colour;
-	va_start(ap, fmt);
-	vsnprintf(it->text, sizeof(it->text), fmt, ap);
-	va_end(ap);
-}
-
-static void set_rgba(cairo_t *cr, struct rgba c)
-{
-	cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
-}
-
-/* Lay the legend out left to right from (x0, y0), wrapping at x1, one
- * baseline every LEGEND_LINE_H; draw it if `draw`. Returns the lines used. */
-static int legend_flow(cairo_t *cr, const struct legend *lg, double x0, double x1, double y0,
-                       bool draw)
-{
-	const double box = 8, gap = 4, spacing = 14;
-	double x = x0, y = y0;
-	int lines = lg->n > 0;
-
-	for (int i = 0; i < lg->n; i++) {
-		const struct legend_item *it = &lg->item[i];
-		cairo_text_extents_t ext;
-		double w, sw = it->swatch == SW_NONE ? 0 : box + gap;
-
-		if (it->text[0] == '\n') { /* forced line break */
-			x = x0;
-			y += LEGEND_LINE_H;
-			lines++;
-			continue;
-		}
-		cairo_text_extents(cr, it->text, &ext);
-		w = sw + ext.x_advance;
-		if (x > x0 && x + w > x1) {
-			x = x0;
-			y += LEGEND_LINE_H;
-			lines++;
-		}
-		if (draw) {
-			cairo_new_path(cr);
-			switch (it->swatch) {
-			case SW_AREA:
-				set_rgba(cr, it->colour);
-				cairo_rectangle(cr, x, y - box, box, box);
-				cairo_fill(cr);
-				cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-				cairo_set_line_width(cr, 0.5);
-				cairo_rectangle(cr, x + 0.25, y - box + 0.25, box - 0.5, box - 0.5);
-				cairo_stroke(cr);
-				break;
-			case SW_LINE:
-			case SW_DASH: {
-				const double dash[] = {3, 2};
-
-				set_rgba(cr, it->colour);
-				cairo_set_line_width(cr, 1.5);
-				if (it->swatch == SW_DASH)
-					cairo_set_dash(cr, dash, 2, 0);
-				cairo_move_to(cr, x, y - box / 2);
-				cairo_line_to(cr, x + box, y - box / 2);
-				cairo_stroke(cr);
-				cairo_set_dash(cr, NULL, 0, 0);
-				break;
-			}
-			case SW_DOT:
-				set_rgba(cr, it->colour);
-				cairo_arc(cr, x + box / 2, y - box / 2, MARK_R, 0, 2 * M_PI);
-				cairo_fill(cr);
-				break;
-			case SW_NONE:
-				break;
-			}
-			set_rgba(cr, c_text);
-			cairo_move_to(cr, x + sw, y);
-			cairo_show_text(cr, it->text);
-		}
-		x += w + spacing;
-	}
-	return lines;
-}
-
-static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
-{
-	cairo_text_extents_t ext;
-
-	cairo_text_extents(cr, s, &ext);
-	cairo_move_to(cr, x - ext.x_advance * align, y);
-	cairo_show_text(cr, s);
-}
-
-/* Value axis: grid lines at a 1-2-5 step, about five of them. */
-static void draw_value_axis(cairo_t *cr, double left, double top, double w, double h, double vmin,
-                            double vmax)
-{
-	double range = vmax - vmin, raw, mag, step;
-	int decimals;
-
-	if (!isfinite(vmin) || !isfinite(vmax) || !(range > 0))
-		return;
-	raw = range / 5;
-	mag = pow(10, floor(log10(raw)));
-	step = raw / mag < 1.5   ? mag
-	       : raw / mag < 3.5 ? 2 * mag
-	       : raw / mag < 7.5 ? 5 * mag
-	                         : 10 * mag;
-	decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-	for (double v = ceil(vmin / step - 1e-9) * step; v <= vmax + step * 1e-9; v += step) {
-		double y = round(top + h - (v - vmin) / range * h) + 0.5;
-		char label[48];
-
-		if (fabs(v) < step * 1e-9)
-			v = 0; /* no "-0" */
-		set_rgba(cr, c_grid);
-		cairo_set_line_width(cr, 1);
-		cairo_move_to(cr, left, y);
-		cairo_line_to(cr, left + w, y);
-		cairo_stroke(cr);
-		set_rgba(cr, c_text);
-		snprintf(label, sizeof(label), "%.*f", decimals > 9 ? 9 : decimals, v);
-		text_at(cr, left - 5, y + 3.5, label, 1.0);
-	}
-}
-
-/* Time axis: grid and labels at local-time boundaries (3 h for a day,
- * midnight for a week, Monday midnight for a month with a line each
- * midnight), found by walking the axis in quarter hours so DST and
- * half-hour zones need no arithmetic. A span of 6 h or less (an alert's
- * chart) is labelled every hour. */
-static void draw_time_axis(cairo_t *cr, enum dash_period period, double left, double top, double w,
-                           double h, double t0, double t1)
-{
-	/* An alert's few hours: a label every hour. */
-	int hour_step = t1 - t0 <= 6 * 3600.0 ? 1 : 3;
-
-	if (!(t1 > t0))
-		return;
-	for (double t = ceil(t0 / 900) * 900; t <= t1; t += 900) {
-		time_t tt = (time_t)t;
-		struct tm tm;
-		enum { NO_TICK, GRID_ONLY, HOUR, WEEKDAY, MONTHDAY } tick = NO_TICK;
-		double x;
-		char label[48] = "";
-
-		if (localtime_r(&tt, &tm) == NULL || tm.tm_min != 0)
-			continue;
-		switch (period) {
-		case DASH_DAY:
-			if (tm.tm_hour % hour_step == 0)
-				tick = HOUR;
-			break;
-		case DASH_WEEK:
-			if (tm.tm_hour == 0)
-				tick = WEEKDAY;
-			break;
-		case DASH_MONTH:
-			if (tm.tm_hour == 0)
-				tick = tm.tm_wday == 1 ? MONTHDAY : GRID_ONLY;
-			break;
-		}
-		if (tick == NO_TICK)
-			continue;
-		/* Literal formats, so the compiler checks them. */
-		if (tick == HOUR)
-			strftime(label, sizeof(label), "%H:%M", &tm);
-		else if (tick == WEEKDAY)
-			strftime(label, sizeof(label), "%a %d", &tm);
-		else if (tick == MONTHDAY)
-			strftime(label, sizeof(label), "%b %d", &tm);
-		x = round(left + (t - t0) / (t1 - t0) * w) + 0.5;
-		set_rgba(cr, c_grid);
-		cairo_set_line_width(cr, 1);
-		cairo_move_to(cr, x, top);
-		cairo_line_to(cr, x, top + h);
-		cairo_stroke(cr);
-		if (label[0]) {
-			set_rgba(cr, c_text);
-			text_at(cr, x, top + h + 11, label, 0.5);
-		}
-	}
 }
 
 struct png_reader {
@@ -611,29 +389,29 @@ static void legend_build(struct legend *lg, const struct graph_req *g, const cha
 	bool bands = has_band(g) && !g->no_data;
 
 	if (bands)
-		legend_add(lg, SW_AREA, c_band, "warning zone");
+		frame_legend_add(lg, SW_AREA, c_band, "warning zone");
 	if (g->no_data) {
-		legend_add(lg, SW_NONE, c_text, "no data stored yet");
+		frame_legend_add(lg, SW_NONE, c_text, "no data stored yet");
 	} else {
-		legend_add(lg, SW_AREA, c_spread, "min to max");
-		legend_add(lg, SW_LINE, c_avg, "average");
+		frame_legend_add(lg, SW_AREA, c_spread, "min to max");
+		frame_legend_add(lg, SW_LINE, c_avg, "average");
 	}
 	if (isfinite(g->mark_v))
-		legend_add(lg, SW_DOT, c_avg, "alert %.6g%s%s", g->mark_v, sp, u);
+		frame_legend_add(lg, SW_DOT, c_avg, "alert %.6g%s%s", g->mark_v, sp, u);
 	if (isfinite(g->min))
-		legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", g->min, sp, u);
+		frame_legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", g->min, sp, u);
 	if (isfinite(g->max))
-		legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", g->max, sp, u);
+		frame_legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", g->max, sp, u);
 	if (isfinite(g->warning_min) && (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
-		legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", g->warning_min);
+		frame_legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", g->warning_min);
 	if (isfinite(g->warning_max) && (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
-		legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", g->warning_max);
+		frame_legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", g->warning_max);
 	if (g->no_data)
 		return;
-	legend_add(lg, SW_NONE, c_text, "\n");
-	legend_add(lg, SW_NONE, c_text, "last %s", stats[0]);
-	legend_add(lg, SW_NONE, c_text, "lowest %s", stats[1]);
-	legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
+	frame_legend_add(lg, SW_NONE, c_text, "\n");
+	frame_legend_add(lg, SW_NONE, c_text, "last %s", stats[0]);
+	frame_legend_add(lg, SW_NONE, c_text, "lowest %s", stats[1]);
+	frame_legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
 }
 
 /* The alert's sample on top of the data, where librrd's axes put it. */
@@ -651,7 +429,7 @@ static void draw_mark(cairo_t *cr, const struct graph_req *g, const struct rrd_r
 	x = fmin(fmax(x, AXIS_L + MARK_R), AXIS_L + plot_w - MARK_R);
 	y = fmin(fmax(y, TITLE_H + MARK_R), TITLE_H + plot_h - MARK_R);
 	cairo_new_path(cr);
-	set_rgba(cr, c_avg);
+	frame_rgba(cr, c_avg);
 	cairo_arc(cr, x, y, MARK_R, 0, 2 * M_PI);
 	cairo_fill(cr);
 }
@@ -685,7 +463,7 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	/* The legend's height (the stats line has the widest numbers) sets
 	 * the data area's. */
 	legend_build(lg, g, (const char *[]){"-00000.00", "-00000.00", "-00000.00"});
-	lines = legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
+	lines = frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
 	plot_h = DASH_GRAPH_H - TITLE_H - XLABEL_H - lines * LEGEND_LINE_H - BOTTOM_PAD;
 	if (plot_h < 40) {
 		snprintf(err, errlen, "legend too long for a %dx%d graph", DASH_GRAPH_W,
@@ -717,12 +495,12 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	cairo_set_source_surface(cr, data, AXIS_L, TITLE_H);
 	cairo_paint(cr);
 
-	draw_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
-	draw_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
+	frame_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
+	frame_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
 	               isfinite(r.t0) ? r.t0 : (double)g->start,
 	               isfinite(r.t1) ? r.t1 : (double)g->end);
 	draw_mark(cr, g, &r, plot_w, plot_h);
-	set_rgba(cr, c_axis);
+	frame_rgba(cr, c_axis);
 	cairo_set_line_width(cr, 1);
 	cairo_rectangle(cr, AXIS_L - 0.5, TITLE_H - 0.5, plot_w + 1, plot_h + 1);
 	cairo_stroke(cr);
@@ -732,8 +510,8 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 		cairo_save(cr);
 		cairo_translate(cr, 13, TITLE_H + plot_h / 2.0);
 		cairo_rotate(cr, -M_PI / 2);
-		set_rgba(cr, c_text);
-		text_at(cr, 0, 0, g->unit, 0.5);
+		frame_rgba(cr, c_text);
+		frame_text_at(cr, 0, 0, g->unit, 0.5);
 		cairo_restore(cr);
 	}
 
@@ -743,13 +521,13 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	}
 	memset(lg, 0, sizeof(*lg));
 	legend_build(lg, g, stats_in);
-	legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
+	frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
 	            TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
 
 	/* The title, centred in its strip. */
 	cairo_set_font_size(cr, TITLE_PX);
-	set_rgba(cr, c_text);
-	text_at(cr, DASH_GRAPH_W / 2.0, 15, g->title, 0.5);
+	frame_rgba(cr, c_text);
+	frame_text_at(cr, DASH_GRAPH_W / 2.0, 15, g->title, 0.5);
 
 	cairo_surface_flush(out);
 	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, png) != CAIRO_STATUS_SUCCESS ||
