@@ -231,11 +231,16 @@ out:
 int alert_chart_capture(struct labqcd *d, const struct cond_key *k, const struct condition *c,
 			double t, char *spec, size_t len)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o;
 	char *text = NULL;
 	int rc = -1;
 
-	if (o == NULL)
+	/* A calendar "channel" (calibration) has no series to draw. */
+	if (k->kind == ALERT_EQUIPMENT && strcmp(k->rule, "calendar") == 0) {
+		spec[0] = '\0';
+		return 0;
+	}
+	if ((o = cJSON_CreateObject()) == NULL)
 		goto out;
 	if ((k->kind == ALERT_QC ? capture_lj(d, k, t, o) : capture_graph(d, k, c, t, o)) == -1)
 		goto out;

@@ -274,7 +274,8 @@ static rrd_info_t *graph_locked(const struct graph_req *g, struct args *a, bool 
 	rrd_clear_error();
 	info = rrd_graph_v(a->n, a->v);
 	if (info == NULL)
-		snprintf(err, errlen, "rrd_graph: %s", rrd_test_error() ? rrd_get_error() : "failed");
+		snprintf(err, errlen, "rrd_graph: %s",
+		         rrd_test_error() ? rrd_get_error() : "failed");
 	rrd_clear_error();
 	pthread_mutex_unlock(&rrd_graph_lock);
 	return info;
@@ -402,9 +403,11 @@ static void legend_build(struct legend *lg, const struct graph_req *g, const cha
 		frame_legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", g->min, sp, u);
 	if (isfinite(g->max))
 		frame_legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", g->max, sp, u);
-	if (isfinite(g->warning_min) && (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
+	if (isfinite(g->warning_min) &&
+	    (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
 		frame_legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", g->warning_min);
-	if (isfinite(g->warning_max) && (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
+	if (isfinite(g->warning_max) &&
+	    (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
 		frame_legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", g->warning_max);
 	if (g->no_data)
 		return;
@@ -497,8 +500,8 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 
 	frame_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
 	frame_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
-	               isfinite(r.t0) ? r.t0 : (double)g->start,
-	               isfinite(r.t1) ? r.t1 : (double)g->end);
+	                isfinite(r.t0) ? r.t0 : (double)g->start,
+	                isfinite(r.t1) ? r.t1 : (double)g->end);
 	draw_mark(cr, g, &r, plot_w, plot_h);
 	frame_rgba(cr, c_axis);
 	cairo_set_line_width(cr, 1);
@@ -522,7 +525,7 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	memset(lg, 0, sizeof(*lg));
 	legend_build(lg, g, stats_in);
 	frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
-	            TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
+	                  TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
 
 	/* The title, centred in its strip. */
 	cairo_set_font_size(cr, TITLE_PX);
@@ -553,20 +556,20 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 	char title[300];
 	struct sbuf png = {0};
 	struct graph_req g = {
-		.rrd_path = rrd_path,
-		.rrdcached = rrdcached,
-		.instrument = in->name,
-		.channel = c->name,
-		.unit = c->unit,
-		.min = c->min,
-		.max = c->max,
-		.warning_min = c->warning_min,
-		.warning_max = c->warning_max,
-		.start = (long)(now - period_seconds(period)),
-		.end = (long)now,
-		.period = period,
-		.title = title,
-		.mark_v = NAN,
+	    .rrd_path = rrd_path,
+	    .rrdcached = rrdcached,
+	    .instrument = in->name,
+	    .channel = c->name,
+	    .unit = c->unit,
+	    .min = c->min,
+	    .max = c->max,
+	    .warning_min = c->warning_min,
+	    .warning_max = c->warning_max,
+	    .start = (long)(now - period_seconds(period)),
+	    .end = (long)now,
+	    .period = period,
+	    .title = title,
+	    .mark_v = NAN,
 	};
 	int rc = -1;
 
@@ -591,22 +594,22 @@ int dash_alert_graph_png(const struct dash_alert_graph *ag, double deadline, uns
 	time_t at = (time_t)ag->at;
 	struct tm tm;
 	struct graph_req g = {
-		.rrd_path = ag->rrd_path,
-		.rrdcached = ag->rrdcached,
-		.instrument = ag->instrument,
-		.channel = ag->channel,
-		.unit = ag->unit ? ag->unit : "",
-		.min = ag->min,
-		.max = ag->max,
-		.warning_min = ag->warning_min,
-		.warning_max = ag->warning_max,
-		.start = (long)floor(ag->start),
-		.end = (long)ceil(ag->end),
-		.period = DASH_DAY,
-		.title = title,
-		.mark_t = ag->at,
-		.mark_v = ag->value,
-		.deadline = deadline,
+	    .rrd_path = ag->rrd_path,
+	    .rrdcached = ag->rrdcached,
+	    .instrument = ag->instrument,
+	    .channel = ag->channel,
+	    .unit = ag->unit ? ag->unit : "",
+	    .min = ag->min,
+	    .max = ag->max,
+	    .warning_min = ag->warning_min,
+	    .warning_max = ag->warning_max,
+	    .start = (long)floor(ag->start),
+	    .end = (long)ceil(ag->end),
+	    .period = DASH_DAY,
+	    .title = title,
+	    .mark_t = ag->at,
+	    .mark_v = ag->value,
+	    .deadline = deadline,
 	};
 
 	*png = NULL;
@@ -625,6 +628,13 @@ int dash_alert_graph_png(const struct dash_alert_graph *ag, double deadline, uns
 	snprintf(title, sizeof(title), "%s %s around the alert of %s", ag->instrument, ag->channel,
 	         when);
 	int rc = graph_draw(&g, &buf, err, errlen);
+	if (rc == -1 && !g.no_data && g.rrdcached && g.rrdcached[0]) {
+		/* rrdcached may not have created the file yet either. */
+		sbuf_free(&buf);
+		memset(&buf, 0, sizeof(buf));
+		g.no_data = true;
+		rc = graph_draw(&g, &buf, err, errlen);
+	}
 	if (rc != 0) {
 		sbuf_free(&buf);
 		return rc;

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-
 void frame_legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
 {
 	struct legend_item *it;
@@ -36,7 +35,7 @@ void frame_rgba(cairo_t *cr, struct rgba c)
 /* Lay the legend out left to right from (x0, y0), wrapping at x1, one
  * baseline every LEGEND_LINE_H; draw it if `draw`. Returns the lines used. */
 int frame_legend_flow(cairo_t *cr, const struct legend *lg, double x0, double x1, double y0,
-                       bool draw)
+                      bool draw)
 {
 	const double box = 8, gap = 4, spacing = 14;
 	double x = x0, y = y0;
@@ -114,7 +113,7 @@ void frame_text_at(cairo_t *cr, double x, double y, const char *s, double align)
 
 /* Value axis: grid lines at a 1-2-5 step, about five of them. */
 void frame_value_axis(cairo_t *cr, double left, double top, double w, double h, double vmin,
-                            double vmax)
+                      double vmax)
 {
 	double range = vmax - vmin, raw, mag, step;
 	int decimals;
@@ -151,7 +150,7 @@ void frame_value_axis(cairo_t *cr, double left, double top, double w, double h, 
  * half-hour zones need no arithmetic. A span of 6 h or less (an alert's
  * chart) is labelled every hour. */
 void frame_time_axis(cairo_t *cr, enum dash_period period, double left, double top, double w,
-                           double h, double t0, double t1)
+                     double h, double t0, double t1)
 {
 	/* An alert's few hours: a label every hour. */
 	int hour_step = t1 - t0 <= 6 * 3600.0 ? 1 : 3;
@@ -202,4 +201,3 @@ void frame_time_axis(cairo_t *cr, enum dash_period period, double left, double t
 		}
 	}
 }
-
