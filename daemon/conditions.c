@@ -22,6 +22,7 @@
  * affected.
  */
 #include "labqcd.h"
+#include "alert_chart.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -158,7 +159,11 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 		 * on the daemon's clock: a device whose clock runs ahead
 		 * must not hold its alarm back. */
 		ev.t = d->clock > 0 ? d->clock : t;
-		if (k->chart)
+		/* The alert's own chart: what it needs is captured now, and
+		 * drawn when its email is built (alert_chart.h). */
+		if (k->chart && d->spool)
+			alert_chart_capture(d, k, c, t, ev.chart, sizeof(ev.chart));
+		else if (k->chart)
 			snprintf(ev.chart, sizeof(ev.chart), "%s", k->chart);
 		alerts_transition(d->alerts, &ev);
 	}

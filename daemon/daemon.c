@@ -16,6 +16,7 @@
  * records already in the audit log are not written twice.
  */
 #include "labqcd.h"
+#include "alert_chart.h"
 #include "control.h"
 #include "fsutil.h"
 #include "health.h"
@@ -80,7 +81,8 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 			log_warn("spool %s", path);
 			return -1;
 		}
-		if ((d->notify = notify_open(d->spool, &cfg->smtp, NULL)) == NULL) {
+		struct notify_opts no = {.chart = alert_chart_draw};
+		if ((d->notify = notify_open(d->spool, &cfg->smtp, &no)) == NULL) {
 			log_warn("notifier");
 			return -1;
 		}

@@ -332,6 +332,28 @@ char *mime_email(const struct notification *n, const struct mime_opts *o, size_t
 		free(b.p);
 		return NULL;
 	}
+	if (o->chart_note && o->chart_note[0]) {
+		/* Before the signature ("-- " on a line of its own, RFC 3676). */
+		char *sig = NULL, *nb;
+		for (char *p = strstr(body, "\n-- \n"); p; p = strstr(p + 1, "\n-- \n"))
+			sig = p;
+		size_t at = sig ? (size_t)(sig - body) + 1 : strlen(body);
+		size_t nlen = strlen(o->chart_note), blen = strlen(body);
+
+		if ((nb = malloc(blen + nlen + 2)) == NULL) {
+			free(body);
+			free(b.p);
+			return NULL;
+		}
+		memcpy(nb, body, at);
+		memcpy(nb + at, o->chart_note, nlen);
+		size_t k = at + nlen;
+		if (nlen > 0 && o->chart_note[nlen - 1] != '\n')
+			nb[k++] = '\n';
+		memcpy(nb + k, body + at, blen - at + 1);
+		free(body);
+		body = nb;
+	}
 	if (o->n_attachments == 0) {
 		sb_str(&b, "Content-Type: text/plain; charset=utf-8\r\n"
 			   "Content-Transfer-Encoding: 8bit\r\n\r\n");

@@ -23,6 +23,10 @@ struct mime_opts {
 	const char *boundary;   /* multipart boundary; NULL = derived from n->id */
 	const struct mime_attachment *attachments;
 	size_t n_attachments;
+	/* Lines for the reader about the charts (one that could not be
+	 * drawn, and why), put in the body before the signature; NULL or
+	 * "" = none. */
+	const char *chart_note;
 };
 
 /* The whole message, CRLF line endings, ready for SMTP DATA. malloc'ed:

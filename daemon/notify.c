@@ -7,6 +7,9 @@
  * sequential in this thread (a slow server delays the others by at most
  * its timeouts); the main loop only ever writes files and signals.
  * Failures that repeat are logged through complain(), once per kind.
+ * An email's charts are drawn here as it is built (opts.chart, see
+ * alert_chart.h), within opts.chart_timeout_s: a chart not drawn by then
+ * is left out and the email says so; the send is never held for it.
  * The spool's counters (spooled, sent, failed, retried) are logged when
  * they change, at most once a minute. notify_stop sets `cancel`, which
  * aborts a transfer in progress (a server that accepts and never answers
@@ -103,6 +106,8 @@ struct notify *notify_open(struct spool *sp, const struct cfg_smtp *smtp,
 		nt->opts.webhook_timeout_s = 10;
 	if (nt->opts.idle_poll_s <= 0)
 		nt->opts.idle_poll_s = 60;
+	if (nt->opts.chart_timeout_s <= 0)
+		nt->opts.chart_timeout_s = 10;
 	if (opts && opts->hostname)
 		snprintf(nt->hostname, sizeof(nt->hostname), "%s", opts->hostname);
 	else if (gethostname(nt->hostname, sizeof(nt->hostname)) == -1)
@@ -168,8 +173,8 @@ static int send_one(struct notify *nt, const struct cfg_smtp *smtp, struct notif
 		    double now, char *err, size_t errlen)
 {
 	if (n->kind == NOTIF_EMAIL)
-		return notify_smtp_send(nt->smtp_handle, smtp, n, nt->hostname,
-					nt->opts.connect_timeout_s, now, &nt->cancel, err, errlen);
+		return notify_smtp_send(nt->smtp_handle, smtp, n, nt->hostname, &nt->opts, now,
+					&nt->cancel, err, errlen);
 	return notify_webhook_send(nt->http_handle, n, nt->opts.connect_timeout_s,
 				   nt->opts.webhook_timeout_s, &nt->cancel, err, errlen);
 }

@@ -20,11 +20,28 @@
 #include "config.h"
 #include "spool.h"
 
+/* A chart drawn for an email. */
+struct notify_png {
+	unsigned char *data; /* PNG bytes, malloc'ed */
+	size_t len;
+	char name[256];      /* the file name the reader sees, "fridge-02-temp.png" */
+};
+
 struct notify_opts {
 	double connect_timeout_s;  /* default 10 */
 	double webhook_timeout_s;  /* default 10, when the receiver says 0 */
 	double idle_poll_s;        /* the thread looks at the spool at least this often; 60 */
 	const char *hostname;      /* Message-ID host; NULL = gethostname */
+	/* Draws the charts an alert's `chart` field describes (a capture,
+	 * text that begins with '{'; alert_chart_draw) when its email is
+	 * built, waiting for other graphing until `deadline` at most.
+	 * Returns how many went into out, -1 or -2 (the deadline passed)
+	 * with the reason in why: the email then says the chart is
+	 * missing, and why. NULL: only PNG files the field names are
+	 * attached (spool entries of earlier versions are such). */
+	int (*chart)(const char *spec, double now, double deadline, struct notify_png *out,
+		     size_t max, char *why, size_t whylen);
+	double chart_timeout_s;    /* the most an email waits for its charts; default 10 */
 };
 
 struct notify;

@@ -16,8 +16,9 @@
 
 #include "notify.h"
 
+/* o: connect_timeout_s, and the chart drawer with its time limit. */
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
-		     const char *hostname, double connect_timeout_s, double now,
+		     const char *hostname, const struct notify_opts *o, double now,
 		     const atomic_bool *cancel, char *err, size_t errlen);
 int notify_webhook_send(CURL *c, const struct notification *n, double connect_timeout_s,
 			double default_timeout_s, const atomic_bool *cancel, char *err,

@@ -4,8 +4,9 @@
  * smtp:// (optionally STARTTLS, required when smtp.starttls) or smtps://;
  * AUTH with smtp.username and the password in smtp.password_file (refused
  * if others may read it); TLS verification stays on. The message comes
- * from mime_email(); PNG charts the alerts name are attached when the
- * files exist. curl_easy_perform returns CURLE_OK only after the server
+ * from mime_email(), with each alert's chart drawn for it now (see
+ * charts_load), or, for a spool entry of an earlier version, the PNG
+ * file it names. curl_easy_perform returns CURLE_OK only after the server
  * answered 250 to the end of DATA, which is when the spool entry may go.
  */
 #include "fsutil.h"
@@ -17,7 +18,9 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_CHARTS 4
 #define MAX_CHART_BYTES (8u << 20)
@@ -52,54 +55,126 @@ static void envelope(const char *addr, char *out, size_t len)
 
 struct charts {
 	struct mime_attachment at[MAX_CHARTS];
-	char *data[MAX_CHARTS];
-	char names[MAX_CHARTS][256];
+	struct notify_png png[MAX_CHARTS];
 	size_t n;
+	char note[1024];
+	size_t note_len;
 };
 
-static void charts_load(const struct notification *n, struct charts *c)
-{
-	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < n->n_alerts && c->n < MAX_CHARTS; i++) {
-		const char *path = n->alerts[i].chart;
-		char tmp[CFG_PATH_MAX];
-		size_t len;
-		bool dup = false;
+static void note_add(struct charts *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-		if (path[0] == '\0')
+static void note_add(struct charts *c, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (c->note_len + 1 >= sizeof(c->note))
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(c->note + c->note_len, sizeof(c->note) - c->note_len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		c->note_len += (size_t)k < sizeof(c->note) - c->note_len
+				       ? (size_t)k
+				       : sizeof(c->note) - c->note_len - 1;
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A PNG file the field names (spool entries of earlier versions). */
+static int chart_file(const char *path, struct notify_png *p, char *why, size_t whylen)
+{
+	char tmp[CFG_PATH_MAX];
+	char *data;
+	size_t len;
+
+	if (fs_read_all(path, &data, &len) == -1) {
+		int e = errno;
+		if (e != ENOENT)
+			log_warn("notify: chart %s", path);
+		snprintf(why, whylen, "%.200s: %s", path, strerror(e));
+		return -1;
+	}
+	if (len < 8 || len > MAX_CHART_BYTES || memcmp(data, "\x89PNG", 4) != 0) {
+		log_warnx("notify: chart %s is not a PNG of sane size; not attached", path);
+		snprintf(why, whylen, "%.200s is not a PNG", path);
+		free(data);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(p->name, sizeof(p->name), "%s", basename(tmp));
+	p->data = (unsigned char *)data;
+	p->len = len;
+	return 1;
+}
+
+/* Every alert's chart, drawn now (o->chart) within o->chart_timeout_s
+ * for the whole email; what could not be drawn is said in c->note. */
+static void charts_load(const struct notification *n, const struct notify_opts *o, double now,
+			struct charts *c)
+{
+	double deadline = wall_now() + (o->chart_timeout_s > 0 ? o->chart_timeout_s : 10);
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n->n_alerts; i++) {
+		const char *spec = n->alerts[i].chart;
+		char why[512] = "";
+		bool dup = false;
+		int k;
+
+		if (spec[0] == '\0')
 			continue;
 		for (size_t j = 0; j < i; j++)
-			dup |= strcmp(n->alerts[j].chart, path) == 0;
+			dup |= strcmp(n->alerts[j].chart, spec) == 0;
 		if (dup)
 			continue;
-		if (fs_read_all(path, &c->data[c->n], &len) == -1) {
-			if (errno != ENOENT)
-				log_warn("notify: chart %s", path);
+		if (c->n == MAX_CHARTS) {
+			note_add(c, "Chart of %s: not attached (at most %d charts an email).\n",
+				 n->alerts[i].key, MAX_CHARTS);
 			continue;
 		}
-		if (len < 8 || len > MAX_CHART_BYTES || memcmp(c->data[c->n], "\x89PNG", 4) != 0) {
-			log_warnx("notify: chart %s is not a PNG of sane size; not attached", path);
-			free(c->data[c->n]);
-			c->data[c->n] = NULL;
-			continue;
+		if (spec[0] != '{')
+			k = chart_file(spec, &c->png[c->n], why, sizeof(why));
+		else if (o->chart == NULL)
+			k = -1, snprintf(why, sizeof(why), "no chart drawer");
+		else
+			k = o->chart(spec, now, deadline, &c->png[c->n], MAX_CHARTS - c->n, why,
+				     sizeof(why));
+		if (k == -2) {
+			log_warnx("notify: chart of %s not drawn within %g s (%s); sent without it",
+				  n->alerts[i].key, o->chart_timeout_s, why);
+			note_add(c, "Chart of %s: not attached: it could not be drawn within %g s (%s).\n",
+				 n->alerts[i].key, o->chart_timeout_s, why);
+		} else if (k < 0) {
+			if (spec[0] == '{')
+				log_warnx("notify: chart of %s: %s; sent without it", n->alerts[i].key,
+					  why);
+			note_add(c, "Chart of %s: not attached: %s.\n", n->alerts[i].key, why);
+		} else {
+			c->n += (size_t)k;
 		}
-		snprintf(tmp, sizeof(tmp), "%s", path);
-		snprintf(c->names[c->n], sizeof(c->names[0]), "%s", basename(tmp));
-		c->at[c->n].name = c->names[c->n];
-		c->at[c->n].data = (const unsigned char *)c->data[c->n];
-		c->at[c->n].len = len;
-		c->n++;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		c->at[i].name = c->png[i].name;
+		c->at[i].data = c->png[i].data;
+		c->at[i].len = c->png[i].len;
 	}
 }
 
 static void charts_free(struct charts *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		free(c->data[i]);
+		free(c->png[i].data);
 }
 
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
-		     const char *hostname, double connect_timeout_s, double now,
+		     const char *hostname, const struct notify_opts *o, double now,
 		     const atomic_bool *cancel, char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", from[CFG_TEXT_MAX + 2], rcpt[CFG_TEXT_MAX + 2];
@@ -126,7 +201,8 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	    notify_read_secret(smtp->password_file, password, sizeof(password), err, errlen) == -1)
 		return -1;
 
-	charts_load(n, &charts);
+	charts_load(n, o, now, &charts);
+	mo.chart_note = charts.note;
 	mo.from = smtp->from;
 	mo.date = now;
 	mo.msgid_host = hostname;
@@ -156,7 +232,7 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	notify_set_cancel(c, cancel);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout_s * 1000));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
 	if (smtp->starttls)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);

@@ -6,6 +6,7 @@
 #ifndef LABQCD_DASH_INT_H
 #define LABQCD_DASH_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,10 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 /* A signature of what a channel graph draws besides the data (title,
  * unit, limits, size), to re-render when the config changes. */
 uint64_t graph_signature(const struct dash_instrument *in, const struct dash_channel *c);
+
+/* The lock every rrd_graph_v() call in the process is made under (a
+ * leaf); for tests that play another graphing thread. */
+pthread_mutex_t *graph_rrd_lock(void);
 
 /* ---- ljchart.c: Levey-Jennings charts by cairo ---- */
 

@@ -26,9 +26,10 @@
  * librrd 1.7.2's rrd_graph_v() keeps its error text per thread
  * (rrd_get_context() is a pthread key) and sets no locale, but it calls
  * localtime() and the rrd_client connection is process-wide, so only one
- * thread in the process may render graphs at a time (the dashboard
- * thread is the only caller in labqcd). cairo is safe with one surface
- * per thread.
+ * thread in the process may run it at a time: graph.c makes every call
+ * under one mutex (the dashboard thread and the notifier, which draws an
+ * alert's chart for its email, both graph). cairo is safe with one
+ * surface per thread.
  */
 #ifndef LABQCD_DASHBOARDS_H
 #define LABQCD_DASHBOARDS_H
@@ -249,5 +250,32 @@ int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
                 struct dash_stats *out);
 
 void dash_free(struct dash *d); /* NULL ok */
+
+/* ---- an alert's chart, for its email (DESIGN section 5) ---- */
+
+/* A channel's graph over the hours around an alert: the data in its RRD
+ * file, its limits, and the sample the alert is about drawn on top (the
+ * file may not hold it yet). DASH_GRAPH_W x DASH_GRAPH_H. */
+struct dash_alert_graph {
+	const char *rrd_path;  /* missing file: the limits and the sample only */
+	const char *rrdcached; /* NULL or "" */
+	const char *instrument, *channel, *unit;
+	double min, max, warning_min, warning_max; /* NAN: none */
+	double at, value; /* the alert's sample; value NAN: none */
+	double start, end; /* the time axis, epoch seconds */
+};
+
+/* Draw into a malloc'ed PNG (*png, *len; the caller frees it). If
+ * another thread is graphing, wait for it until `deadline` (epoch
+ * seconds; 0 = no limit). 0; -1 with the reason in err; -2 when the
+ * deadline passed first. */
+int dash_alert_graph_png(const struct dash_alert_graph *g, double deadline, unsigned char **png,
+                         size_t *len, char *err, size_t errlen);
+
+/* The Levey-Jennings chart of one level (as the dashboard draws it),
+ * into a malloc'ed PNG. 0, or -1 with err set. */
+int dash_lj_png(const struct dash_instrument *in, const struct dash_qc_analyte *a,
+                const struct dash_qc_level *l, double now, unsigned char **png, size_t *len,
+                char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,8 @@
  * memory and written with fs_write_atomic(), so a browser never sees
  * half a PNG.
  *
+ * The frame is graph_frame.c's.
+ *
  * Why not let librrd draw the frame: librrd 1.7.2 leaks on every graph
  * whose frame it paints. grid_paint() calls graph_title_split(), which
  * mallocs a line array and strdup()s the title and never frees them
@@ -23,23 +25,47 @@
  * rrd_info_free() release (checked against the v1.7.2 source, and by
  * test_render's leak case under LeakSanitizer).
  *
- * Threads: see dashboards.h; one caller at a time.
+ * The same drawing serves an alert's email (dash_alert_graph_png): the
+ * hours around the alert, the sample the alert is about marked on top
+ * (it may not be in the file yet: librrd shows a 60 s step only once a
+ * later sample completes it, and the store writes on a timer), into
+ * memory. A channel whose file does not exist yet gets its limits and
+ * that sample only.
+ *
+ * Threads: librrd's graphing is not safe to run twice at once (see
+ * dashboards.h), and two threads draw: the dashboard's renderer and the
+ * notifier. Every rrd_graph_v() call in the process is made under
+ * rrd_graph_lock, a leaf lock held for that call only (no other lock is
+ * taken inside it); the frame around it is cairo, safe with one surface
+ * per thread. The renderer waits for the lock; the notifier waits only
+ * until its deadline, so a busy renderer delays an email's chart by at
+ * most that, never the email.
  */
 #include "dash_int.h"
 #include "fsutil.h"
+#include "graph_frame.h"
 
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <rrd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define GRAPH_MAX_ARGS 64
+
+static pthread_mutex_t rrd_graph_lock = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t *graph_rrd_lock(void)
+{
+	return &rrd_graph_lock;
+}
 
 struct args {
 	char *v[GRAPH_MAX_ARGS];
@@ -133,226 +159,6 @@ static void add_band(struct args *a, int *band, double from, double to, const ch
 	arg_add(a, "AREA:b%dh%s::STACK", k, colour);
 }
 
-/* ---- the frame around librrd's data area ---- */
-
-#define FONT "DejaVu Sans"
-#define TITLE_PX 11.0
-#define TEXT_PX 9.5
-#define TITLE_H 22 /* strip above the data area */
-#define AXIS_L 66  /* unit label and value labels */
-#define AXIS_R 16
-#define XLABEL_H 15 /* time labels under the data area */
-#define LEGEND_LINE_H 13
-#define BOTTOM_PAD 3
-
-struct rgba {
-	double r, g, b, a;
-};
-
-static const struct rgba c_text = {0.2, 0.2, 0.2, 1}, c_grid = {0, 0, 0, 0.13},
-                         c_axis = {0.55, 0.55, 0.55, 1}, c_band = {0.976, 0.659, 0.145, 0.333},
-                         c_spread = {0.310, 0.506, 0.741, 0.314}, c_avg = {0.122, 0.247, 0.498, 1},
-                         c_limit = {0.776, 0.157, 0.157, 1}, c_warnlim = {0.902, 0.318, 0, 1};
-
-enum swatch { SW_AREA, SW_LINE, SW_DASH, SW_NONE };
-
-struct legend_item {
-	enum swatch swatch;
-	struct rgba colour;
-	char text[192];
-};
-
-#define LEGEND_MAX 10
-
-struct legend {
-	struct legend_item item[LEGEND_MAX];
-	int n;
-};
-
-static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void legend_add(struct legend *lg, enum swatch sw, struct rgba colour, const char *fmt, ...)
-{
-	struct legend_item *it;
-	va_list ap;
-
-	if (lg->n == LEGEND_MAX)
-		return;
-	it = &lg->item[lg->n++];
-	it->swatch = sw;
-	it->colour = colour;
-	va_start(ap, fmt);
-	vsnprintf(it->text, sizeof(it->text), fmt, ap);
-	va_end(ap);
-}
-
-static void set_rgba(cairo_t *cr, struct rgba c)
-{
-	cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
-}
-
-/* Lay the legend out left to right from (x0, y0), wrapping at x1, one
- * baseline every LEGEND_LINE_H; draw it if `draw`. Returns the lines used. */
-static int legend_flow(cairo_t *cr, const struct legend *lg, double x0, double x1, double y0,
-                       bool draw)
-{
-	const double box = 8, gap = 4, spacing = 14;
-	double x = x0, y = y0;
-	int lines = lg->n > 0;
-
-	for (int i = 0; i < lg->n; i++) {
-		const struct legend_item *it = &lg->item[i];
-		cairo_text_extents_t ext;
-		double w, sw = it->swatch == SW_NONE ? 0 : box + gap;
-
-		if (it->text[0] == '\n') { /* forced line break */
-			x = x0;
-			y += LEGEND_LINE_H;
-			lines++;
-			continue;
-		}
-		cairo_text_extents(cr, it->text, &ext);
-		w = sw + ext.x_advance;
-		if (x > x0 && x + w > x1) {
-			x = x0;
-			y += LEGEND_LINE_H;
-			lines++;
-		}
-		if (draw) {
-			cairo_new_path(cr);
-			switch (it->swatch) {
-			case SW_AREA:
-				set_rgba(cr, it->colour);
-				cairo_rectangle(cr, x, y - box, box, box);
-				cairo_fill(cr);
-				cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
-				cairo_set_line_width(cr, 0.5);
-				cairo_rectangle(cr, x + 0.25, y - box + 0.25, box - 0.5, box - 0.5);
-				cairo_stroke(cr);
-				break;
-			case SW_LINE:
-			case SW_DASH: {
-				const double dash[] = {3, 2};
-
-				set_rgba(cr, it->colour);
-				cairo_set_line_width(cr, 1.5);
-				if (it->swatch == SW_DASH)
-					cairo_set_dash(cr, dash, 2, 0);
-				cairo_move_to(cr, x, y - box / 2);
-				cairo_line_to(cr, x + box, y - box / 2);
-				cairo_stroke(cr);
-				cairo_set_dash(cr, NULL, 0, 0);
-				break;
-			}
-			case SW_NONE:
-				break;
-			}
-			set_rgba(cr, c_text);
-			cairo_move_to(cr, x + sw, y);
-			cairo_show_text(cr, it->text);
-		}
-		x += w + spacing;
-	}
-	return lines;
-}
-
-static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
-{
-	cairo_text_extents_t ext;
-
-	cairo_text_extents(cr, s, &ext);
-	cairo_move_to(cr, x - ext.x_advance * align, y);
-	cairo_show_text(cr, s);
-}
-
-/* Value axis: grid lines at a 1-2-5 step, about five of them. */
-static void draw_value_axis(cairo_t *cr, double left, double top, double w, double h, double vmin,
-                            double vmax)
-{
-	double range = vmax - vmin, raw, mag, step;
-	int decimals;
-
-	if (!isfinite(vmin) || !isfinite(vmax) || !(range > 0))
-		return;
-	raw = range / 5;
-	mag = pow(10, floor(log10(raw)));
-	step = raw / mag < 1.5   ? mag
-	       : raw / mag < 3.5 ? 2 * mag
-	       : raw / mag < 7.5 ? 5 * mag
-	                         : 10 * mag;
-	decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-	for (double v = ceil(vmin / step - 1e-9) * step; v <= vmax + step * 1e-9; v += step) {
-		double y = round(top + h - (v - vmin) / range * h) + 0.5;
-		char label[48];
-
-		if (fabs(v) < step * 1e-9)
-			v = 0; /* no "-0" */
-		set_rgba(cr, c_grid);
-		cairo_set_line_width(cr, 1);
-		cairo_move_to(cr, left, y);
-		cairo_line_to(cr, left + w, y);
-		cairo_stroke(cr);
-		set_rgba(cr, c_text);
-		snprintf(label, sizeof(label), "%.*f", decimals > 9 ? 9 : decimals, v);
-		text_at(cr, left - 5, y + 3.5, label, 1.0);
-	}
-}
-
-/* Time axis: grid and labels at local-time boundaries (3 h for a day,
- * midnight for a week, Monday midnight for a month with a line each
- * midnight), found by walking the axis in quarter hours so DST and
- * half-hour zones need no arithmetic. */
-static void draw_time_axis(cairo_t *cr, enum dash_period period, double left, double top, double w,
-                           double h, double t0, double t1)
-{
-	if (!(t1 > t0))
-		return;
-	for (double t = ceil(t0 / 900) * 900; t <= t1; t += 900) {
-		time_t tt = (time_t)t;
-		struct tm tm;
-		enum { NO_TICK, GRID_ONLY, HOUR, WEEKDAY, MONTHDAY } tick = NO_TICK;
-		double x;
-		char label[48] = "";
-
-		if (localtime_r(&tt, &tm) == NULL || tm.tm_min != 0)
-			continue;
-		switch (period) {
-		case DASH_DAY:
-			if (tm.tm_hour % 3 == 0)
-				tick = HOUR;
-			break;
-		case DASH_WEEK:
-			if (tm.tm_hour == 0)
-				tick = WEEKDAY;
-			break;
-		case DASH_MONTH:
-			if (tm.tm_hour == 0)
-				tick = tm.tm_wday == 1 ? MONTHDAY : GRID_ONLY;
-			break;
-		}
-		if (tick == NO_TICK)
-			continue;
-		/* Literal formats, so the compiler checks them. */
-		if (tick == HOUR)
-			strftime(label, sizeof(label), "%H:%M", &tm);
-		else if (tick == WEEKDAY)
-			strftime(label, sizeof(label), "%a %d", &tm);
-		else if (tick == MONTHDAY)
-			strftime(label, sizeof(label), "%b %d", &tm);
-		x = round(left + (t - t0) / (t1 - t0) * w) + 0.5;
-		set_rgba(cr, c_grid);
-		cairo_set_line_width(cr, 1);
-		cairo_move_to(cr, x, top);
-		cairo_line_to(cr, x, top + h);
-		cairo_stroke(cr);
-		if (label[0]) {
-			set_rgba(cr, c_text);
-			text_at(cr, x, top + h + 11, label, 0.5);
-		}
-	}
-}
-
 struct png_reader {
 	const unsigned char *p;
 	size_t left;
@@ -392,6 +198,19 @@ static void format_stat(char *out, size_t len, const char *printed, const char *
 
 /* ---- the graph ---- */
 
+/* What one graph draws: a dashboard period, or an alert's hours. */
+struct graph_req {
+	const char *rrd_path, *rrdcached; /* rrdcached may be NULL */
+	const char *instrument, *channel, *unit;
+	double min, max, warning_min, warning_max; /* NAN: none */
+	long start, end;
+	enum dash_period period; /* the time axis' labels */
+	const char *title;
+	double mark_t, mark_v; /* the alert's sample; mark_v NAN: none */
+	bool no_data;          /* the file does not exist yet: limits and mark only */
+	double deadline;       /* wait for rrd_graph_lock until then (epoch s); 0: no limit */
+};
+
 struct rrd_result {
 	rrd_info_t *info; /* owns everything below */
 	const unsigned char *img;
@@ -424,39 +243,78 @@ static void rrd_result_scan(struct rrd_result *r)
 	}
 }
 
-/* The data area, plot_w x plot_h, by librrd. 0, or -1 with err set. */
-static int rrd_draw_data(struct rrd_result *r, const char *rrd_path, const char *rrdcached,
-                         const struct dash_channel *c, long start, long end, int plot_w, int plot_h,
+static bool has_band(const struct graph_req *g)
+{
+	return (isfinite(g->min) && isfinite(g->warning_min) && g->warning_min > g->min) ||
+	       (isfinite(g->max) && isfinite(g->warning_max) && g->warning_max < g->max);
+}
+
+/* rrd_graph_v() under rrd_graph_lock; NULL with err set (*busy when the
+ * deadline passed before the lock was free). */
+static rrd_info_t *graph_locked(const struct graph_req *g, struct args *a, bool *busy, char *err,
+                                size_t errlen)
+{
+	rrd_info_t *info;
+	int e;
+
+	if (g->deadline > 0) {
+		struct timespec ts;
+
+		ts.tv_sec = (time_t)g->deadline;
+		ts.tv_nsec = (long)((g->deadline - (double)ts.tv_sec) * 1e9);
+		e = pthread_mutex_timedlock(&rrd_graph_lock, &ts);
+	} else {
+		e = pthread_mutex_lock(&rrd_graph_lock);
+	}
+	if (e != 0) {
+		*busy = e == ETIMEDOUT;
+		snprintf(err, errlen, "%s", *busy ? "another graph was being drawn" : strerror(e));
+		return NULL;
+	}
+	rrd_clear_error();
+	info = rrd_graph_v(a->n, a->v);
+	if (info == NULL)
+		snprintf(err, errlen, "rrd_graph: %s",
+		         rrd_test_error() ? rrd_get_error() : "failed");
+	rrd_clear_error();
+	pthread_mutex_unlock(&rrd_graph_lock);
+	return info;
+}
+
+/* The data area, plot_w x plot_h, by librrd. 0, or -1 with err set, -2
+ * if the deadline passed while another thread was graphing. */
+static int rrd_draw_data(struct rrd_result *r, const struct graph_req *g, int plot_w, int plot_h,
                          char *err, size_t errlen)
 {
 	struct args *a = calloc(1, sizeof(*a));
 	char path_esc[4200];
 	double lo = INFINITY, hi = -INFINITY;
-	const double lims[] = {c->min, c->max, c->warning_min, c->warning_max};
+	const double lims[] = {g->min, g->max, g->warning_min, g->warning_max, g->mark_v};
 	int band = 0;
 
 	if (a == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rrd_escape(path_esc, sizeof(path_esc), rrd_path);
+	rrd_escape(path_esc, sizeof(path_esc), g->rrd_path);
 
 	arg_add(a, "graphv");
 	arg_add(a, "-");
 	arg_add(a, "--imgformat=PNG");
 	arg_add(a, "--only-graph"); /* see the top of the file */
-	arg_add(a, "--start=%ld", start);
-	arg_add(a, "--end=%ld", end);
+	arg_add(a, "--start=%ld", g->start);
+	arg_add(a, "--end=%ld", g->end);
 	arg_add(a, "--width=%d", plot_w);
 	arg_add(a, "--height=%d", plot_h);
 	arg_add(a, "--slope-mode");
 	arg_add(a, "--border=0");
 	arg_add(a, "--color=BACK#FFFFFF");
 	arg_add(a, "--color=CANVAS#FFFFFF");
-	if (rrdcached && rrdcached[0])
-		arg_add(a, "--daemon=%s", rrdcached);
+	if (g->rrdcached && g->rrdcached[0] && !g->no_data)
+		arg_add(a, "--daemon=%s", g->rrdcached);
 
-	/* Keep every limit in view; the data can still widen the axis. */
+	/* Keep every limit, and the alert's sample, in view; the data can
+	 * still widen the axis. */
 	for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
 		if (isfinite(lims[i])) {
 			lo = fmin(lo, lims[i]);
@@ -470,35 +328,42 @@ static int rrd_draw_data(struct rrd_result *r, const char *rrd_path, const char 
 		arg_add(a, "--upper-limit=%.10g", hi + margin);
 	}
 
-	arg_add(a, "DEF:avg=%s:value:AVERAGE", path_esc);
-	arg_add(a, "DEF:lo=%s:value:MIN", path_esc);
-	arg_add(a, "DEF:hi=%s:value:MAX", path_esc);
-	arg_add(a, "CDEF:spread=hi,lo,-");
+	if (!g->no_data) {
+		arg_add(a, "DEF:avg=%s:value:AVERAGE", path_esc);
+		arg_add(a, "DEF:lo=%s:value:MIN", path_esc);
+		arg_add(a, "DEF:hi=%s:value:MAX", path_esc);
+		arg_add(a, "CDEF:spread=hi,lo,-");
 
-	/* Warning zones, behind the data. */
-	if (isfinite(c->min) && isfinite(c->warning_min) && c->warning_min > c->min)
-		add_band(a, &band, c->min, c->warning_min, "#F9A82555");
-	if (isfinite(c->max) && isfinite(c->warning_max) && c->warning_max < c->max)
-		add_band(a, &band, c->warning_max, c->max, "#F9A82555");
+		/* Warning zones, behind the data. */
+		if (isfinite(g->min) && isfinite(g->warning_min) && g->warning_min > g->min)
+			add_band(a, &band, g->min, g->warning_min, "#F9A82555");
+		if (isfinite(g->max) && isfinite(g->warning_max) && g->warning_max < g->max)
+			add_band(a, &band, g->warning_max, g->max, "#F9A82555");
 
-	arg_add(a, "AREA:lo");
-	arg_add(a, "AREA:spread#4F81BD50::STACK");
-	arg_add(a, "LINE1.5:avg#1F3F7F");
+		arg_add(a, "AREA:lo");
+		arg_add(a, "AREA:spread#4F81BD50::STACK");
+		arg_add(a, "LINE1.5:avg#1F3F7F");
+	}
 
-	if (isfinite(c->min))
-		arg_add(a, "HRULE:%.10g#C62828::dashes", c->min);
-	if (isfinite(c->max))
-		arg_add(a, "HRULE:%.10g#C62828::dashes", c->max);
-	/* A warning limit without its hard limit has no zone to shade. */
-	if (isfinite(c->warning_min) && !(isfinite(c->min) && c->warning_min > c->min))
-		arg_add(a, "HRULE:%.10g#E65100::dashes=2", c->warning_min);
-	if (isfinite(c->warning_max) && !(isfinite(c->max) && c->warning_max < c->max))
-		arg_add(a, "HRULE:%.10g#E65100::dashes=2", c->warning_max);
+	if (isfinite(g->min))
+		arg_add(a, "HRULE:%.10g#C62828::dashes", g->min);
+	if (isfinite(g->max))
+		arg_add(a, "HRULE:%.10g#C62828::dashes", g->max);
+	/* A warning limit without its hard limit has no zone to shade
+	 * (nor, without data, a zone at all: then its line). */
+	if (isfinite(g->warning_min) &&
+	    (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
+		arg_add(a, "HRULE:%.10g#E65100::dashes=2", g->warning_min);
+	if (isfinite(g->warning_max) &&
+	    (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
+		arg_add(a, "HRULE:%.10g#E65100::dashes=2", g->warning_max);
 
-	/* PRINT (unlike GPRINT) frees what it formats. */
-	arg_add(a, "PRINT:avg:LAST:%%.2lf");
-	arg_add(a, "PRINT:lo:MIN:%%.2lf");
-	arg_add(a, "PRINT:hi:MAX:%%.2lf");
+	if (!g->no_data) {
+		/* PRINT (unlike GPRINT) frees what it formats. */
+		arg_add(a, "PRINT:avg:LAST:%%.2lf");
+		arg_add(a, "PRINT:lo:MIN:%%.2lf");
+		arg_add(a, "PRINT:hi:MAX:%%.2lf");
+	}
 
 	if (a->overflow) {
 		snprintf(err, errlen, "graph arguments too long");
@@ -506,62 +371,83 @@ static int rrd_draw_data(struct rrd_result *r, const char *rrd_path, const char 
 		return -1;
 	}
 
-	rrd_clear_error();
-	r->info = rrd_graph_v(a->n, a->v);
+	bool busy = false;
+	r->info = graph_locked(g, a, &busy, err, errlen);
 	free(a);
-	if (r->info == NULL) {
-		snprintf(err, errlen, "rrd_graph: %s",
-		         rrd_test_error() ? rrd_get_error() : "failed");
-		rrd_clear_error();
-		return -1;
-	}
+	if (r->info == NULL)
+		return busy ? -2 : -1;
 	rrd_result_scan(r);
 	if (r->img == NULL || r->img_len == 0) {
-		snprintf(err, errlen, "rrd_graph returned no image%s%s",
-		         rrd_test_error() ? ": " : "", rrd_test_error() ? rrd_get_error() : "");
-		rrd_clear_error();
+		snprintf(err, errlen, "rrd_graph returned no image");
 		return -1;
 	}
-	rrd_clear_error();
 	return 0;
 }
 
-static void legend_build(struct legend *lg, const struct dash_channel *c, const char *stats[3])
+static void legend_build(struct legend *lg, const struct graph_req *g, const char *stats[3])
 {
-	const char *u = c->unit, *sp = c->unit[0] ? " " : "";
+	const char *u = g->unit, *sp = g->unit[0] ? " " : "";
+	bool bands = has_band(g) && !g->no_data;
 
-	if ((isfinite(c->min) && isfinite(c->warning_min) && c->warning_min > c->min) ||
-	    (isfinite(c->max) && isfinite(c->warning_max) && c->warning_max < c->max))
-		legend_add(lg, SW_AREA, c_band, "warning zone");
-	legend_add(lg, SW_AREA, c_spread, "min to max");
-	legend_add(lg, SW_LINE, c_avg, "average");
-	if (isfinite(c->min))
-		legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", c->min, sp, u);
-	if (isfinite(c->max))
-		legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", c->max, sp, u);
-	if (isfinite(c->warning_min) && !(isfinite(c->min) && c->warning_min > c->min))
-		legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", c->warning_min);
-	if (isfinite(c->warning_max) && !(isfinite(c->max) && c->warning_max < c->max))
-		legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", c->warning_max);
-	legend_add(lg, SW_NONE, c_text, "\n");
-	legend_add(lg, SW_NONE, c_text, "last %s", stats[0]);
-	legend_add(lg, SW_NONE, c_text, "lowest %s", stats[1]);
-	legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
+	if (bands)
+		frame_legend_add(lg, SW_AREA, c_band, "warning zone");
+	if (g->no_data) {
+		frame_legend_add(lg, SW_NONE, c_text, "no data stored yet");
+	} else {
+		frame_legend_add(lg, SW_AREA, c_spread, "min to max");
+		frame_legend_add(lg, SW_LINE, c_avg, "average");
+	}
+	if (isfinite(g->mark_v))
+		frame_legend_add(lg, SW_DOT, c_avg, "alert %.6g%s%s", g->mark_v, sp, u);
+	if (isfinite(g->min))
+		frame_legend_add(lg, SW_DASH, c_limit, "min %.6g%s%s", g->min, sp, u);
+	if (isfinite(g->max))
+		frame_legend_add(lg, SW_DASH, c_limit, "max %.6g%s%s", g->max, sp, u);
+	if (isfinite(g->warning_min) &&
+	    (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
+		frame_legend_add(lg, SW_DASH, c_warnlim, "warning below %.6g", g->warning_min);
+	if (isfinite(g->warning_max) &&
+	    (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
+		frame_legend_add(lg, SW_DASH, c_warnlim, "warning above %.6g", g->warning_max);
+	if (g->no_data)
+		return;
+	frame_legend_add(lg, SW_NONE, c_text, "\n");
+	frame_legend_add(lg, SW_NONE, c_text, "last %s", stats[0]);
+	frame_legend_add(lg, SW_NONE, c_text, "lowest %s", stats[1]);
+	frame_legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
 }
 
-int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
-                 const struct dash_instrument *in, const struct dash_channel *c,
-                 enum dash_period period, double now, char *err, size_t errlen)
+/* The alert's sample on top of the data, where librrd's axes put it. */
+static void draw_mark(cairo_t *cr, const struct graph_req *g, const struct rrd_result *r,
+                      int plot_w, int plot_h)
+{
+	double t0 = isfinite(r->t0) ? r->t0 : (double)g->start;
+	double t1 = isfinite(r->t1) ? r->t1 : (double)g->end;
+	double x, y;
+
+	if (!isfinite(g->mark_v) || !(t1 > t0) || !isfinite(r->vmin) || !(r->vmax > r->vmin))
+		return;
+	x = AXIS_L + (g->mark_t - t0) / (t1 - t0) * plot_w;
+	y = TITLE_H + plot_h - (g->mark_v - r->vmin) / (r->vmax - r->vmin) * plot_h;
+	x = fmin(fmax(x, AXIS_L + MARK_R), AXIS_L + plot_w - MARK_R);
+	y = fmin(fmax(y, TITLE_H + MARK_R), TITLE_H + plot_h - MARK_R);
+	cairo_new_path(cr);
+	frame_rgba(cr, c_avg);
+	cairo_arc(cr, x, y, MARK_R, 0, 2 * M_PI);
+	cairo_fill(cr);
+}
+
+/* The whole picture into png (the caller frees it). 0, or -1 with err,
+ * -2 as rrd_draw_data. */
+static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, size_t errlen)
 {
 	struct rrd_result r = {0};
 	struct legend *lg = calloc(1, sizeof(*lg));
 	const char *stats_in[3] = {"", "", ""};
-	char stats[3][96], title[300];
+	char stats[3][96];
 	cairo_surface_t *out = NULL, *data = NULL;
 	cairo_t *cr = NULL;
-	struct sbuf png = {0};
 	struct png_reader rd;
-	long end = (long)now, start = (long)(now - period_seconds(period));
 	int lines, plot_w = DASH_GRAPH_W - AXIS_L - AXIS_R, plot_h, rc = -1;
 
 	if (lg == NULL) {
@@ -579,8 +465,8 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 
 	/* The legend's height (the stats line has the widest numbers) sets
 	 * the data area's. */
-	legend_build(lg, c, (const char *[]){"-00000.00", "-00000.00", "-00000.00"});
-	lines = legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
+	legend_build(lg, g, (const char *[]){"-00000.00", "-00000.00", "-00000.00"});
+	lines = frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
 	plot_h = DASH_GRAPH_H - TITLE_H - XLABEL_H - lines * LEGEND_LINE_H - BOTTOM_PAD;
 	if (plot_h < 40) {
 		snprintf(err, errlen, "legend too long for a %dx%d graph", DASH_GRAPH_W,
@@ -588,9 +474,9 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 		goto done;
 	}
 
-	if (rrd_draw_data(&r, rrd_path, rrdcached, c, start, end, plot_w, plot_h, err, errlen) ==
-	    -1)
+	if ((rc = rrd_draw_data(&r, g, plot_w, plot_h, err, errlen)) != 0)
 		goto done;
+	rc = -1;
 	rd.p = r.img;
 	rd.left = r.img_len;
 	data = cairo_image_surface_create_from_png_stream(png_from_blob, &rd);
@@ -612,51 +498,47 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 	cairo_set_source_surface(cr, data, AXIS_L, TITLE_H);
 	cairo_paint(cr);
 
-	draw_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
-	draw_time_axis(cr, period, AXIS_L, TITLE_H, plot_w, plot_h,
-	               isfinite(r.t0) ? r.t0 : (double)start, isfinite(r.t1) ? r.t1 : (double)end);
-	set_rgba(cr, c_axis);
+	frame_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
+	frame_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
+	                isfinite(r.t0) ? r.t0 : (double)g->start,
+	                isfinite(r.t1) ? r.t1 : (double)g->end);
+	draw_mark(cr, g, &r, plot_w, plot_h);
+	frame_rgba(cr, c_axis);
 	cairo_set_line_width(cr, 1);
 	cairo_rectangle(cr, AXIS_L - 0.5, TITLE_H - 0.5, plot_w + 1, plot_h + 1);
 	cairo_stroke(cr);
 
 	/* The unit, up the value axis. */
-	if (c->unit[0]) {
+	if (g->unit[0]) {
 		cairo_save(cr);
 		cairo_translate(cr, 13, TITLE_H + plot_h / 2.0);
 		cairo_rotate(cr, -M_PI / 2);
-		set_rgba(cr, c_text);
-		text_at(cr, 0, 0, c->unit, 0.5);
+		frame_rgba(cr, c_text);
+		frame_text_at(cr, 0, 0, g->unit, 0.5);
 		cairo_restore(cr);
 	}
 
 	for (int i = 0; i < 3; i++) {
-		format_stat(stats[i], sizeof(stats[i]), r.print[i], c->unit);
+		format_stat(stats[i], sizeof(stats[i]), r.print[i], g->unit);
 		stats_in[i] = stats[i];
 	}
 	memset(lg, 0, sizeof(*lg));
-	legend_build(lg, c, stats_in);
-	legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
-	            TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
+	legend_build(lg, g, stats_in);
+	frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
+	                  TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
 
 	/* The title, centred in its strip. */
-	snprintf(title, sizeof(title), "%s %s, last %s", in->name, c->name,
-	         dash_period_name(period));
 	cairo_set_font_size(cr, TITLE_PX);
-	set_rgba(cr, c_text);
-	text_at(cr, DASH_GRAPH_W / 2.0, 15, title, 0.5);
+	frame_rgba(cr, c_text);
+	frame_text_at(cr, DASH_GRAPH_W / 2.0, 15, g->title, 0.5);
 
 	cairo_surface_flush(out);
-	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, &png) != CAIRO_STATUS_SUCCESS ||
-	    png.failed) {
-		snprintf(err, errlen, "%s: PNG encoding failed", png_path);
-	} else if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1) {
-		snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
-	} else {
+	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, png) != CAIRO_STATUS_SUCCESS ||
+	    png->failed)
+		snprintf(err, errlen, "PNG encoding failed");
+	else
 		rc = 0;
-	}
 done:
-	sbuf_free(&png);
 	if (data)
 		cairo_surface_destroy(data);
 	cairo_destroy(cr);
@@ -665,4 +547,99 @@ done:
 		rrd_info_free(r.info);
 	free(lg);
 	return rc;
+}
+
+int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
+                 const struct dash_instrument *in, const struct dash_channel *c,
+                 enum dash_period period, double now, char *err, size_t errlen)
+{
+	char title[300];
+	struct sbuf png = {0};
+	struct graph_req g = {
+	    .rrd_path = rrd_path,
+	    .rrdcached = rrdcached,
+	    .instrument = in->name,
+	    .channel = c->name,
+	    .unit = c->unit,
+	    .min = c->min,
+	    .max = c->max,
+	    .warning_min = c->warning_min,
+	    .warning_max = c->warning_max,
+	    .start = (long)(now - period_seconds(period)),
+	    .end = (long)now,
+	    .period = period,
+	    .title = title,
+	    .mark_v = NAN,
+	};
+	int rc = -1;
+
+	snprintf(title, sizeof(title), "%s %s, last %s", in->name, c->name,
+	         dash_period_name(period));
+	if (graph_draw(&g, &png, err, errlen) == 0) {
+		if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
+			snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
+		else
+			rc = 0;
+	}
+	sbuf_free(&png);
+	return rc;
+}
+
+int dash_alert_graph_png(const struct dash_alert_graph *ag, double deadline, unsigned char **png,
+                         size_t *len, char *err, size_t errlen)
+{
+	char title[300], when[64];
+	struct sbuf buf = {0};
+	struct stat st;
+	time_t at = (time_t)ag->at;
+	struct tm tm;
+	struct graph_req g = {
+	    .rrd_path = ag->rrd_path,
+	    .rrdcached = ag->rrdcached,
+	    .instrument = ag->instrument,
+	    .channel = ag->channel,
+	    .unit = ag->unit ? ag->unit : "",
+	    .min = ag->min,
+	    .max = ag->max,
+	    .warning_min = ag->warning_min,
+	    .warning_max = ag->warning_max,
+	    .start = (long)floor(ag->start),
+	    .end = (long)ceil(ag->end),
+	    .period = DASH_DAY,
+	    .title = title,
+	    .mark_t = ag->at,
+	    .mark_v = ag->value,
+	    .deadline = deadline,
+	};
+
+	*png = NULL;
+	*len = 0;
+	if (!(g.end > g.start)) {
+		snprintf(err, errlen, "empty time span");
+		return -1;
+	}
+	/* Created by the store's writer on its first flush; until then the
+	 * limits and the sample are all there is to draw. Through rrdcached
+	 * the file may exist only there: ask it. */
+	g.no_data = stat(ag->rrd_path, &st) == -1 && errno == ENOENT &&
+	            !(ag->rrdcached && ag->rrdcached[0]);
+	if (localtime_r(&at, &tm) == NULL || strftime(when, sizeof(when), "%d %b %H:%M", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	snprintf(title, sizeof(title), "%s %s around the alert of %s", ag->instrument, ag->channel,
+	         when);
+	int rc = graph_draw(&g, &buf, err, errlen);
+	if (rc == -1 && !g.no_data && g.rrdcached && g.rrdcached[0]) {
+		/* rrdcached may not have created the file yet either. */
+		sbuf_free(&buf);
+		memset(&buf, 0, sizeof(buf));
+		g.no_data = true;
+		rc = graph_draw(&g, &buf, err, errlen);
+	}
+	if (rc != 0) {
+		sbuf_free(&buf);
+		return rc;
+	}
+	*png = (unsigned char *)buf.p;
+	*len = buf.len;
+	return 0;
 }

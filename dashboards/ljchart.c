@@ -15,7 +15,9 @@
  * lot differs) is a grey vertical line between the results, a target
  * change a purple dashed one. Rules that fired are written by the point.
  *
- * The PNG is encoded into memory and written with fs_write_atomic().
+ * The PNG is encoded into memory and written with fs_write_atomic(), or
+ * handed back (dash_lj_png: a QC alert's email). cairo only, no lock:
+ * each call has its own surface.
  */
 #include "dash_int.h"
 #include "fsutil.h"
@@ -173,15 +175,15 @@ static int change_gap(const struct dash_qc_level *l, size_t first, size_t n, dou
 	return (int)g;
 }
 
-int ljchart_render(const char *png_path, const struct dash_instrument *in,
-                   const struct dash_qc_analyte *a, const struct dash_qc_level *l, double now,
-                   char *err, size_t errlen)
+/* The chart into png (the caller frees it). 0, or -1 with err set. */
+static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_analyte *a,
+                        const struct dash_qc_level *l, double now, struct sbuf *png, char *err,
+                        size_t errlen)
 {
 	const double plot_w = DASH_LJ_W - MARGIN_L - MARGIN_R;
 	const double plot_h = DASH_LJ_H - MARGIN_T - MARGIN_B;
 	cairo_surface_t *surf;
 	cairo_t *cr;
-	struct sbuf png = {0};
 	size_t first, n = dash_qc_window(l, now, &first);
 	size_t slots = n < 10 ? 10 : n;
 	double mean, sd, slot_w = plot_w / (double)slots;
@@ -431,18 +433,50 @@ int ljchart_render(const char *png_path, const struct dash_instrument *in,
 	cairo_surface_flush(surf);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
-	} else if (cairo_surface_write_to_png_stream(surf, png_to_sbuf, &png) !=
-	           CAIRO_STATUS_SUCCESS) {
+	} else if (cairo_surface_write_to_png_stream(surf, png_to_sbuf, png) !=
+	               CAIRO_STATUS_SUCCESS ||
+	           png->failed) {
 		snprintf(err, errlen, "cairo: cannot encode PNG");
-	} else if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1) {
-		snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
 	} else {
 		rc = 0;
 	}
 	cairo_destroy(cr);
 	cairo_surface_destroy(surf);
-	sbuf_free(&png);
 	free(gap_lot);
 	free(gap_target);
 	return rc;
+}
+
+int ljchart_render(const char *png_path, const struct dash_instrument *in,
+                   const struct dash_qc_analyte *a, const struct dash_qc_level *l, double now,
+                   char *err, size_t errlen)
+{
+	struct sbuf png = {0};
+	int rc = -1;
+
+	if (ljchart_draw(in, a, l, now, &png, err, errlen) == 0) {
+		if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
+			snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
+		else
+			rc = 0;
+	}
+	sbuf_free(&png);
+	return rc;
+}
+
+int dash_lj_png(const struct dash_instrument *in, const struct dash_qc_analyte *a,
+                const struct dash_qc_level *l, double now, unsigned char **png, size_t *len,
+                char *err, size_t errlen)
+{
+	struct sbuf buf = {0};
+
+	*png = NULL;
+	*len = 0;
+	if (ljchart_draw(in, a, l, now, &buf, err, errlen) == -1) {
+		sbuf_free(&buf);
+		return -1;
+	}
+	*png = (unsigned char *)buf.p;
+	*len = buf.len;
+	return 0;
 }

@@ -8,7 +8,8 @@
  * them and empties the spool; the email and the body with its
  * X-Labqcd-Signature arrived. Then, with the servers down, a notification
  * stays in the spool with its retry scheduled on the backoff; a secret
- * file others can read is refused.
+ * file others can read is refused. A chart that cannot be drawn within
+ * its time goes unattached, and the email's text says so.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -265,6 +266,53 @@ static void test_sent_through_real_servers(void **state)
 	spool_close(sp);
 }
 
+/* The chart drawer of a busy renderer: nothing drawn by the deadline. */
+static int busy_chart(const char *spec, double now, double deadline, struct notify_png *out,
+		      size_t max, char *why, size_t whylen)
+{
+	(void)spec, (void)now, (void)out, (void)max;
+	while (now_s() < deadline)
+		sleep_ms(10);
+	snprintf(why, whylen, "another graph was being drawn");
+	return -2;
+}
+
+/* A chart that cannot be drawn in time: the email goes at the deadline,
+ * without a PNG, and its text says which chart is missing and why. */
+static void test_chart_not_drawn_in_time(void **state)
+{
+	struct live *l = *state;
+	struct cfg_smtp smtp;
+	struct spool *sp = spool_open(l->spool_dir, NULL);
+	struct notify_opts o = {.connect_timeout_s = 5, .chart = busy_chart, .chart_timeout_s = 0.5};
+	struct notify *nt;
+	struct notification n;
+	char path[512], *eml;
+	double t0;
+
+	assert_non_null(sp);
+	smtp_cfg(l, &smtp);
+	nt = notify_open(sp, &smtp, &o);
+	assert_non_null(nt);
+	fixture_notification(&n, NOTIF_EMAIL);
+	snprintf(n.alerts[0].chart, sizeof(n.alerts[0].chart), "{\"graph\":1}");
+	assert_int_equal(spool_put(sp, &n, now_s()), 0);
+	notification_free(&n);
+	t0 = now_s();
+	assert_int_equal(notify_drain(nt, now_s(), NULL, NULL), 1);
+	assert_true(now_s() - t0 >= 0.45 && now_s() - t0 < 5);
+	snprintf(path, sizeof(path), "%s/msg-1.eml", l->smtp.dir);
+	eml = read_text(path);
+	assert_non_null(eml);
+	assert_null(strstr(eml, "image/png"));
+	assert_non_null(strstr(eml, "Chart of main/fridge-02/temp/range: not attached: it could "
+				    "not be drawn within 0.5 s (another graph was being drawn).\r\n"
+				    "-- \r\n"));
+	free(eml);
+	notify_close(nt);
+	spool_close(sp);
+}
+
 static void test_servers_down_retry_scheduled(void **state)
 {
 	struct live *l = *state;
@@ -345,6 +393,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sent_through_real_servers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chart_not_drawn_in_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_servers_down_retry_scheduled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_readable_by_others_refused, setup,
 						teardown),
