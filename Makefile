@@ -213,7 +213,7 @@ build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westga
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 build/bench_json: tests/bench/bench_json.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)
-build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/log.c
+build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/fsutil.c daemon/log.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $^ $(shell pkg-config --libs librrd libcjson) -lpthread -lm
 
 clean:

@@ -289,7 +289,7 @@ static struct mqtt *open_mqtt(struct labqcd *d)
 
 	if (mc->password_file[0]) {
 		char err[256];
-		if (notify_read_secret(mc->password_file, password, sizeof(password), err,
+		if (fs_read_secret(mc->password_file, password, sizeof(password), err,
 				       sizeof(err)) == -1) {
 			log_warnx("mqtt: password_file %s: %s", mc->password_file, err);
 			return NULL;

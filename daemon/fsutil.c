@@ -34,18 +34,23 @@ int fs_mkdir_p(const char *path, unsigned mode)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int fs_fsync_dir(const char *dir)
 {
-	char tmp[4096];
-	int fd, rc;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
 	rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	return fs_fsync_dir(dirname(tmp));
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
@@ -131,5 +136,38 @@ int fs_move_aside(const char *path, char *aside, size_t len)
 	if (aside)
 		snprintf(aside, len, "%s", to);
 	fsync_dir_of(path);
+	return 0;
+}
+
+int fs_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	ssize_t n;
+
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & S_IRWXO) {
+		snprintf(err, errlen, "%s: others may read it (mode %03o); chmod o-rwx", path,
+			 (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
 	return 0;
 }

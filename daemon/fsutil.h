@@ -23,4 +23,13 @@ int fs_read_all(const char *path, char **data, size_t *len);
  * written to `aside` (may be NULL). 0 or -1/errno. */
 int fs_move_aside(const char *path, char *aside, size_t len);
 
+/* fsync a directory, so that a rename or unlink in it is durable. 0 or
+ * -1/errno. */
+int fs_fsync_dir(const char *dir);
+
+/* A secret (password, HMAC key) from a regular file that others may not
+ * read, the trailing newline removed, into buf (len bytes). 0, or -1 with
+ * the reason in err. */
+int fs_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
+
 #endif

@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "log.h"
 #include "notify_int.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,39 +51,6 @@ struct notify {
 	CURL *smtp_handle, *http_handle;
 	struct complaint smtp_complaint, webhook_complaint;
 };
-
-int notify_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	ssize_t n;
-
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & S_IRWXO) {
-		snprintf(err, errlen, "%s: others may read it (mode %03o); chmod o-rwx", path,
-			 (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return -1;
-	}
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return 0;
-}
 
 struct notify *notify_open(struct spool *sp, const struct cfg_smtp *smtp,
 			   const struct notify_opts *opts)
@@ -135,14 +103,6 @@ void notify_set_smtp(struct notify *nt, const struct cfg_smtp *smtp)
 	pthread_mutex_unlock(&nt->lock);
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool stopping(struct notify *nt)
 {
 	bool s;
@@ -151,22 +111,6 @@ static bool stopping(struct notify *nt)
 	s = nt->stop;
 	pthread_mutex_unlock(&nt->lock);
 	return s;
-}
-
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return atomic_load((const atomic_bool *)arg) ? 1 : 0; /* non-zero aborts */
-}
-
-void notify_set_cancel(CURL *c, const atomic_bool *cancel)
-{
-	if (cancel == NULL)
-		return;
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 }
 
 static int send_one(struct notify *nt, const struct cfg_smtp *smtp, struct notification *n,
@@ -223,7 +167,7 @@ static int pass(struct notify *nt, double fixed_now, size_t *remaining, double *
 	for (size_t i = 0; i < n_ids; i++) {
 		struct notification n;
 		char err[CURL_ERROR_SIZE + 128] = "";
-		double now = fixed_now >= 0 ? fixed_now : wall_now();
+		double now = fixed_now >= 0 ? fixed_now : wall_clock();
 		struct complaint *c;
 
 		if (in_thread && stopping(nt)) {
@@ -295,7 +239,7 @@ static void *notify_main(void *arg)
 		nt->woken = false;
 		pthread_mutex_unlock(&nt->lock);
 		pass(nt, -1, &left, &next, true);
-		now = wall_now();
+		now = wall_clock();
 		wake_at = now + nt->opts.idle_poll_s;
 		if (next > 0 && next < wake_at)
 			wake_at = next;
@@ -311,7 +255,7 @@ static void *notify_main(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&nt->lock);
-	log_counters(nt, wall_now(), true);
+	log_counters(nt, wall_clock(), true);
 	return NULL;
 }
 

@@ -69,9 +69,5 @@ void notify_close(struct notify *nt);
  * none). Do not call while the thread runs. */
 int notify_drain(struct notify *nt, double now, size_t *remaining, double *next_due);
 
-/* Read a secret (password_file, secret_file): refused if others may read
- * or write it. Trailing newlines are dropped. 0, or -1 with a reason in
- * err. */
-int notify_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -23,7 +23,10 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 int notify_webhook_send(CURL *c, const struct notification *n, double connect_timeout_s,
 			double default_timeout_s, const atomic_bool *cancel, char *err,
 			size_t errlen);
-/* Set on a reset handle: abort the transfer once *cancel is true. */
-void notify_set_cancel(CURL *c, const atomic_bool *cancel);
+/* notify_curl.c: reset `c` for one transfer to `url` over `protocols`
+ * ("smtp,smtps"), errors into errbuf (CURL_ERROR_SIZE), aborted once
+ * *cancel is true (cancel may be NULL), within the time limits. */
+void notify_curl_prepare(CURL *c, const char *url, const char *protocols, char *errbuf,
+			 const atomic_bool *cancel, double connect_timeout_s, double timeout_s);
 
 #endif

@@ -9,6 +9,7 @@
  * file it names. curl_easy_perform returns CURLE_OK only after the server
  * answered 250 to the end of DATA, which is when the spool entry may go.
  */
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mime.h"
@@ -79,14 +80,6 @@ static void note_add(struct charts *c, const char *fmt, ...)
 				       : sizeof(c->note) - c->note_len - 1;
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A PNG file the field names (spool entries of earlier versions). */
 static int chart_file(const char *path, struct notify_png *p, char *why, size_t whylen)
 {
@@ -119,7 +112,7 @@ static int chart_file(const char *path, struct notify_png *p, char *why, size_t 
 static void charts_load(const struct notification *n, const struct notify_opts *o, double now,
 			struct charts *c)
 {
-	double deadline = wall_now() + (o->chart_timeout_s > 0 ? o->chart_timeout_s : 10);
+	double deadline = wall_clock() + (o->chart_timeout_s > 0 ? o->chart_timeout_s : 10);
 
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < n->n_alerts; i++) {
@@ -198,7 +191,7 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 		return -1;
 	}
 	if (smtp->password_file[0] &&
-	    notify_read_secret(smtp->password_file, password, sizeof(password), err, errlen) == -1)
+	    fs_read_secret(smtp->password_file, password, sizeof(password), err, errlen) == -1)
 		return -1;
 
 	charts_load(n, o, now, &charts);
@@ -226,14 +219,8 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	rd.data = msg;
 	rd.len = len;
 
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, smtp->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	notify_set_cancel(c, cancel);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	notify_curl_prepare(c, smtp->url, "smtp,smtps", errbuf, cancel, o->connect_timeout_s,
+			    timeout_s);
 	if (smtp->starttls)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	if (smtp->ca_file[0])

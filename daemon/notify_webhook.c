@@ -7,6 +7,7 @@
  * and https; redirects are not followed; TLS verification stays on.
  * Accepted means a 2xx status; anything else is retried later.
  */
+#include "fsutil.h"
 #include "log.h"
 #include "notify_int.h"
 #include "webhook.h"
@@ -38,7 +39,7 @@ int notify_webhook_send(CURL *c, const struct notification *n, double connect_ti
 		return -1;
 	}
 	if (n->secret_file[0]) {
-		if (notify_read_secret(n->secret_file, secret, sizeof(secret), err, errlen) == -1)
+		if (fs_read_secret(n->secret_file, secret, sizeof(secret), err, errlen) == -1)
 			goto out;
 		if (webhook_hmac_hex(secret, strlen(secret), body, strlen(body), hex) == -1) {
 			explicit_bzero(secret, sizeof(secret));
@@ -58,14 +59,7 @@ int notify_webhook_send(CURL *c, const struct notification *n, double connect_ti
 		goto nomem;
 	hdrs = l;
 
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, n->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	notify_set_cancel(c, cancel);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_timeout_s * 1000));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
+	notify_curl_prepare(c, n->url, "http,https", errbuf, cancel, connect_timeout_s, timeout_s);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "labqcd");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

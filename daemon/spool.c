@@ -366,18 +366,6 @@ static int pending_path_of(const struct spool *sp, const char *id, char *path, s
 	return 0;
 }
 
-static int fsync_dir(const struct spool *sp)
-{
-	int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Write n as "<id>.json", or as "<id>.json.pending" when `pending`. */
 static int write_entry_as(struct spool *sp, const struct notification *n, bool pending)
 {
@@ -444,7 +432,7 @@ int spool_commit(struct spool *sp, const char *id)
 		return -1;
 	}
 	/* The new name must survive a crash before the notifier deletes it. */
-	if (fsync_dir(sp) == -1)
+	if (fs_fsync_dir(sp->dir) == -1)
 		log_warn("spool: fsync %s", sp->dir);
 	pthread_mutex_lock(&sp->lock);
 	sp->n.spooled++;
@@ -500,7 +488,7 @@ int spool_recover(struct spool *sp, bool (*committed)(const char *id, void *arg)
 		}
 	}
 	closedir(d);
-	if (n_dropped > 0 && fsync_dir(sp) == -1)
+	if (n_dropped > 0 && fs_fsync_dir(sp->dir) == -1)
 		log_warn("spool: fsync %s", sp->dir);
 	if (n_committed + n_dropped > 0)
 		log_info("spool: after a crash, %d staged notifications committed, %d dropped "

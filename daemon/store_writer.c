@@ -6,6 +6,7 @@
  */
 #include "store.h"
 #include "store_int.h"
+#include "fsutil.h"
 #include "log.h"
 
 #include <errno.h>
@@ -222,8 +223,7 @@ static void move_aside(struct store *st, struct series *s, const char *why)
 {
 	char aside[4200];
 
-	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", s->path, (long long)time(NULL));
-	if (rename(s->path, aside) == -1) {
+	if (fs_move_aside(s->path, aside, sizeof(aside)) == -1) {
 		log_warn("store: %s is corrupt (%s) but cannot be moved aside", s->path, why);
 		return;
 	}

@@ -1,4 +1,4 @@
-/* test-links: daemon/notify.c daemon/notify_smtp.c daemon/notify_webhook.c daemon/mime.c daemon/webhook.c daemon/clock.c daemon/spool.c daemon/log.c daemon/fsutil.c */
+/* test-links: daemon/notify.c daemon/notify_smtp.c daemon/notify_webhook.c daemon/notify_curl.c daemon/mime.c daemon/webhook.c daemon/clock.c daemon/spool.c daemon/log.c daemon/fsutil.c */
 /*
  * The notifier against real servers: an aiosmtpd SMTP server
  * (tests/files/smtp_receiver.py) and an HTTP receiver
@@ -373,7 +373,7 @@ static void test_secret_readable_by_others_refused(void **state)
 	char path[512], err[256], buf[64];
 
 	assert_int_equal(chmod(l->secret, 0644), 0);
-	assert_int_equal(notify_read_secret(l->secret, buf, sizeof(buf), err, sizeof(err)), -1);
+	assert_int_equal(fs_read_secret(l->secret, buf, sizeof(buf), err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "others may read it"));
 	webhook_notification(l, &n);
 	assert_int_equal(spool_put(sp, &n, 1000), 0);
@@ -383,7 +383,7 @@ static void test_secret_readable_by_others_refused(void **state)
 	snprintf(path, sizeof(path), "%s/post-1.body", l->http.dir);
 	assert_int_equal(access(path, F_OK), -1); /* nothing unsigned went out */
 	assert_int_equal(chmod(l->secret, 0600), 0);
-	assert_int_equal(notify_read_secret(l->secret, buf, sizeof(buf), err, sizeof(err)), 0);
+	assert_int_equal(fs_read_secret(l->secret, buf, sizeof(buf), err, sizeof(err)), 0);
 	assert_string_equal(buf, "s3cret-key");
 	notify_close(nt);
 	spool_close(sp);
