@@ -39,7 +39,7 @@ ifeq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),)
 $(error missing development packages ($(strip $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done))): run `make deps` as root first (Debian 12), or `make run` / `make test`, which install what they need)
 endif
 endif
-INCS = -I. -Idaemon -Icollectors -Irules -Idashboards
+INCS = -I.
 LIBS = $(PKG_LIBS) -lpthread -lm
 
 # Debian packages. RUN_PKGS: building and `make run` (the private broker,

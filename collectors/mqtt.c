@@ -9,8 +9,8 @@
  * resets it. Failures are logged through complain()
  * so a broker down for a night gives a handful of lines, not thousands.
  */
-#include "mqtt.h"
-#include "log.h"
+#include "collectors/mqtt.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <math.h>

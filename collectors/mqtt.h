@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 struct mqtt_opts {
 	const char *host;

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors.h"
-#include "payload_int.h"
+#include "collectors/collectors.h"
+#include "collectors/payload_int.h"
 
 #define NUMBER_MAX 64 /* bare number, with its NUL */
 

@@ -12,7 +12,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 #define T_MIN 946684800.0      /* 2000-01-01T00:00:00Z */
 #define T_MAX 7258118400.0     /* 2200-01-01T00:00:00Z */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 int replay_split_line(const char *line, size_t len, const char **topic, size_t *topic_len,
 		      const char **payload, size_t *payload_len, char *err, size_t errlen)

@@ -36,8 +36,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collectors.h"
-#include "payload_int.h"
+#include "collectors/collectors.h"
+#include "collectors/payload_int.h"
 
 #define SHOW_MAX 100 /* characters of a name or label shown in a reason */
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 /* Reads exactly n digits at s[*i]; false if any is not a digit. */
 static bool digits(const char *s, size_t len, size_t *i, int n, int *out)

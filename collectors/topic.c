@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 #define TOPIC_MAX 1024
 #define LEVELS_MAX 5 /* site/instrument/qc/analyte/level */

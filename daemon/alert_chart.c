@@ -18,10 +18,10 @@
  * between 5 minutes and 1 hour after the alert, so a first email shows
  * the hours up to the alert and a repeat still shows the alert.
  */
-#include "alert_chart.h"
-#include "dashboards.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/alert_chart.h"
+#include "dashboards/dashboards.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

@@ -24,8 +24,8 @@
 
 #include <stddef.h>
 
-#include "labqcd.h"
-#include "notify.h"
+#include "daemon/labqcd.h"
+#include "daemon/notify.h"
 
 /* Main thread, at a transition the alert engine hears of: the capture
  * for `k` (whose `chart` is set) and condition `c` at `t`, into spec

@@ -42,9 +42,9 @@
  *
  * Main thread only; persistence is in alerts_state.c.
  */
-#include "alerts.h"
-#include "alerts_int.h"
-#include "log.h"
+#include "daemon/alerts.h"
+#include "daemon/alerts_int.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <fnmatch.h>

@@ -39,9 +39,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "config.h"
-#include "rules.h"
-#include "spool.h"
+#include "daemon/config.h"
+#include "rules/rules.h"
+#include "daemon/spool.h"
 
 #define ALERT_KEY_MAX NOTIF_KEY_MAX
 

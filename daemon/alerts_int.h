@@ -9,8 +9,8 @@
 
 #include <uthash.h>
 
-#include "alerts.h"
-#include "log.h"
+#include "daemon/alerts.h"
+#include "daemon/log.h"
 
 struct strset {
 	char **v;

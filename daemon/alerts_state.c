@@ -10,9 +10,9 @@
  * that does not parse is moved aside with a log line, never silently
  * reset. Main thread only.
  */
-#include "alerts_int.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/alerts_int.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * receiver told when a notification for it is spooled; alerts.c reads
  * the marks when the alert resolves. Main thread only.
  */
-#include "alerts_int.h"
+#include "daemon/alerts_int.h"
 
 #include <stdlib.h>
 #include <string.h>

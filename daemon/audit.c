@@ -12,10 +12,10 @@
  * bounded in-memory queue that every later write and audit_sync() try
  * to append first, in order.
  */
-#include "audit.h"
-#include "clock.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/audit.h"
+#include "daemon/clock.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * clock.c: wall and monotonic clocks, and the RFC 3339 formatter used by
  * the audit log, the webhooks and the control socket.
  */
-#include "clock.h"
+#include "daemon/clock.h"
 
 #include <math.h>
 #include <stdio.h>

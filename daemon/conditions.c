@@ -21,8 +21,8 @@
  * alerts already firing are silenced in the engine; QC keys are never
  * affected.
  */
-#include "labqcd.h"
-#include "alert_chart.h"
+#include "daemon/labqcd.h"
+#include "daemon/alert_chart.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 /* ---- daemon, mqtt, smtp ---- */
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "rules.h" /* enum severity */
+#include "rules/rules.h" /* enum severity */
 
 #define CFG_NAME_MAX 65 /* identity component: 64 chars + NUL */
 #define CFG_PATH_MAX 4096

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 static int apply_field(struct cfg_ctx *c, yaml_node_t *n, const char *path,
                        const struct cfg_field *f, void *base)

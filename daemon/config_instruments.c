@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 #define DAY 86400.0
 #define YEARS_100 (100 * 365 * DAY)

@@ -14,8 +14,8 @@
 
 #include <yaml.h>
 
-#include "collectors.h" /* ident_ok: the identifier grammar */
-#include "config.h"
+#include "collectors/collectors.h" /* ident_ok: the identifier grammar */
+#include "daemon/config.h"
 
 #define CFG_KEYPATH_MAX 512
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 #define DAY 86400.0
 

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 #define DAY 86400.0
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 /* ---- value readers ---- */
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_int.h"
+#include "daemon/config_int.h"
 
 /* ---- errors and nodes ---- */
 

@@ -13,11 +13,11 @@
  * Who did it: acknowledgements and events carry the peer's user name
  * (SO_PEERCRED), or "labqcctl" when it has none.
  */
-#include "control.h"
-#include "control_int.h"
-#include "fsutil.h"
-#include "health.h"
-#include "labqcd.h"
+#include "daemon/control.h"
+#include "daemon/control_int.h"
+#include "daemon/fsutil.h"
+#include "daemon/health.h"
+#include "daemon/labqcd.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -7,9 +7,9 @@
  * state change is made durable (labqcd_commit_transitions) before the
  * answer goes out.
  */
-#include "control_int.h"
-#include "health.h"
-#include "labqcd.h"
+#include "daemon/control_int.h"
+#include "daemon/health.h"
+#include "daemon/labqcd.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -15,11 +15,11 @@
  * already in their RRD files are refused as late, the rest land, and
  * records already in the audit log are not written twice.
  */
-#include "labqcd.h"
-#include "alert_chart.h"
-#include "control.h"
-#include "fsutil.h"
-#include "health.h"
+#include "daemon/labqcd.h"
+#include "daemon/alert_chart.h"
+#include "daemon/control.h"
+#include "daemon/fsutil.h"
+#include "daemon/health.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,8 +13,8 @@
  *
  * Lock: dash->lock guards the mailbox and the last stats only.
  */
-#include "labqcd.h"
-#include "dashboards.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -9,8 +9,8 @@
  * SenML pack that is one record, named by index and name, and the rest
  * of the pack is stored.
  */
-#include "labqcd.h"
-#include "units.h"
+#include "daemon/labqcd.h"
+#include "daemon/units.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -21,9 +21,9 @@
  * The structs are in equipment_int.h; saving and loading their state
  * (the equipment part of the state file) is equipment_state.c.
  */
-#include "labqcd.h"
-#include "dashboards.h"
-#include "equipment_int.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
+#include "daemon/equipment_int.h"
 
 #include <math.h>
 #include <stdlib.h>

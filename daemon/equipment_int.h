@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <uthash.h>
 
-#include "labqcd.h"
+#include "daemon/labqcd.h"
 
 #define EVENTS_KEPT 20
 

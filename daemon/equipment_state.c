@@ -15,8 +15,8 @@
  * ignored, and a rule or task whose state the file lacks keeps its init
  * state.
  */
-#include "labqcd.h"
-#include "equipment_int.h"
+#include "daemon/labqcd.h"
+#include "daemon/equipment_int.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * fsutil.c: mkdir -p, write-fsync-rename, read whole files, move aside.
  */
-#include "fsutil.h"
+#include "daemon/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

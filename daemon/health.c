@@ -8,8 +8,8 @@
  * own topic parser classifies <prefix>/labqcd/... as TOPIC_SELF, so
  * what comes back through a wildcard subscription is ignored.
  */
-#include "health.h"
-#include "labqcd.h"
+#include "daemon/health.h"
+#include "daemon/labqcd.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  * health_report.c: labqcd's status as `labqcctl status` shows it, as
  * JSON fields and as text for people, from one table of counters.
  */
-#include "health.h"
-#include "labqcd.h"
+#include "daemon/health.h"
+#include "daemon/labqcd.h"
 
 #include <inttypes.h>
 #include <unistd.h>

@@ -22,9 +22,9 @@
  * Segment names carry their first seq so that release can decide from
  * names alone which segments are covered.
  */
-#include "journal.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/journal.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 struct journal;
 

@@ -13,7 +13,7 @@
  * 3 the daemon could not be reached (not running, no permission on the
  * socket, no answer).
  */
-#include "audit.h"
+#include "daemon/audit.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -16,17 +16,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "alerts.h"
-#include "audit.h"
-#include "clock.h"
-#include "collectors.h"
-#include "config.h"
-#include "journal.h"
-#include "log.h"
-#include "mqtt.h"
-#include "notify.h"
-#include "spool.h"
-#include "store.h"
+#include "daemon/alerts.h"
+#include "daemon/audit.h"
+#include "daemon/clock.h"
+#include "collectors/collectors.h"
+#include "daemon/config.h"
+#include "daemon/journal.h"
+#include "daemon/log.h"
+#include "collectors/mqtt.h"
+#include "daemon/notify.h"
+#include "daemon/spool.h"
+#include "daemon/store.h"
 
 #define LABQCD_VERSION "0.1.0"
 

@@ -2,8 +2,8 @@
  * log.c: stderr or syslog, one line per message, and the complaint
  * rate-limiter. Thread-safe: each message is one fprintf/syslog call.
  */
-#include "log.h"
-#include "config.h"
+#include "daemon/log.h"
+#include "daemon/config.h"
 
 #include <errno.h>
 #include <stdarg.h>

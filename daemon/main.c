@@ -14,7 +14,7 @@
  * setuid) before it opens anything else: every file it writes, the
  * secrets it reads and the socket it binds are the user's.
  */
-#include "labqcd.h"
+#include "daemon/labqcd.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -7,7 +7,7 @@
  * (no header injection). The body is UTF-8, 8bit; every line ends in
  * CRLF, as SMTP DATA wants.
  */
-#include "mime.h"
+#include "daemon/mime.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "spool.h"
+#include "daemon/spool.h"
 
 struct mime_attachment {
 	const char *name;          /* file name shown to the reader, "fridge-02-temp.png" */

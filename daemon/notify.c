@@ -15,10 +15,10 @@
  * aborts a transfer in progress (a server that accepts and never answers
  * would otherwise hold the shutdown for smtp.timeout).
  */
-#include "notify.h"
-#include "log.h"
-#include "notify_int.h"
-#include "clock.h"
+#include "daemon/notify.h"
+#include "daemon/log.h"
+#include "daemon/notify_int.h"
+#include "daemon/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,8 +17,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "spool.h"
+#include "daemon/config.h"
+#include "daemon/spool.h"
 
 /* A chart drawn for an email. */
 struct notify_png {

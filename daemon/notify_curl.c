@@ -5,7 +5,7 @@
  * buffer, the time limits, and the cancel flag that aborts a transfer in
  * progress when the daemon stops.
  */
-#include "notify_int.h"
+#include "daemon/notify_int.h"
 
 #include <stdbool.h>
 

@@ -14,7 +14,7 @@
 #include <curl/curl.h>
 #include <stdatomic.h>
 
-#include "notify.h"
+#include "daemon/notify.h"
 
 /* o: connect_timeout_s, and the chart drawer with its time limit. */
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,

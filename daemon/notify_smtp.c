@@ -9,11 +9,11 @@
  * file it names. curl_easy_perform returns CURLE_OK only after the server
  * answered 250 to the end of DATA, which is when the spool entry may go.
  */
-#include "clock.h"
-#include "fsutil.h"
-#include "log.h"
-#include "mime.h"
-#include "notify_int.h"
+#include "daemon/clock.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
+#include "daemon/mime.h"
+#include "daemon/notify_int.h"
 
 #include <errno.h>
 #include <libgen.h>

@@ -7,10 +7,10 @@
  * and https; redirects are not followed; TLS verification stays on.
  * Accepted means a 2xx status; anything else is retried later.
  */
-#include "fsutil.h"
-#include "log.h"
-#include "notify_int.h"
-#include "webhook.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
+#include "daemon/notify_int.h"
+#include "daemon/webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>

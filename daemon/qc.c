@@ -8,9 +8,9 @@
  * <site>/<instrument>/<analyte>/qc, and the next run completed without a
  * rejection resolves it.
  */
-#include "labqcd.h"
-#include "dashboards.h"
-#include "qc_int.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
+#include "daemon/qc_int.h"
 
 #include <math.h>
 #include <stdlib.h>

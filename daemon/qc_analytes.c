@@ -4,9 +4,9 @@
  * parameters built from the config (rebuilt on reload; the engine state
  * is kept).
  */
-#include "labqcd.h"
-#include "dashboards.h"
-#include "qc_int.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
+#include "daemon/qc_int.h"
 
 #include <math.h>
 #include <stdlib.h>

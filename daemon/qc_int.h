@@ -6,7 +6,7 @@
 #ifndef LABQCD_QC_INT_H
 #define LABQCD_QC_INT_H
 
-#include "labqcd.h"
+#include "daemon/labqcd.h"
 
 #include <uthash.h>
 

@@ -17,9 +17,9 @@
  * Time-driven parts run from qc_tick() on the daemon's clock (the input's
  * in --replay).
  */
-#include "labqcd.h"
-#include "dashboards.h"
-#include "qc_int.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
+#include "daemon/qc_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,9 +3,9 @@
  * state.json, written and read by state.c): per analyte the engine's
  * state, the Levey-Jennings points and the runs.
  */
-#include "labqcd.h"
-#include "dashboards.h"
-#include "qc_int.h"
+#include "daemon/labqcd.h"
+#include "dashboards/dashboards.h"
+#include "daemon/qc_int.h"
 
 #include <math.h>
 #include <stdlib.h>

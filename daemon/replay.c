@@ -9,7 +9,7 @@
  * every record is also printed on stdout. No broker, no journal (the
  * input file is the source), nothing sent unless --notify.
  */
-#include "labqcd.h"
+#include "daemon/labqcd.h"
 
 #include <errno.h>
 #include <stdlib.h>

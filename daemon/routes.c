@@ -17,8 +17,8 @@
  * notification goes only with alerts the receiver was told were firing,
  * and says the severity it was told. Main thread only.
  */
-#include "alerts_int.h"
-#include "log.h"
+#include "daemon/alerts_int.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <fnmatch.h>

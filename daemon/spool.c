@@ -19,9 +19,9 @@
  * The JSON (de)serialisation of struct notification lives here too: the
  * spool is its only on-disk form.
  */
-#include "spool.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/spool.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "daemon/config.h"
 
 #define NOTIF_KEY_MAX 300
 #define NOTIF_TO_MAX 16

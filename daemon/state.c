@@ -7,8 +7,8 @@
  * shutdown; read at start. A corrupt file is moved aside and logged,
  * never silently reset: the journal then replays what it still holds.
  */
-#include "labqcd.h"
-#include "fsutil.h"
+#include "daemon/labqcd.h"
+#include "daemon/fsutil.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -42,9 +42,9 @@
  * yet written (held_min), the main thread the lowest of what it has not
  * handed over yet (fill_min).
  */
-#include "store.h"
-#include "store_int.h"
-#include "log.h"
+#include "daemon/store.h"
+#include "daemon/store_int.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <math.h>

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <uthash.h>
 
-#include "log.h"
-#include "store.h"
+#include "daemon/log.h"
+#include "daemon/store.h"
 
 #define CHUNK 1000   /* values per rrd_update call */
 #define VALUE_STR 64 /* "1763884800.250:-1.2345678901234567e+300" */

@@ -3,7 +3,7 @@
  * and the writer threads take over and consume (store_int.h says who
  * owns which buffer when).
  */
-#include "store_int.h"
+#include "daemon/store_int.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -4,10 +4,10 @@
  * values, corrupt files moved aside. Threads, ownership and lock order
  * are described at the top of store.c.
  */
-#include "store.h"
-#include "store_int.h"
-#include "fsutil.h"
-#include "log.h"
+#include "daemon/store.h"
+#include "daemon/store_int.h"
+#include "daemon/fsutil.h"
+#include "daemon/log.h"
 
 #include <errno.h>
 #include <math.h>

@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "units.h"
+#include "daemon/units.h"
 
 static const struct {
 	const char *config;

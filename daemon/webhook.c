@@ -7,8 +7,8 @@
  * fingerprint is FNV-1a 64 of the key in hex, stable for one alert as in
  * Alertmanager (which hashes the label set).
  */
-#include "webhook.h"
-#include "clock.h"
+#include "daemon/webhook.h"
+#include "daemon/clock.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

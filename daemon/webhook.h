@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "spool.h"
+#include "daemon/spool.h"
 
 /* The body for n->format; malloc'ed, the caller frees. NULL on ENOMEM. */
 char *webhook_body(const struct notification *n);

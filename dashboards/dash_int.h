@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collectors.h"
-#include "dashboards.h"
-#include "log.h"
+#include "collectors/collectors.h"
+#include "dashboards/dashboards.h"
+#include "daemon/log.h"
 
 #define DASH_DUE_WINDOW_S (14 * 86400.0) /* "due soon" on the index */
 #define DASH_LJ_MAX_POINTS 31            /* an LJ chart shows the last 31 results */

@@ -13,9 +13,9 @@
  * no global state of its own. Failures are logged through one
  * complaint per handle, so a full disk is logged once, not per file.
  */
-#include "dash_int.h"
-#include "clock.h"
-#include "fsutil.h"
+#include "dashboards/dash_int.h"
+#include "daemon/clock.h"
+#include "daemon/fsutil.h"
 
 #include <errno.h>
 #include <math.h>

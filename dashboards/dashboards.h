@@ -37,7 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "rules.h" /* enum severity */
+#include "rules/rules.h" /* enum severity */
 
 enum dash_status {
 	DASH_OK = 0,

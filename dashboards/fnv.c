@@ -2,7 +2,7 @@
  * fnv.c: FNV-1a signatures of what a page or a graph is drawn from, so
  * that only what changed is drawn again.
  */
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #include <math.h>
 #include <string.h>

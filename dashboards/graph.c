@@ -41,9 +41,9 @@
  * until its deadline, so a busy renderer delays an email's chart by at
  * most that, never the email.
  */
-#include "dash_int.h"
-#include "fsutil.h"
-#include "graph_frame.h"
+#include "dashboards/dash_int.h"
+#include "daemon/fsutil.h"
+#include "dashboards/graph_frame.h"
 
 #include <cairo.h>
 #include <errno.h>

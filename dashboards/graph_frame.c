@@ -4,7 +4,7 @@
  * legend, the value axis and the time axis. Each call draws on the
  * caller's own cairo context; nothing global.
  */
-#include "graph_frame.h"
+#include "dashboards/graph_frame.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
 #include <cairo.h>
 #include <stdbool.h>
 
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #define FONT "DejaVu Sans"
 #define TITLE_PX 11.0

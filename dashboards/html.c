@@ -12,7 +12,7 @@
  * graphs that exist when html_ctx.www_dir is set. dashboards.c writes
  * the result with fs_write_atomic().
  */
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -19,8 +19,8 @@
  * handed back (dash_lj_png: a QC alert's email). cairo only, no lock:
  * each call has its own surface.
  */
-#include "dash_int.h"
-#include "fsutil.h"
+#include "dashboards/dash_int.h"
+#include "daemon/fsutil.h"
 
 #include <cairo.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * sbuf.c: a growing string buffer for the dashboard's pages, and HTML
  * escaping of every string that comes from a topic or the config.
  */
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

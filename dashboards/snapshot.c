@@ -5,7 +5,7 @@
  * to the dashboard thread: every string is a private copy, every array is
  * owned by its parent, dash_snapshot_free() frees the whole tree.
  */
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 #define DAY_S 86400.0
 

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 void service_init(struct service_state *st)
 {

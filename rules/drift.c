@@ -29,7 +29,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 void drift_init(struct drift_state *st)
 {

@@ -52,7 +52,7 @@
 
 #include <cJSON.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 /* ---- range: rules/range.c ----
  *

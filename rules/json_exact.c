@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 cJSON *rules_json_exact(double x)
 {

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 void range_init(struct range_state *st)
 {

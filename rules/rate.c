@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 #define RING (RATE_BUCKETS + 1)
 

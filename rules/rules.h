@@ -46,7 +46,7 @@ struct condition {
 cJSON *rules_json_exact(double x);
 bool rules_json_value(const cJSON *x, double *out);
 
-#include "westgard.h"
-#include "equipment.h"
+#include "rules/westgard.h"
+#include "rules/equipment.h"
 
 #endif

@@ -7,7 +7,7 @@
  */
 #include <math.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 void stale_init(struct stale_state *st, double now)
 {

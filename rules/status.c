@@ -5,7 +5,7 @@
  */
 #include <math.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 void status_init(struct status_state *st)
 {

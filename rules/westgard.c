@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 void westgard_init(struct westgard *w)
 {

@@ -41,7 +41,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 #define SEQ_MAX (WG_HIST + WG_RUN_MAX)
 

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 #define SEQ_MAX 9007199254740992.0 /* 2^53: exact in a JSON number */
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 static const struct {
 	const char *name; /* canonical spelling (DESIGN section 4) */

@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 static void copy_id(char dst[WG_ID_MAX], const char *src)
 {

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "store.h"
+#include "daemon/log.h"
+#include "daemon/store.h"
 
 #define SERIES 1000
 #define SAMPLES 60

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 #define EVALS 2000000
 #define REPEATS 5

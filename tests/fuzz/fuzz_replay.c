@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 #define MAX 16
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "labsim.h"
+#include "tests/sim/labsim.h"
 
 void pace_init(struct pace *p, const struct options *o, double start)
 {

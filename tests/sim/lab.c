@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "labsim.h"
+#include "tests/sim/labsim.h"
 
 #define SAMPLE_PERIOD_S 60.0
 #define QC_PERIOD_S (4 * 3600.0)

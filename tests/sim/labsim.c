@@ -21,7 +21,7 @@
 
 #include <mosquitto.h>
 
-#include "labsim.h"
+#include "tests/sim/labsim.h"
 
 volatile sig_atomic_t labsim_stop;
 

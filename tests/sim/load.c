@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "labsim.h"
+#include "tests/sim/labsim.h"
 
 #define LOAD_WINDOW 1000	/* messages outstanding (QoS 1: unacknowledged) */
 

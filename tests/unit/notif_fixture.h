@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "spool.h"
+#include "daemon/spool.h"
 
 /* Wednesday 2025-11-19 09:00:00 UTC. */
 #define FIXTURE_T0 1763542800.0

@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dash_int.h"
-#include "dashboards.h"
+#include "dashboards/dash_int.h"
+#include "dashboards/dashboards.h"
 
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)

@@ -25,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alerts.h"
-#include "fsutil.h"
-#include "spool.h"
+#include "daemon/alerts.h"
+#include "daemon/fsutil.h"
+#include "daemon/spool.h"
 
 /* Wednesday 2025-11-19 09:00:00 UTC. */
 #define WED_0900 1763542800.0

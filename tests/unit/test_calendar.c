@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 #define DAY 86400.0
 #define HOUR 3600.0

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/config.h"
 
 #define DIR "tests/files/config/"
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dash_int.h"
+#include "dashboards/dash_int.h"
 
 #define NOW 1763884800.0
 

@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "daemon/journal.h"
 
 struct seen {
 	uint64_t seq[4096];

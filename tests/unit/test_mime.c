@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "mime.h"
-#include "notif_fixture.h"
+#include "daemon/mime.h"
+#include "tests/unit/notif_fixture.h"
 
 static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
 				    'I', 'H', 'D', 'R', 1, 2, 3, 4, 5, 0xff, 0xfe};

@@ -29,10 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsutil.h"
-#include "notif_fixture.h"
-#include "notify.h"
-#include "webhook.h"
+#include "daemon/fsutil.h"
+#include "tests/unit/notif_fixture.h"
+#include "daemon/notify.h"
+#include "daemon/webhook.h"
 
 extern char **environ;
 

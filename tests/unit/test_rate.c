@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 #define T0 1700000000.0
 

@@ -34,9 +34,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dash_int.h"
-#include "dashboards.h"
-#include "fsutil.h"
+#include "dashboards/dash_int.h"
+#include "dashboards/dashboards.h"
+#include "daemon/fsutil.h"
 
 /* fontconfig keeps caches for the life of the process. Nothing else is
  * suppressed: librrd's per-graph leaks are avoided by graph.c (see there)

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 static void test_split(void **state)
 {

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 #define NOW 1763884800.0 /* 2025-11-23T08:00:00Z */
 

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "notif_fixture.h"
+#include "tests/unit/notif_fixture.h"
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "store.h"
+#include "daemon/log.h"
+#include "daemon/store.h"
 
 #define T0 1763884800.0 /* a multiple of 60 */
 

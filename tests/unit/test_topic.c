@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "collectors.h"
+#include "collectors/collectors.h"
 
 static int parse(const char *prefix, const char *topic, struct topic *tp)
 {

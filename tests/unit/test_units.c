@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "units.h"
+#include "daemon/units.h"
 
 static void test_units(void **state)
 {

@@ -15,9 +15,9 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
-#include "fsutil.h"
-#include "notif_fixture.h"
-#include "webhook.h"
+#include "daemon/fsutil.h"
+#include "tests/unit/notif_fixture.h"
+#include "daemon/webhook.h"
 
 #ifndef FIXTURE_DIR
 #define FIXTURE_DIR "tests/files/webhook"

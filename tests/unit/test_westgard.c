@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 #define B(r) WG_BIT(r)
 

@@ -61,7 +61,7 @@
 
 #include <cmocka.h>
 
-#include "westgard.h"
+#include "rules/westgard.h"
 
 #define B(r) WG_BIT(r)
 #define SET_13 (B(WG_1_3S))
