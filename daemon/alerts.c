@@ -53,137 +53,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *alert_state_name(enum alert_state s)
-{
-	switch (s) {
-	case ALERT_PENDING:
-		return "pending";
-	case ALERT_FIRING:
-		return "firing";
-	case ALERT_RESOLVED:
-		return "resolved";
-	case ALERT_ACKNOWLEDGED:
-		return "acknowledged";
-	}
-	return "unknown";
-}
-
-const char *alert_kind_name(enum alert_kind k)
-{
-	return k == ALERT_QC ? "qc" : "equipment";
-}
-
-const char *alert_severity_name(enum severity s)
-{
-	switch (s) {
-	case SEV_INFO:
-		return "info";
-	case SEV_WARNING:
-		return "warning";
-	case SEV_CRITICAL:
-		return "critical";
-	default:
-		return "none";
-	}
-}
-
-enum severity alerts_severity_from_name(const char *s)
-{
-	if (strcmp(s, "info") == 0)
-		return SEV_INFO;
-	if (strcmp(s, "warning") == 0)
-		return SEV_WARNING;
-	if (strcmp(s, "critical") == 0)
-		return SEV_CRITICAL;
-	return SEV_NONE;
-}
-
-/* ---- alerts ---- */
-
-static void alert_clear_timers(struct alert *al)
-{
-	for (size_t i = 0; i < al->n_esc; i++)
-		strset_free(&al->esc[i].receivers);
-	free(al->esc);
-	al->esc = NULL;
-	al->n_esc = 0;
-	al->next_repeat = 0;
-}
-
-static void alert_free(struct alert *al)
-{
-	alert_clear_timers(al);
-	strset_free(&al->notified);
-	free(al->told_sev);
-	free(al);
-}
-
-void alerts_alert_delete(struct alerts *a, struct alert *al)
-{
-	HASH_DEL(a->alerts, al);
-	alert_free(al);
-}
-
-struct alert *alerts_find(const struct alerts *a, const char *key)
-{
-	struct alert *al = NULL;
-
-	HASH_FIND_STR(a->alerts, key, al);
-	return al;
-}
-
-struct alert *alerts_alert_new(struct alerts *a, const char *key)
-{
-	struct alert *al = calloc(1, sizeof(*al));
-
-	if (al == NULL)
-		return NULL;
-	snprintf(al->key, sizeof(al->key), "%s", key);
-	HASH_ADD_STR(a->alerts, key, al);
-	return al;
-}
-
-bool alerts_silenced(const struct alerts *a, const char *key, double now)
-{
-	for (size_t i = 0; i < a->n_silences; i++)
-		if (a->silences[i].until > now && fnmatch(a->silences[i].match, key, 0) == 0)
-			return true;
-	return false;
-}
-
-/* ---- groups ---- */
-
-static struct group *group_find(struct alerts *a, const char *receiver, const char *reason)
-{
-	for (size_t i = 0; i < a->n_groups; i++)
-		if (strcmp(a->groups[i].receiver, receiver) == 0 &&
-		    strcmp(a->groups[i].reason, reason) == 0)
-			return &a->groups[i];
-	return NULL;
-}
-
-struct group *alerts_group_open(struct alerts *a, const char *receiver, const char *reason,
-				double due)
-{
-	struct group *g = group_find(a, receiver, reason), *ng;
-
-	if (g != NULL) {
-		if (due < g->due)
-			g->due = due;
-		return g;
-	}
-	ng = reallocarray(a->groups, a->n_groups + 1, sizeof(*ng));
-	if (ng == NULL)
-		return NULL;
-	a->groups = ng;
-	g = &a->groups[a->n_groups++];
-	memset(g, 0, sizeof(*g));
-	snprintf(g->receiver, sizeof(g->receiver), "%s", receiver);
-	snprintf(g->reason, sizeof(g->reason), "%s", reason);
-	g->due = due;
-	return g;
-}
-
 /* Queue `al` for `receiver`; 0 or -1 (ENOMEM, logged). */
 static int queue(struct alerts *a, struct alert *al, const char *receiver, const char *reason,
 		 double due)
@@ -204,13 +73,6 @@ static bool group_refers(const struct alerts *a, const char *key)
 		if (strset_has(&a->groups[i].keys, key))
 			return true;
 	return false;
-}
-
-void alerts_group_remove(struct alerts *a, size_t i)
-{
-	strset_free(&a->groups[i].keys);
-	memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof(a->groups[0]));
-	a->n_groups--;
 }
 
 /* ---- open, close ---- */
@@ -318,7 +180,7 @@ static void fire(struct alerts *a, struct alert *al, double t, double base)
 		queue(a, al, rr.receivers.v[i], "new", t + rr.group_wait_s);
 	if (rr.receivers.n == 0)
 		log_debug("alerts: %s: no route matches, nobody is told", al->key);
-	alert_clear_timers(al);
+	alerts_clear_timers(al);
 	al->group_wait_s = rr.group_wait_s;
 	al->repeat_s = rr.repeat_s;
 	al->next_repeat = rr.repeat_s > 0 ? base + rr.repeat_s : 0;
@@ -361,7 +223,7 @@ static void new_episode(struct alert *al, const struct alert_event *ev, enum ale
 	al->ack_by[0] = al->ack_comment[0] = '\0';
 	al->ack_t = 0;
 	al->suppressed = false;
-	alert_clear_timers(al);
+	alerts_clear_timers(al);
 }
 
 /* Take `key` out of every group still waiting to leave (not the resolved
@@ -397,7 +259,7 @@ static void resolve(struct alerts *a, struct alert *al, double t)
 {
 	al->state = ALERT_RESOLVED;
 	al->ended = t;
-	alert_clear_timers(al);
+	alerts_clear_timers(al);
 	a->dirty = true;
 	unqueue(a, al->key);
 	if (al->suppressed || alerts_silenced(a, al->key, t))

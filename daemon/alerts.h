@@ -155,6 +155,5 @@ size_t alerts_count(const struct alerts *a);
 /* Name helpers. */
 const char *alert_state_name(enum alert_state s);
 const char *alert_kind_name(enum alert_kind k);
-const char *alert_severity_name(enum severity s);
 
 #endif

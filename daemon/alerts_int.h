@@ -127,7 +127,10 @@ struct group *alerts_group_open(struct alerts *a, const char *receiver, const ch
 struct alert *alerts_alert_new(struct alerts *a, const char *key);
 void alerts_alert_delete(struct alerts *a, struct alert *al);
 void alerts_group_remove(struct alerts *a, size_t i);
-enum severity alerts_severity_from_name(const char *s);
+struct group *alerts_group_find(struct alerts *a, const char *receiver, const char *reason);
+/* An alert's repeat and escalation timers cleared (its escalation
+ * steps freed). */
+void alerts_clear_timers(struct alert *al);
 
 /* alerts_state.c */
 int alerts_load(struct alerts *a);

@@ -57,7 +57,7 @@ static cJSON *alert_json(const struct alert *al)
 	cJSON_AddStringToObject(o, "channel", al->channel);
 	cJSON_AddStringToObject(o, "rule", al->rule);
 	cJSON_AddStringToObject(o, "state", alert_state_name(al->state));
-	cJSON_AddStringToObject(o, "severity", alert_severity_name(al->severity));
+	cJSON_AddStringToObject(o, "severity", severity_name(al->severity));
 	if (isfinite(al->value))
 		cJSON_AddNumberToObject(o, "value", al->value);
 	cJSON_AddStringToObject(o, "summary", al->summary);
@@ -73,7 +73,7 @@ static cJSON *alert_json(const struct alert *al)
 	/* Added later, beside "notified" so older readers still load it. */
 	cJSON *sev = cJSON_AddArrayToObject(o, "notified_severity");
 	for (size_t i = 0; sev && i < al->notified.n; i++)
-		cJSON_AddItemToArray(sev, cJSON_CreateString(alert_severity_name(al->told_sev[i])));
+		cJSON_AddItemToArray(sev, cJSON_CreateString(severity_name(al->told_sev[i])));
 	cJSON_AddNumberToObject(o, "group_wait_s", al->group_wait_s);
 	cJSON_AddNumberToObject(o, "repeat_s", al->repeat_s);
 	cJSON_AddNumberToObject(o, "next_repeat", al->next_repeat);
@@ -220,7 +220,7 @@ static int load_told(struct alert *al, const cJSON *o)
 				rc = -1;
 				break;
 			}
-			s = alerts_severity_from_name(it->valuestring); /* "none" is none */
+			s = severity_from_name(it->valuestring); /* "none" is none */
 		}
 		if (alerts_told(al, rcv.v[i], s) == -1)
 			rc = -1;
@@ -282,7 +282,7 @@ static int load_alert(struct alerts *a, const cJSON *o)
 	else
 		return -1;
 	get_s(o, "severity", s, sizeof(s));
-	al->severity = alerts_severity_from_name(s);
+	al->severity = severity_from_name(s);
 	al->value = get_n(o, "value", NAN);
 	get_s(o, "summary", al->summary, sizeof(al->summary));
 	get_s(o, "chart", al->chart, sizeof(al->chart));

@@ -125,7 +125,7 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 	cJSON_AddStringToObject(rec, "key", key);
 	cJSON_AddStringToObject(rec, "state", cond_name(was, c->state));
 	cJSON_AddStringToObject(rec, "severity",
-				config_severity_name(c->state == COND_OK ? was_sev : c->severity));
+				severity_name(c->state == COND_OK ? was_sev : c->severity));
 	if (isfinite(c->value))
 		cJSON_AddNumberToObject(rec, "value", c->value);
 	if (c->state == COND_OK && was == COND_PENDING) {

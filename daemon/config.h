@@ -266,8 +266,6 @@ const struct cfg_qc_analyte *config_analyte(const struct cfg_instrument *ins, co
  * and store the result, or -1 when `s` is not of that form. */
 int config_parse_duration(const char *s, double *seconds); /* "90s" "15m" "4h" "30d" "1w" */
 int config_parse_percent(const char *s, double *pct);      /* "10%" or "10" */
-int config_parse_severity(const char *s, enum severity *sev);
-const char *config_severity_name(enum severity sev);
 const char *config_rule_name(enum rule_id id);
 /* Canonical Westgard rule name for a spelling such as "13s", "1:3s",
  * "1_3s", "2of32s", "r4s"; NULL when unknown. */

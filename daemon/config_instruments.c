@@ -130,7 +130,7 @@ static int get_sev(struct cfg_ctx *c, yaml_node_t *n, const char *path, enum sev
 {
 	char got[96];
 
-	if (config_parse_severity(cfg_scalar(n), sev) == 0)
+	if (severity_parse(cfg_scalar(n), sev) == 0)
 		return 0;
 	cfg_error(c, n, path, "expected info, warning or critical, got %s",
 	          cfg_got(n, got, sizeof(got)));

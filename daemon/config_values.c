@@ -376,28 +376,6 @@ bad_host:
 
 /* ---- shared names ---- */
 
-static const char *const severity_names[] = {[SEV_NONE] = "none",
-                                             [SEV_INFO] = "info",
-                                             [SEV_WARNING] = "warning",
-                                             [SEV_CRITICAL] = "critical"};
-
-int config_parse_severity(const char *s, enum severity *sev)
-{
-	for (int i = SEV_INFO; s != NULL && i <= SEV_CRITICAL; i++)
-		if (strcmp(s, severity_names[i]) == 0) {
-			*sev = (enum severity)i;
-			return 0;
-		}
-	return -1;
-}
-
-const char *config_severity_name(enum severity sev)
-{
-	if ((int)sev < 0 || sev > SEV_CRITICAL)
-		return "?";
-	return severity_names[sev];
-}
-
 const char *config_rule_name(enum rule_id id)
 {
 	static const char *const names[RULE_COUNT] = {

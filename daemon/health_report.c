@@ -43,14 +43,14 @@ static void list_alert(const struct alert_view *v, void *arg)
 	fmt_time(v->since, since, sizeof(since));
 	cJSON_AddStringToObject(o, "key", v->key);
 	cJSON_AddStringToObject(o, "state", alert_state_name(v->state));
-	cJSON_AddStringToObject(o, "severity", alert_severity_name(v->severity));
+	cJSON_AddStringToObject(o, "severity", severity_name(v->severity));
 	cJSON_AddStringToObject(o, "since", since);
 	cJSON_AddBoolToObject(o, "acknowledged", v->acknowledged);
 	cJSON_AddBoolToObject(o, "silenced", v->silenced);
 	cJSON_AddStringToObject(o, "summary", v->summary ? v->summary : "");
 	cJSON_AddItemToArray(l->arr, o);
 	fprintf(l->text, "  %-9s %-8s %s since %s%s%s\n", alert_state_name(v->state),
-	        alert_severity_name(v->severity), v->key, since,
+	        severity_name(v->severity), v->key, since,
 	        v->acknowledged ? " (acknowledged)" : "", v->silenced ? " (silenced)" : "");
 }
 

@@ -62,7 +62,7 @@ bool routes_match(const struct cfg_route *r, const struct alert *al, const struc
 	const struct cfg_match *m = &r->match;
 
 	return glob_ok(m->kind, alert_kind_name(al->kind)) &&
-	       glob_ok(m->severity, alert_severity_name(al->severity)) &&
+	       glob_ok(m->severity, severity_name(al->severity)) &&
 	       glob_ok(m->site, al->site) && glob_ok(m->instrument, al->instrument) &&
 	       glob_ok(m->channel, al->channel) && glob_ok(m->rule, al->rule) &&
 	       (local == NULL || active_at(r, local));
@@ -142,7 +142,7 @@ static void notif_alert_of(const struct alert *al, struct notif_alert *na)
 	snprintf(na->instrument, sizeof(na->instrument), "%s", al->instrument);
 	snprintf(na->channel, sizeof(na->channel), "%s", al->channel);
 	snprintf(na->rule, sizeof(na->rule), "%s", al->rule);
-	snprintf(na->severity, sizeof(na->severity), "%s", alert_severity_name(al->severity));
+	snprintf(na->severity, sizeof(na->severity), "%s", severity_name(al->severity));
 	snprintf(na->status, sizeof(na->status), "%s",
 		 al->state == ALERT_FIRING ? "firing" : "resolved");
 	na->value = al->value;
@@ -206,7 +206,7 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 			continue; /* never told it fired (or told of its end already) */
 		notif_alert_of(al, &na);
 		if (resolved) /* what it was told, not what it became */
-			snprintf(na.severity, sizeof(na.severity), "%s", alert_severity_name(told));
+			snprintf(na.severity, sizeof(na.severity), "%s", severity_name(told));
 		if (notification_add_alert(n, &na) == -1) {
 			rc = -1;
 			goto out;

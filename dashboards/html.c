@@ -80,21 +80,6 @@ static void put_num(struct sbuf *b, double v)
 		sbuf_puts(b, "&#8212;");
 }
 
-static const char *severity_name(enum severity sev)
-{
-	switch (sev) {
-	case SEV_CRITICAL:
-		return "critical";
-	case SEV_WARNING:
-		return "warning";
-	case SEV_INFO:
-		return "info";
-	case SEV_NONE:
-		return "none";
-	}
-	return "none";
-}
-
 static void put_badge(struct sbuf *b, enum dash_status st)
 {
 	sbuf_printf(b, "<span class=\"badge st-%s\">%s</span>", dash_status_name(st),

@@ -18,6 +18,14 @@
 
 enum severity { SEV_NONE = 0, SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 
+/* severity.c: "none", "info", "warning", "critical" (out of range:
+ * "none"); severity_parse takes the three that a config may name (0, or
+ * -1 for anything else); severity_from_name reads any of the four back
+ * (anything else: SEV_NONE). */
+const char *severity_name(enum severity s);
+int severity_parse(const char *s, enum severity *out);
+enum severity severity_from_name(const char *s);
+
 /* What a rule says about its key right now. The daemon's alert engine
  * compares it with the key's previous condition to make transitions
  * (pending -> firing -> resolved, and severity changes). */

@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c rules/westgard_names.c collectors/topic.c */
+/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c rules/westgard_names.c collectors/topic.c rules/severity.c */
 /*
  * The config loader: a good file loads with the values a user wrote
  * (profile merge, overrides, defaults, QC levels and lots, routes with
@@ -417,10 +417,10 @@ static void test_value_parsers(void **state)
 	assert_int_equal(config_parse_percent("2.5", &v), 0);
 	assert_true(v == 2.5);
 	assert_int_equal(config_parse_percent("ten", &v), -1);
-	assert_int_equal(config_parse_severity("critical", &sev), 0);
+	assert_int_equal(severity_parse("critical", &sev), 0);
 	assert_int_equal(sev, SEV_CRITICAL);
-	assert_int_equal(config_parse_severity("loud", &sev), -1);
-	assert_string_equal(config_severity_name(SEV_WARNING), "warning");
+	assert_int_equal(severity_parse("loud", &sev), -1);
+	assert_string_equal(severity_name(SEV_WARNING), "warning");
 	assert_string_equal(config_rule_name(RULE_CALENDAR), "calendar");
 
 	static const char *const aliases[][2] = {

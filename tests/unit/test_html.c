@@ -1,4 +1,4 @@
-/* test-links: dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/snapshot.c */
+/* test-links: dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/snapshot.c rules/severity.c */
 /*
  * The dashboard's HTML as a reader sees it, built from snapshots in
  * memory (no files): every name from a topic or the config is escaped,

@@ -1,4 +1,4 @@
-/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c */
+/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
 /*
  * The dashboard end to end, as a person opening it would check it: real
  * RRD files holding a day of data for three channels (written with
