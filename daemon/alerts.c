@@ -351,39 +351,6 @@ int alerts_ack(struct alerts *a, const char *key, const char *by, const char *co
 	return 0;
 }
 
-int alerts_silence(struct alerts *a, const char *match, double duration_s, const char *by,
-		   double now)
-{
-	struct silence *ns;
-
-	if (match == NULL || match[0] == '\0' || strlen(match) >= sizeof(ns->match))
-		return errno = EINVAL, -1;
-	if (duration_s <= 0) {
-		for (size_t i = 0; i < a->n_silences;) {
-			if (strcmp(a->silences[i].match, match) == 0) {
-				memmove(&a->silences[i], &a->silences[i + 1],
-					(a->n_silences - i - 1) * sizeof(*ns));
-				a->n_silences--;
-			} else {
-				i++;
-			}
-		}
-		a->dirty = true;
-		return 0;
-	}
-	ns = reallocarray(a->silences, a->n_silences + 1, sizeof(*ns));
-	if (ns == NULL)
-		return -1;
-	a->silences = ns;
-	ns = &a->silences[a->n_silences++];
-	memset(ns, 0, sizeof(*ns));
-	snprintf(ns->match, sizeof(ns->match), "%s", match);
-	snprintf(ns->by, sizeof(ns->by), "%s", by ? by : "");
-	ns->until = now + duration_s;
-	a->dirty = true;
-	return 0;
-}
-
 /* ---- timers ---- */
 
 static void tick_alert(struct alerts *a, struct alert *al, double now)

@@ -7,6 +7,7 @@
 #include "daemon/alerts.h"
 #include "daemon/alerts_int.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,4 +124,37 @@ void alerts_group_remove(struct alerts *a, size_t i)
 	strset_free(&a->groups[i].keys);
 	memmove(&a->groups[i], &a->groups[i + 1], (a->n_groups - i - 1) * sizeof(a->groups[0]));
 	a->n_groups--;
+}
+
+int alerts_silence(struct alerts *a, const char *match, double duration_s, const char *by,
+		   double now)
+{
+	struct silence *ns;
+
+	if (match == NULL || match[0] == '\0' || strlen(match) >= sizeof(ns->match))
+		return errno = EINVAL, -1;
+	if (duration_s <= 0) {
+		for (size_t i = 0; i < a->n_silences;) {
+			if (strcmp(a->silences[i].match, match) == 0) {
+				memmove(&a->silences[i], &a->silences[i + 1],
+					(a->n_silences - i - 1) * sizeof(*ns));
+				a->n_silences--;
+			} else {
+				i++;
+			}
+		}
+		a->dirty = true;
+		return 0;
+	}
+	ns = reallocarray(a->silences, a->n_silences + 1, sizeof(*ns));
+	if (ns == NULL)
+		return -1;
+	a->silences = ns;
+	ns = &a->silences[a->n_silences++];
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->match, sizeof(ns->match), "%s", match);
+	snprintf(ns->by, sizeof(ns->by), "%s", by ? by : "");
+	ns->until = now + duration_s;
+	a->dirty = true;
+	return 0;
 }
