@@ -174,10 +174,10 @@ static int capture_lj(struct labqcd *d, const struct cond_key *k, double t, cJSO
 	char *text = NULL;
 	int fd, rc = -1;
 
-	if (s == NULL || (di = dash_snap_add_instrument(s, k->site, k->instrument, "", DASH_OK)) ==
-				 NULL)
+	if (k->snapshot == NULL || s == NULL ||
+	    (di = dash_snap_add_instrument(s, k->site, k->instrument, "", DASH_OK)) == NULL)
 		goto out;
-	qc_snapshot(d, k->site, k->instrument, di, 0);
+	k->snapshot(d, k->site, k->instrument, di, 0);
 	for (size_t i = 0; i < di->n_analytes; i++)
 		if (strcmp(di->analytes[i].name, k->channel) == 0)
 			a = &di->analytes[i];

@@ -101,7 +101,7 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 	e = entry_get(d, key, c->state != COND_OK);
 	if (e == NULL)
 		return 0; /* ok, and never reported: nothing to do */
-	if (k->kind == ALERT_EQUIPMENT && instrument_in_maintenance(d, k->site, k->instrument))
+	if (k->hold)
 		return 0;
 	was = e->state;
 	was_sev = e->severity;

@@ -238,7 +238,11 @@ static void report(struct labqcd *d, const char *site, const char *instrument,
 			     .instrument = instrument,
 			     .channel = channel,
 			     .rule = rule,
-			     .chart = strcmp(rule, "task") == 0 || !chart[0] ? NULL : chart};
+			     .chart = strcmp(rule, "task") == 0 || !chart[0] ? NULL : chart,
+			     /* Planned maintenance: no transitions (the lookup
+			      * only while some instrument is in maintenance) */
+			     .hold = d->n_maintenance > 0 &&
+				     instrument_in_maintenance(d, site, instrument)};
 	conditions_report(d, &k, &cond, t, seq);
 }
 
@@ -311,6 +315,7 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 	case EV_MAINTENANCE_START:
 		if (!in->maintenance) {
 			in->maintenance = true;
+			d->n_maintenance++;
 			in->maintenance_since = ev->t;
 			conditions_maintenance(d, site, instrument, true, ev->t);
 		}
@@ -318,6 +323,7 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 	case EV_MAINTENANCE_END:
 		if (in->maintenance) {
 			in->maintenance = false;
+			d->n_maintenance--;
 			conditions_maintenance(d, site, instrument, false, ev->t);
 			equipment_tick(d, ev->t); /* what is still wrong fires now */
 		}
@@ -456,6 +462,8 @@ void equipment_free(struct labqcd *d)
 	HASH_ITER(hh, d->instruments, in, itmp)
 	{
 		HASH_DEL(d->instruments, in);
+		if (in->maintenance)
+			d->n_maintenance--;
 		free(in->tasks);
 		cJSON_Delete(in->saved_tasks);
 		free(in);

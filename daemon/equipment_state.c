@@ -170,7 +170,10 @@ int equipment_from_json(struct labqcd *d, const cJSON *root)
 		struct equip_instrument *in = equip_instrument_get(d, parts[0], parts[1], now);
 		if (in == NULL)
 			return -1;
-		in->maintenance = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "maintenance"));
+		bool maint = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "maintenance"));
+		if (maint != in->maintenance)
+			d->n_maintenance += maint ? 1 : -1;
+		in->maintenance = maint;
 		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "maintenance_since");
 		in->maintenance_since = cJSON_IsNumber(ms) ? ms->valuedouble : 0;
 		cJSON_Delete(in->saved_tasks);

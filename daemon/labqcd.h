@@ -41,6 +41,7 @@ struct counters {
 };
 
 struct cond_entry;
+struct labqcd;
 struct dashboard;
 struct dash_instrument;
 struct dash_snapshot;
@@ -57,6 +58,13 @@ struct cond_key {
 	const char *channel; /* channel, analyte or task */
 	const char *rule;
 	const char *chart; /* PNG for emails, or NULL */
+	/* The reporter's say: no transition now (an instrument in planned
+	 * maintenance: equipment.c decides, conditions.c asks nothing back). */
+	bool hold;
+	/* For a QC chart: how the analyte's Levey-Jennings history is taken
+	 * (qc_snapshot), so the chart's capture calls nothing back. */
+	void (*snapshot)(struct labqcd *d, const char *site, const char *instrument,
+			 struct dash_instrument *di, double day_start);
 };
 
 struct labqcd {
@@ -82,6 +90,7 @@ struct labqcd {
 	struct equip_channel *channels;   /* equipment.c: rule state per channel */
 	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
 	bool transitions_pending;         /* make durable before the next input */
+	unsigned n_maintenance;           /* equipment.c: instruments in planned maintenance */
 
 	struct counters n;
 	struct complaint drop_complaint;

@@ -220,7 +220,8 @@ void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 			     .instrument = q->instrument,
 			     .channel = q->analyte,
 			     .rule = "qc",
-			     .chart = chart};
+			     .chart = chart,
+			     .snapshot = qc_snapshot};
 	struct condition c = {.value = value, .since = t};
 	if (v.rejected_now) {
 		char fired[128];
