@@ -71,7 +71,7 @@ static int cmd_ack(struct labqcd *d, const char *config_path, char *args,
 		snprintf(r->err, sizeof(r->err), "key or comment too long");
 		return -1;
 	}
-	d->clock = wall_clock();
+	labqcd_set_clock(d);
 	if (labqcd_ack(d, 0, key, by, comment) == -1) {
 		labqcd_commit_transitions(d);
 		snprintf(r->err, sizeof(r->err), "no alert %s", key);
@@ -98,7 +98,7 @@ static int cmd_qc_action(struct labqcd *d, const char *config_path, char *args,
 		snprintf(r->err, sizeof(r->err), "usage: qc-action {JSON}");
 		return -1;
 	}
-	d->clock = wall_clock();
+	labqcd_set_clock(d);
 	rc = qc_action_json(d, 0, o, r->err, sizeof(r->err));
 	labqcd_commit_transitions(d);
 	if (rc == 0) {
@@ -136,13 +136,12 @@ static int cmd_silence(struct labqcd *d, const char *config_path, char *args,
 		         "expected a duration such as 90s, 15m, 4h or 0 (remove), got \"%s\"", dur);
 		return -1;
 	}
-	d->clock = wall_clock();
+	labqcd_set_clock(d);
 	if (alerts_silence(d->alerts, match, duration_s, by, d->clock) == -1) {
 		snprintf(r->err, sizeof(r->err), "silence %s refused", match);
 		return -1;
 	}
-	d->transitions_pending = true; /* alerts.json now, not at the next input */
-	labqcd_commit_transitions(d);
+	labqcd_commit_now(d); /* alerts.json now, not at the next input */
 	log_info("control: %s silenced %s for %.0fs", by, match, duration_s);
 	cJSON_AddStringToObject(r->obj, "match", match);
 	cJSON_AddNumberToObject(r->obj, "duration_s", duration_s);
@@ -182,11 +181,10 @@ static int send_event(struct labqcd *d, const char *site, const char *instrument
                       struct payload_event *ev, const char *by)
 {
 	snprintf(ev->by, sizeof(ev->by), "%s", by);
-	d->clock = wall_clock();
+	labqcd_set_clock(d);
 	ev->t = d->clock;
 	labqcd_event(d, 0, site, instrument, ev);
-	d->transitions_pending = true; /* the event record is durable now */
-	labqcd_commit_transitions(d);
+	labqcd_commit_now(d); /* the event record is durable now */
 	return 0;
 }
 
@@ -264,20 +262,12 @@ static int cmd_reload(struct labqcd *d, const char *config_path, char *args,
 {
 	(void)by;
 	(void)args;
-	if (labqcd_reload(d, config_path) == -1) {
-		/* Parse once more to tell the operator why, not only the log. */
-		char *text = NULL;
-		size_t len = 0;
-		FILE *errs = open_memstream(&text, &len);
-		struct config *cfg = config_load(config_path, errs);
-		if (errs)
-			fclose(errs);
-		config_free(cfg);
-		if (text && len > 0 && text[len - 1] == '\n')
-			text[len - 1] = '\0';
+	char errs[sizeof(r->err) - 128];
+
+	if (labqcd_reload(d, config_path, errs, sizeof(errs)) == -1) {
+		/* The errors themselves, for the operator, not only the log. */
 		snprintf(r->err, sizeof(r->err), "%s has errors; the running config is kept%s%s",
-		         config_path, text && *text ? "\n" : "", text ? text : "");
-		free(text);
+		         config_path, errs[0] ? "\n" : "", errs);
 		return -1;
 	}
 	cJSON_AddStringToObject(r->obj, "config", config_path);

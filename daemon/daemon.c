@@ -42,101 +42,6 @@ static void on_signal(int sig)
 		want_stop = 1;
 }
 
-int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify)
-{
-	const struct cfg_daemon *dc = &cfg->daemon;
-	char path[4200];
-	struct store_opts so = {
-		.rrd_dir = dc->rrd_dir, .rrdcached = dc->rrdcached, .heartbeat_s = dc->rrd_heartbeat_s};
-
-	memset(d, 0, sizeof(*d));
-	d->cfg = cfg;
-	d->replay = replay;
-	d->notify_sends = notify;
-	d->started = wall_clock();
-	if (fs_mkdir_p(dc->state_dir, 0750) == -1) {
-		log_warn("state_dir %s", dc->state_dir);
-		return -1;
-	}
-	if (fs_mkdir_p(dc->rrd_dir, 0755) == -1) {
-		log_warn("rrd_dir %s", dc->rrd_dir);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/audit.jsonl", dc->state_dir);
-	if ((d->audit = audit_open(path, echo)) == NULL) {
-		log_warn("audit log %s", path);
-		return -1;
-	}
-	if ((d->store = store_open(&so)) == NULL) {
-		log_warn("store %s", dc->rrd_dir);
-		return -1;
-	}
-	/* Notifications: spooled, then sent by the notifier thread. In
-	 * --replay without --notify the engine decides but sends nothing. */
-	if (!d->replay || d->notify_sends) {
-		snprintf(path, sizeof(path), "%s/spool", dc->state_dir);
-		struct spool_opts spo = {.retry_initial_s = dc->notify_retry_s,
-					  .retry_max_s = dc->notify_retry_max_s};
-		if ((d->spool = spool_open(path, &spo)) == NULL) {
-			log_warn("spool %s", path);
-			return -1;
-		}
-		struct notify_opts no = {.chart = alert_chart_draw};
-		if ((d->notify = notify_open(d->spool, &cfg->smtp, &no)) == NULL) {
-			log_warn("notifier");
-			return -1;
-		}
-	}
-	struct alerts_opts ao = {.state_dir = dc->state_dir, .external_url = NULL};
-	if ((d->alerts = alerts_open(cfg, d->spool, &ao)) == NULL) {
-		log_warn("alert engine");
-		return -1;
-	}
-	state_load(d);
-	equipment_reconfigure(d);
-	return 0;
-}
-
-/* state_dir full: retried after every input, so logged once (STYLE). */
-static struct complaint commit_complaint;
-
-void labqcd_commit_transitions(struct labqcd *d)
-{
-	if (!d->transitions_pending)
-		return;
-	d->transitions_pending = false;
-	int audit_rc = audit_sync(d->audit), e = errno;
-	if (alerts_save(d->alerts) == -1 || audit_rc == -1)
-		complain(&commit_complaint, "making alert transitions durable: %s",
-			 strerror(audit_rc == -1 ? e : errno));
-	else
-		complain_release(&commit_complaint, "alert transitions durable again");
-}
-
-void labqcd_close(struct labqcd *d)
-{
-	if (d->alerts) {
-		alerts_save(d->alerts);
-		alerts_close(d->alerts);
-	}
-	if (d->notify)
-		notify_close(d->notify);
-	if (d->spool)
-		spool_close(d->spool);
-	qc_free(d);
-	conditions_free(d);
-	equipment_free(d);
-	d->alerts = NULL;
-	d->notify = NULL;
-	d->spool = NULL;
-	if (d->store)
-		store_close(d->store);
-	if (d->audit)
-		audit_close(d->audit);
-	d->store = NULL;
-	d->audit = NULL;
-}
-
 /* ---- live input ---- */
 
 static void on_input(void *ctx, const struct message *m)
@@ -191,93 +96,6 @@ static int recover(struct labqcd *d)
 	journal_release(d->journal, store_done_seq(d->store) < d->state_seq
 					    ? store_done_seq(d->store)
 					    : d->state_seq);
-	return 0;
-}
-
-static void checkpoint(struct labqcd *d)
-{
-	uint64_t upto;
-
-	journal_commit(d->journal);
-	/* Segments before this point can go once both the store and the
-	 * state hold them; the store's writer catches up asynchronously, so
-	 * the release covers what it has finished. */
-	journal_rotate(d->journal, d->next_seq);
-	store_flush(d->store);
-	audit_sync(d->audit);
-	state_save(d);
-	upto = store_done_seq(d->store);
-	if (upto > d->state_seq)
-		upto = d->state_seq;
-	journal_release(d->journal, upto);
-}
-
-/* config_load with every error line sent to the log (syslog in daemon
- * mode, where stderr goes nowhere). */
-struct config *config_load_logged(const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *errs = open_memstream(&text, &len);
-	struct config *cfg = config_load(path, errs);
-
-	if (errs)
-		fclose(errs);
-	for (char *line = text, *nl; line && *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		log_error("%s", line);
-		if (!nl)
-			break;
-	}
-	free(text);
-	return cfg;
-}
-
-void labqcd_flush(struct labqcd *d)
-{
-	checkpoint(d);
-	store_sync(d->store);
-	state_save(d);
-}
-
-int labqcd_reload(struct labqcd *d, const char *path)
-{
-	struct config *fresh;
-
-	log_info("reloading %s", path);
-	sd_notify(0, "RELOADING=1");
-	fresh = config_load_logged(path);
-	if (fresh == NULL) {
-		log_warnx("reload: %s has errors (above); the running config is kept", path);
-		sd_notify(0, "READY=1");
-		return -1;
-	}
-	if (strcmp(fresh->mqtt.url, d->cfg->mqtt.url) != 0 ||
-	    strcmp(fresh->mqtt.client_id, d->cfg->mqtt.client_id) != 0 ||
-	    strcmp(fresh->daemon.rrd_dir, d->cfg->daemon.rrd_dir) != 0 ||
-	    strcmp(fresh->daemon.state_dir, d->cfg->daemon.state_dir) != 0)
-		log_warnx("reload: mqtt connection and daemon directories change only at restart");
-	/* Keep the sections that only a restart changes, so what runs is
-	 * what the log says. */
-	fresh->daemon = d->cfg->daemon;
-	struct cfg_mqtt running = d->cfg->mqtt; /* swapped: each config frees its own */
-	d->cfg->mqtt = fresh->mqtt;
-	fresh->mqtt = running;
-	/* Everything that points into the config moves to the new one
-	 * before the old one is freed. */
-	struct config *old = d->cfg;
-	d->cfg = fresh;
-	alerts_set_config(d->alerts, fresh);
-	if (d->notify)
-		notify_set_smtp(d->notify, &fresh->smtp);
-	qc_reconfigure(d);
-	equipment_reconfigure(d);
-	config_free(old);
-	log_set_level(fresh->daemon.log_level);
-	log_info("reload: %s loaded (%zu instruments)", path, fresh->n_instruments);
-	sd_notify(0, "READY=1");
 	return 0;
 }
 
@@ -393,7 +211,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 
 		if (want_reload) {
 			want_reload = 0;
-			labqcd_reload(&d, config_path);
+			labqcd_reload(&d, config_path, NULL, 0);
 		}
 		if (mqtt_want_write(d.mqtt))
 			pfd.events |= POLLOUT;
@@ -443,7 +261,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 			next_render = now + d.cfg->daemon.dashboard_interval_s;
 		}
 		if (now >= next_checkpoint) {
-			checkpoint(&d);
+			labqcd_checkpoint(&d);
 			next_checkpoint = now + d.cfg->daemon.flush_interval_s;
 		}
 	}

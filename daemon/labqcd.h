@@ -177,28 +177,37 @@ int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct d
 /* Time of the last render (0 = never); its stats into out (may be NULL). */
 double dashboard_last_render(struct dashboard *db, struct dash_stats *out);
 void dashboard_close(struct dashboard *db);
-/* --render */
-int render_run(struct config *cfg);
+
 
 /* state.c: the checkpoint file <state_dir>/state.json. */
 int state_load(struct labqcd *d);
 int state_save(struct labqcd *d);
 
-/* After each input: make alert transitions durable (audit fsync and
- * alerts.json) before the next input is taken. */
+/* labqcd.c: the handle. After each input: make alert transitions
+ * durable (audit fsync and alerts.json) before the next input is taken;
+ * labqcd_commit_now also when no transition is pending (alerts.json after
+ * a silence, an event record). */
 void labqcd_commit_transitions(struct labqcd *d);
-
-/* daemon.c: config_load() whose errors go to the log. */
+void labqcd_commit_now(struct labqcd *d);
+/* The daemon's clock set to the wall clock now (inputs from labqcctl). */
+double labqcd_set_clock(struct labqcd *d);
+/* config_load() whose errors go to the log. */
 struct config *config_load_logged(const char *path);
-/* daemon.c: reload `path` (SIGHUP and labqcctl reload): 0, or -1 when it
- * has errors (logged) and the running config is kept. */
-int labqcd_reload(struct labqcd *d, const char *path);
-/* daemon.c: checkpoint now and wait until every RRD write is done
- * (labqcctl flush). */
+/* Reload `path` (SIGHUP and labqcctl reload): 0, or -1 when it has
+ * errors (logged, and into err when given) and the running config is
+ * kept. */
+int labqcd_reload(struct labqcd *d, const char *path, char *err, size_t errlen);
+/* The checkpoint: journal rotated, the store's pending writes handed
+ * over, the state saved, what both hold released from the journal. */
+void labqcd_checkpoint(struct labqcd *d);
+/* Checkpoint now and wait until every RRD write is done (labqcctl flush). */
 void labqcd_flush(struct labqcd *d);
 
 /* daemon.c: open everything, recover, run the loop until SIGTERM. */
 int daemon_run(struct config *cfg, const char *config_path);
+
+/* render.c: --render. Returns the exit code. */
+int render_run(struct config *cfg);
 
 /* replay.c: --replay FILE. Returns the exit code. */
 int replay_run(struct config *cfg, const char *input, bool notify);
