@@ -118,6 +118,7 @@ unit: $(UNIT_BIN)
 # The fuzz regression runs first, so that the run's last line is the
 # test count ("N passed, N failed").
 test: deps
+	tests/check-layout
 	$(MAKE) fuzz-check
 	$(MAKE) SANITIZE=address,undefined all-tests
 
