@@ -76,7 +76,7 @@ static void channel_pages(struct rep_doc *d, const struct ins_ctx *x, struct rep
 		return;
 	}
 	{
-		static const double w[] = {70, 62, 62, 62, 70, 95, 90};
+		static const double w[] = {50, 50, 50, 50, 105, 105, 101};
 		const char *hd[] = {"min", "mean", "max", "MKT", "in range", "in warning band",
 		                    "out of range"};
 		char r1[48], r2[48], r3[48];
@@ -109,7 +109,7 @@ static void channel_pages(struct rep_doc *d, const struct ins_ctx *x, struct rep
 	if (c->exc == NULL || c->exc->n == 0) {
 		rep_doc_text(d, "none", 8.5, 2);
 	} else {
-		static const double w[] = {68, 68, 52, 36, 58, 50, 64, 115};
+		static const double w[] = {72, 72, 52, 36, 66, 48, 72, 93};
 		const char *hd[] = {"start", "end", "duration", "peak", "", "ack by", "ack at",
 		                    "comment"};
 
@@ -310,7 +310,7 @@ static int qc_pages(struct rep_doc *d, const struct ins_ctx *x, const struct rep
 	rep_doc_text(d, buf, 9, 0);
 
 	rep_doc_text(d, "Rejected runs", 9.5, 0);
-	static const double w[] = {48, 68, 62, 48, 220, 65};
+	static const double w[] = {44, 72, 56, 44, 230, 65};
 	const char *hd[] = {"run", "time", "rules", "verdict", "disposition", "recorded"};
 	bool any = false;
 	for (size_t i = 0; i < in->n_runs; i++) {

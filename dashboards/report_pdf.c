@@ -297,8 +297,8 @@ void rep_doc_channel_graph(struct rep_doc *d, const struct rep_model *m,
 	font(cr, 7, false);
 	cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
 	frame_text_at(cr, left, d->y,
-	              "blue: min..max and mean; dashed: limits (red) and warning limits (amber); "
-	              "grey: maintenance; bars on top: excursions (red fired, grey cleared)",
+	              "blue: min..max and mean; dashed: limits (red), warning (amber); grey: "
+	              "maintenance; top bars: excursions (red fired, grey cleared)",
 	              0);
 	d->y += 8;
 }
