@@ -195,7 +195,7 @@ int rep_pdf_instrument(const struct rep_model *m, const struct rep_instrument *i
 int rep_pdf_site(const struct rep_model *m, const char *site, const cJSON *instruments,
                  const char *path, char *err, size_t errlen);
 
-/* ---- report.c: shared formatting ---- */
+/* ---- report_period.c: the period and its times ---- */
 
 /* "2026-11-03 14:05" in local time. */
 void rep_time(double t, char *buf, size_t len);
