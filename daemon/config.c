@@ -208,6 +208,7 @@ static void defaults(struct config *cfg)
 
 	snprintf(s->from, sizeof(s->from), "labqcd@localhost");
 	s->timeout_s = 30;
+	cfg_reports_defaults(&cfg->reports);
 }
 
 static void load_daemon(struct cfg_ctx *c, yaml_node_t *n)
@@ -279,8 +280,9 @@ static void syntax_error(struct cfg_ctx *c, yaml_parser_t *p)
 static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const sections[] = {"daemon",    "mqtt",        "smtp",   "profiles",
-	                                       "receivers", "instruments", "routes", NULL};
-	yaml_node_t *sec[7] = {NULL};
+	                                       "receivers", "instruments", "routes", "reports",
+	                                       NULL};
+	yaml_node_t *sec[8] = {NULL};
 	yaml_node_pair_t *p;
 
 	if (cfg_is_null(root))
@@ -302,7 +304,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 		if (sections[i] == NULL)
 			cfg_error(c, kn, k,
 			          "unknown key (expected one of: daemon, mqtt, smtp, profiles, "
-			          "instruments, receivers, routes)");
+			          "instruments, receivers, routes, reports)");
 		else if (sec[i] == NULL)
 			sec[i] = cfg_node(c, p->value);
 	}
@@ -313,6 +315,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 	cfg_load_receivers(c, sec[4]);
 	cfg_load_instruments(c, sec[5]);
 	cfg_load_routes(c, sec[6]);
+	cfg_load_reports(c, sec[7]);
 }
 
 static void parse_file(struct cfg_ctx *c, FILE *f)
@@ -411,6 +414,7 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_routes; i++)
 		cfg_route_free(&cfg->routes[i]);
 	free(cfg->routes);
+	cfg_reports_free(&cfg->reports);
 	free(cfg);
 }
 

@@ -233,6 +233,17 @@ struct cfg_route {
 	size_t n_escalate;
 };
 
+/* reports: (issue 19) what every report prints, and the schedule. */
+struct cfg_reports {
+	char lab[CFG_TEXT_MAX]; /* the lab's name on every page; default "labqcd" */
+	double mkt_ea;          /* activation energy for MKT, kJ/mol; default 83.144 */
+	bool has_every;         /* scheduled: every month or week */
+	bool weekly;            /* every: week (else month) */
+	int on;                 /* month: day 1..28; week: ISO weekday 1 (Mon)..7; default 1 */
+	char **receivers;       /* receivers' names whose email gets the PDFs */
+	size_t n_receivers;
+};
+
 struct config {
 	char path[CFG_PATH_MAX];
 	struct cfg_daemon daemon;
@@ -244,6 +255,7 @@ struct config {
 	size_t n_receivers;
 	struct cfg_route *routes;
 	size_t n_routes;
+	struct cfg_reports reports;
 };
 
 /*

@@ -162,4 +162,9 @@ void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_receiver_free(struct cfg_receiver *r);
 void cfg_route_free(struct cfg_route *r);
 
+/* config_reports.c */
+void cfg_reports_defaults(struct cfg_reports *r);
+void cfg_load_reports(struct cfg_ctx *c, yaml_node_t *n);
+void cfg_reports_free(struct cfg_reports *r);
+
 #endif

@@ -212,6 +212,10 @@ int render_run(struct config *cfg);
 /* replay.c: --replay FILE. Returns the exit code. */
 int replay_run(struct config *cfg, const char *input, bool notify);
 
+/* report_run.c: labqcd --report PERIOD (issue 19); takes cfg. Exit code. */
+int report_run(struct config *cfg, const char *period, const char *const *only, size_t n_only,
+	       const char *out_dir);
+
 /* Shared by daemon.c and replay.c. */
 int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify);
 void labqcd_close(struct labqcd *d);

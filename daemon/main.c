@@ -4,6 +4,7 @@
  *   labqcd [-c FILE] [-f] [-t] [-v] [-V] [-h]
  *   labqcd -c FILE --render
  *   labqcd -c FILE --replay FILE [--notify]
+ *   labqcd -c FILE --report PERIOD [--instrument SITE/INSTRUMENT]... --out DIR
  *
  * Loads and checks the config, then runs the daemon (detached, logging
  * to syslog, unless -f), replays a file, or renders the dashboard.
@@ -34,6 +35,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: labqcd [-c FILE] [-f] [-t] [-v] [-V] [-h]\n"
 		     "       labqcd -c FILE --render\n"
 		     "       labqcd -c FILE --replay FILE [--notify]\n"
+		     "       labqcd -c FILE --report PERIOD [--instrument SITE/INSTRUMENT]... "
+		     "--out DIR\n"
 		     "  -c FILE          config (default " DEFAULT_CONFIG ")\n"
 		     "  -f               stay in the foreground, log to stderr\n"
 		     "  -t               check the config and exit (0 good, 1 bad)\n"
@@ -43,7 +46,9 @@ static void usage(FILE *out)
 		     "  --render         render the dashboard once and exit\n"
 		     "  --replay FILE    process \"topic payload\" lines (mosquitto_sub -v),\n"
 		     "                   print every record as JSON lines, exit at end of input\n"
-		     "  --notify         with --replay: send the notifications too\n");
+		     "  --notify         with --replay: send the notifications too\n"
+		     "  --report PERIOD  write PDF reports and report.json for 2026-11,\n"
+		     "                   2026-W47 or 2026-11-01..2026-11-15 into --out DIR\n");
 }
 
 /* Paths in the config are relative to the directory labqcd was started
@@ -147,10 +152,15 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {{"replay", required_argument, NULL, 'R'},
 						 {"render", no_argument, NULL, 'D'},
 						 {"notify", no_argument, NULL, 'N'},
+						 {"report", required_argument, NULL, 'P'},
+						 {"instrument", required_argument, NULL, 'I'},
+						 {"out", required_argument, NULL, 'O'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
-	const char *config_path = DEFAULT_CONFIG, *replay = NULL;
+	const char *config_path = DEFAULT_CONFIG, *replay = NULL, *report = NULL, *out = NULL;
+	const char *only[64];
+	size_t n_only = 0;
 	bool foreground = false, check = false, render = false, notify = false;
 	int verbose = 0, ch;
 	struct config *cfg;
@@ -184,6 +194,19 @@ int main(int argc, char **argv)
 		case 'N':
 			notify = true;
 			break;
+		case 'P':
+			report = optarg;
+			break;
+		case 'O':
+			out = optarg;
+			break;
+		case 'I':
+			if (n_only == sizeof(only) / sizeof(only[0])) {
+				fprintf(stderr, "labqcd: at most 64 --instrument\n");
+				return 2;
+			}
+			only[n_only++] = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -192,6 +215,10 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		fprintf(stderr, "labqcd: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if ((report != NULL) != (out != NULL) || (n_only && !report)) {
+		fprintf(stderr, "labqcd: --report PERIOD goes with --out DIR (and --instrument)\n");
 		return 2;
 	}
 	if (notify && !replay) {
@@ -217,6 +244,8 @@ int main(int argc, char **argv)
 		return replay_run(cfg, replay, notify);
 	if (render)
 		return render_run(cfg);
+	if (report)
+		return report_run(cfg, report, only, n_only, out);
 	if (drop_privileges(cfg) == -1) {
 		config_free(cfg);
 		return 1;

@@ -95,6 +95,16 @@ int ljchart_render(const char *png_path, const struct dash_instrument *in,
                    const struct dash_qc_analyte *a, const struct dash_qc_level *l, double now,
                    char *err, size_t errlen);
 
+/* The chart of results first..first+n-1 of l drawn on cr, in a
+ * DASH_LJ_W x DASH_LJ_H box at cr's origin (the caller scales and
+ * translates): the dashboard's PNG and a report's page (issue 19). `what`
+ * ends the title ("2026-11"); NULL: "last N results". 0; -1 out of
+ * memory. */
+struct _cairo;
+int ljchart_paint(struct _cairo *cr, const struct dash_instrument *in,
+                  const struct dash_qc_analyte *a, const struct dash_qc_level *l, size_t first,
+                  size_t n, const char *what);
+
 /* A signature of everything an LJ chart draws, given `now`. */
 uint64_t ljchart_signature(const struct dash_instrument *in, const struct dash_qc_analyte *a,
                            const struct dash_qc_level *l, double now);

@@ -16,7 +16,8 @@
  * change a purple dashed one. Rules that fired are written by the point.
  *
  * The PNG is encoded into memory and written with fs_write_atomic(), or
- * handed back (dash_lj_png: a QC alert's email). cairo only, no lock:
+ * handed back (dash_lj_png: a QC alert's email). ljchart_paint draws the
+ * same chart on the caller's cairo context (a report's PDF page). cairo only, no lock:
  * each call has its own surface.
  */
 #include "dashboards/dash_int.h"
@@ -175,39 +176,36 @@ static int change_gap(const struct dash_qc_level *l, size_t first, size_t n, dou
 	return (int)g;
 }
 
-/* The chart into png (the caller frees it). 0, or -1 with err set. */
-static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_analyte *a,
-                        const struct dash_qc_level *l, double now, struct sbuf *png, char *err,
-                        size_t errlen)
+int ljchart_paint(cairo_t *cr, const struct dash_instrument *in, const struct dash_qc_analyte *a,
+                  const struct dash_qc_level *l, size_t first, size_t n, const char *what)
 {
 	const double plot_w = DASH_LJ_W - MARGIN_L - MARGIN_R;
 	const double plot_h = DASH_LJ_H - MARGIN_T - MARGIN_B;
-	cairo_surface_t *surf;
-	cairo_t *cr;
-	size_t first, n = dash_qc_window(l, now, &first);
 	size_t slots = n < 10 ? 10 : n;
 	double mean, sd, slot_w = plot_w / (double)slots;
 	bool real_targets = display_targets(l, first, n, &mean, &sd);
-	char buf[160];
-	int rc = -1;
+	char buf[200];
 	unsigned char *gap_lot = calloc(n + 1, 1), *gap_target = calloc(n + 1, 1);
 	double last_label_x = -1e9;
 
 	if (!gap_lot || !gap_target) {
 		free(gap_lot);
 		free(gap_target);
-		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, DASH_LJ_W, DASH_LJ_H);
-	cr = cairo_create(surf);
+	/* A white box, not cairo_paint: the caller's surface may be a page. */
 	cairo_set_source_rgb(cr, 1, 1, 1);
-	cairo_paint(cr);
+	cairo_rectangle(cr, 0, 0, DASH_LJ_W, DASH_LJ_H);
+	cairo_fill(cr);
 	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
 	cairo_set_font_size(cr, 13);
 	set_rgb(cr, c_text);
-	snprintf(buf, sizeof(buf), "%s  %s %s: Levey-Jennings, last %zu result%s", in->name,
-	         a->name, l->name, n, n == 1 ? "" : "s");
+	if (what != NULL)
+		snprintf(buf, sizeof(buf), "%s  %s %s: Levey-Jennings, %s", in->name, a->name,
+		         l->name, what);
+	else
+		snprintf(buf, sizeof(buf), "%s  %s %s: Levey-Jennings, last %zu result%s", in->name,
+		         a->name, l->name, n, n == 1 ? "" : "s");
 	text_at(cr, DASH_LJ_W / 2.0, 20, buf, 0.5);
 	cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
@@ -382,7 +380,7 @@ static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_a
 		set_rgb(cr, c_text);
 		cairo_set_font_size(cr, 13);
 		text_at(cr, MARGIN_L + plot_w / 2, MARGIN_T + plot_h / 2 - 8,
-		        "no results in the last 30 days", 0.5);
+		        what ? "no results" : "no results in the last 30 days", 0.5);
 	}
 
 	/* Legend. */
@@ -429,7 +427,29 @@ static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_a
 	}
 #undef ZY
 #undef SX
+	free(gap_lot);
+	free(gap_target);
+	return 0;
+}
 
+/* The chart into png (the caller frees it). 0, or -1 with err set. */
+static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_analyte *a,
+                        const struct dash_qc_level *l, double now, struct sbuf *png, char *err,
+                        size_t errlen)
+{
+	cairo_surface_t *surf;
+	cairo_t *cr;
+	size_t first, n = dash_qc_window(l, now, &first);
+	int rc = -1;
+
+	surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, DASH_LJ_W, DASH_LJ_H);
+	cr = cairo_create(surf);
+	if (ljchart_paint(cr, in, a, l, first, n, NULL) == -1) {
+		snprintf(err, errlen, "out of memory");
+		cairo_destroy(cr);
+		cairo_surface_destroy(surf);
+		return -1;
+	}
 	cairo_surface_flush(surf);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
@@ -442,8 +462,6 @@ static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_a
 	}
 	cairo_destroy(cr);
 	cairo_surface_destroy(surf);
-	free(gap_lot);
-	free(gap_target);
 	return rc;
 }
 

@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c rules/westgard_names.c collectors/topic.c rules/severity.c */
+/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c daemon/config_reports.c rules/westgard_names.c collectors/topic.c rules/severity.c */
 /*
  * The config loader: a good file loads with the values a user wrote
  * (profile merge, overrides, defaults, QC levels and lots, routes with
@@ -440,6 +440,62 @@ static void test_value_parsers(void **state)
 	assert_null(config_qc_rule_canonical("auto"));
 }
 
+
+/* reports: (issue 19): values, defaults, and every mistake at its place. */
+static void test_reports(void **state)
+{
+	char *errs = NULL;
+	struct config *cfg;
+
+	(void)state;
+	cfg = load(DIR "reports.yaml", &errs);
+	if (cfg == NULL)
+		fail_msg("%s", errs);
+	free(errs);
+	assert_string_equal(cfg->reports.lab, "Central Laboratory, Main St");
+	assert_true(cfg->reports.mkt_ea == 90.5);
+	assert_true(cfg->reports.has_every);
+	assert_true(cfg->reports.weekly);
+	assert_int_equal(cfg->reports.on, 7);
+	assert_int_equal(cfg->reports.n_receivers, 1);
+	assert_string_equal(cfg->reports.receivers[0], "qc-team");
+	config_free(cfg);
+
+	/* without the section: the defaults, no schedule */
+	cfg = load(DIR "good.yaml", &errs);
+	assert_non_null(cfg);
+	free(errs);
+	assert_string_equal(cfg->reports.lab, "labqcd");
+	assert_true(cfg->reports.mkt_ea == 83.144);
+	assert_false(cfg->reports.has_every);
+	assert_int_equal(cfg->reports.on, 1);
+	config_free(cfg);
+
+	cfg = load(DIR "reports_bad.yaml", &errs);
+	assert_null(cfg);
+	const char *want[] = {
+	    DIR "reports_bad.yaml:6:10: reports.every: expected month or week, got \"fortnight\"",
+	    DIR "reports_bad.yaml:7:7: reports.on: ",
+	    DIR "reports_bad.yaml:8:15: reports.receivers: receiver \"chat\" has no email",
+	    DIR "reports_bad.yaml:8:21: reports.receivers: unknown receiver \"nobody\"",
+	    DIR "reports_bad.yaml:9:8: reports.lab: ",
+	};
+	const char *line = errs;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (strncmp(line, want[i], strlen(want[i])) != 0)
+			fail_msg("error %zu: expected \"%s...\", got \"%s\"", i, want[i], line);
+		line = strchr(line, '\n');
+		assert_non_null(line);
+		line++;
+	}
+	assert_string_equal(line, "");
+	free(errs);
+
+	expect_error(DIR "reports_week_day.yaml",
+	             DIR "reports_week_day.yaml:7:7: reports.on: with every: week, on is an ISO "
+	                 "weekday, 1 (Monday) to 7 (Sunday), got 8");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_value_parsers),
+		cmocka_unit_test(test_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
