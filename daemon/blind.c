@@ -57,6 +57,8 @@ static void report(struct labqcd *d, enum cond_state st, double t, const char *w
 
 	if (st == COND_OK)
 		condition_summary(&c, "labqcd receives from its broker %s again", d->cfg->mqtt.url);
+	else if (st == COND_PENDING)
+		condition_summary(&c, "labqcd cannot see the lab: %s", why);
 	else
 		condition_summary(&c,
 				  "labqcd cannot see the lab: %s (for %.0f s); no telemetry or QC "
