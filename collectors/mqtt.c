@@ -121,7 +121,10 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 	}
 	if (refused == 0 && qos_count == (int)m->o.n_subscribe) {
 		m->subscribed = true;
-		if (m->failed)
+		if (m->conn_complaint.last) /* refused before, on this connection */
+			complain_release(&m->conn_complaint, "mqtt: subscribed to %zu topic filters",
+					 m->o.n_subscribe);
+		else if (m->failed)
 			log_info("mqtt: subscribed to %zu topic filters", m->o.n_subscribe);
 		return;
 	}

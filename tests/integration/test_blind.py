@@ -15,7 +15,12 @@ by PID.
    Two fridges resume; the third stays silent and goes stale one stale
    period after the reconnection (the countdown restarts there), not
    before.
-2. Heartbeat every 2s to a webhook receiver (format alertmanager): posts
+2. Subscription refused: the broker (mosquitto's dynamic-security plugin)
+   refuses the subscription (SUBACK 0x80) while the connection stands: the
+   broker alert goes pending at once, fires after lost_after (a webhook
+   names it); once the broker allows it, labqcd's next try (every 30 s)
+   succeeds and the alert resolves.
+3. Heartbeat every 2s to a webhook receiver (format alertmanager): posts
    arrive about 2 s apart, each an Alertmanager v4 body, status firing,
    alertname Watchdog, severity none, the same startsAt. With the receiver
    replaced by a listener that never answers, beats are dropped (at most
@@ -23,11 +28,14 @@ by PID.
    once the real receiver is back, beats resume at the interval with no
    burst of late ones.
 """
+import base64
 import email
 import email.policy
+import hashlib
 import json
 import os
 import socket
+import subprocess
 import time
 
 from harness import Receiver, publish, rrd_lastupdate, wait_for
@@ -174,6 +182,84 @@ def test_broker_outage_one_alarm_no_stale(env):
     msgs = smtp.messages()
     assert len(msgs) == 3 and "fridge-03" in msgs[2]["Subject"], [m["Subject"] for m in msgs]
     assert d.alive()
+
+
+DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
+
+
+def dynsec_config(path):
+    """mosquitto's dynamic-security plugin refusing every subscription of the
+    anonymous clients (labqcd's among them: SUBACK 0x80), with an admin
+    client that may change that through $CONTROL (mosquitto's own acl_file
+    refuses no subscription, it filters at delivery)."""
+    salt = os.urandom(12)
+    pw = hashlib.pbkdf2_hmac("sha512", b"admin-pw", salt, 101)
+    cfg = {
+        "defaultACLAccess": {"publishClientSend": True, "publishClientReceive": True,
+                             "subscribe": False, "unsubscribe": True},
+        "clients": [{"username": "admin", "roles": [{"rolename": "admin"}],
+                     "password": base64.b64encode(pw).decode(),
+                     "salt": base64.b64encode(salt).decode(), "iterations": 101}],
+        "groups": [{"groupname": "anon", "roles": []}],
+        "roles": [{"rolename": "admin", "acls": [
+            {"acltype": "publishClientSend", "topic": "$CONTROL/dynamic-security/#",
+             "allow": True},
+            {"acltype": "subscribePattern", "topic": "$CONTROL/dynamic-security/#",
+             "allow": True}]}],
+        "anonymousGroup": "anon",
+    }
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+
+
+def test_subscription_refused(env):
+    http = Http(os.path.join(env.dir, "http")).start()
+    env.procs.append(http)
+    dynsec = os.path.join(env.dir, "dynsec.json")
+    dynsec_config(dynsec)
+    broker = env.broker(extra=f"plugin {DYNSEC}\nplugin_opt_config_file {dynsec}\n"
+                              "user root\n")  # the test files are root's (mkdtemp 0700)
+    body = (
+        "  lost_after: 5s\n"
+        "receivers:\n"
+        f"  hook: {{ webhook: {{ url: \"http://127.0.0.1:{http.port}/hook\", format: plain }} }}\n"
+        "routes:\n"
+        "  - match: { kind: monitor, rule: broker }\n"
+        "    receivers: [hook]\n"
+        "    group_wait: 0s\n"
+        "    repeat: 0\n"
+    )
+    d = env.labqcd(broker.port, config_body=body)
+    key = f"labqcd/{d.client_id}/broker"
+    wait_for(lambda: [r["state"] for r in alert_records(d, key)][:2] == ["pending", "firing"],
+             20, 0.2, "the broker alert to fire")
+    pending, firing = alert_records(d, key)[:2]
+    assert "refused the subscription to lab/#" in pending["summary"], pending
+    assert 4 <= epoch(firing["ts"]) - epoch(pending["ts"]) <= 8, (pending, firing)
+    wait_for(lambda: len(http.posts()) >= 1, 15, 0.2, "the firing webhook")
+    rec = http.posts()[0][1]["records"][0]
+    assert rec["key"] == key and rec["state"] == "firing" and rec["severity"] == "critical", rec
+
+    # The broker now allows it; labqcd asks again within 30 s.
+    r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port),
+                        "-u", "admin", "-P", "admin-pw", "-t", "$CONTROL/dynamic-security/v1",
+                        "-m", json.dumps({"commands": [{"command": "setDefaultACLAccess",
+                                                        "acls": [{"acltype": "subscribe",
+                                                                  "allow": True}]}]})],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    t_allowed = time.time()
+    wait_for(lambda: [r["state"] for r in alert_records(d, key)][-1] == "resolved", 45, 0.5,
+             "the broker alert to resolve once the subscription is allowed")
+    t_resolved = epoch(alert_records(d, key)[-1]["ts"])
+    assert t_resolved - t_allowed <= 35, t_resolved - t_allowed
+    wait_for(lambda: len(http.posts()) >= 2, 15, 0.2, "the resolved webhook")
+    rec = http.posts()[1][1]["records"][0]
+    assert rec["key"] == key and rec["state"] == "resolved", rec
+    # And it sees again: a sample lands.
+    sample(broker.port, 1, 5.0)
+    wait_for(lambda: os.path.exists(d.rrd_path("main/fridge-01/temp")), 10, 0.2,
+             "a sample after the subscription was granted")
 
 
 def test_heartbeat_watchdog(env):
