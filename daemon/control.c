@@ -338,6 +338,7 @@ static int cmd_status(struct control *c, char *args, struct reply *r)
 	o = cJSON_AddObjectToObject(r->obj, "broker");
 	cJSON_AddStringToObject(o, "url", d->cfg->mqtt.url);
 	cJSON_AddBoolToObject(o, "connected", h.broker_connected);
+	cJSON_AddBoolToObject(o, "subscribed", h.broker_subscribed);
 	cJSON_AddNumberToObject(o, "connects", (double)h.broker_connects);
 	cJSON_AddNumberToObject(o, "disconnects", (double)h.broker_disconnects);
 	o = cJSON_AddObjectToObject(r->obj, "messages");
@@ -363,6 +364,13 @@ static int cmd_status(struct control *c, char *args, struct reply *r)
 	cJSON_AddNumberToObject(o, "depth", (double)h.spool_depth);
 	cJSON_AddNumberToObject(o, "sent", (double)h.notifications_sent);
 	cJSON_AddNumberToObject(o, "failed", (double)h.notifications_failed);
+	if (h.heartbeat_on) {
+		o = cJSON_AddObjectToObject(r->obj, "heartbeat");
+		cJSON_AddStringToObject(o, "receiver", d->cfg->heartbeat.receiver);
+		cJSON_AddNumberToObject(o, "sent", (double)h.heartbeats_sent);
+		cJSON_AddNumberToObject(o, "failed", (double)h.heartbeats_failed);
+		cJSON_AddNumberToObject(o, "dropped", (double)h.heartbeats_dropped);
+	}
 	o = cJSON_AddObjectToObject(r->obj, "dashboard");
 	if (h.last_render > 0)
 		cJSON_AddStringToObject(o, "last_render", render);
@@ -371,7 +379,10 @@ static int cmd_status(struct control *c, char *args, struct reply *r)
 
 	fprintf(r->text, "labqcd %s, pid %ld, up %s\n", LABQCD_VERSION, (long)getpid(), up);
 	fprintf(r->text, "broker      %s: %s (connects %" PRIu64 ", disconnects %" PRIu64 ")\n",
-	        d->cfg->mqtt.url, h.broker_connected ? "connected" : "NOT connected",
+	        d->cfg->mqtt.url,
+	        !h.broker_connected   ? "NOT connected"
+	        : h.broker_subscribed ? "connected"
+	                              : "connected, subscription NOT granted",
 	        h.broker_connects, h.broker_disconnects);
 	fprintf(r->text,
 	        "messages    in %" PRIu64 ", dropped %" PRIu64 ", late %" PRIu64
@@ -388,6 +399,12 @@ static int cmd_status(struct control *c, char *args, struct reply *r)
 	fprintf(r->text,
 	        "spool       depth %" PRIu64 ", sent %" PRIu64 ", failed attempts %" PRIu64 "\n",
 	        h.spool_depth, h.notifications_sent, h.notifications_failed);
+	if (h.heartbeat_on)
+		fprintf(r->text,
+		        "heartbeat   to %s: sent %" PRIu64 ", failed %" PRIu64 ", dropped %" PRIu64
+		        "\n",
+		        d->cfg->heartbeat.receiver, h.heartbeats_sent, h.heartbeats_failed,
+		        h.heartbeats_dropped);
 	if (h.last_render > 0) {
 		char ago[48];
 		fmt_duration(wall_clock() - h.last_render, ago, sizeof(ago));

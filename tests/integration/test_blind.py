@@ -38,7 +38,7 @@ import socket
 import subprocess
 import time
 
-from harness import Receiver, publish, rrd_lastupdate, wait_for
+from harness import BUILD, Receiver, publish, rrd_lastupdate, wait_for
 
 LOST_AFTER = 30
 STALE = 60
@@ -69,6 +69,14 @@ class Http(Receiver):
             with open(path, "rb") as f:
                 out.append((os.stat(path).st_mtime, json.loads(f.read())))
         return out
+
+
+def status(d):
+    """labqcctl --json status."""
+    r = subprocess.run([os.path.join(BUILD, "labqcctl"), "-s", os.path.join(d.dir, "labqcd.sock"),
+                        "--json", "status"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    return json.loads(r.stdout)
 
 
 def sample(port, fridge, value):
@@ -239,6 +247,8 @@ def test_subscription_refused(env):
     wait_for(lambda: len(http.posts()) >= 1, 15, 0.2, "the firing webhook")
     rec = http.posts()[0][1]["records"][0]
     assert rec["key"] == key and rec["state"] == "firing" and rec["severity"] == "critical", rec
+    st = status(d)["broker"]
+    assert st["connected"] is True and st["subscribed"] is False, st
 
     # The broker now allows it; labqcd asks again within 30 s.
     r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port),
@@ -256,6 +266,8 @@ def test_subscription_refused(env):
     wait_for(lambda: len(http.posts()) >= 2, 15, 0.2, "the resolved webhook")
     rec = http.posts()[1][1]["records"][0]
     assert rec["key"] == key and rec["state"] == "resolved", rec
+    st = status(d)["broker"]
+    assert st["connected"] is True and st["subscribed"] is True, st
     # And it sees again: a sample lands.
     sample(broker.port, 1, 5.0)
     wait_for(lambda: os.path.exists(d.rrd_path("main/fridge-01/temp")), 10, 0.2,
@@ -282,7 +294,8 @@ def test_heartbeat_watchdog(env):
     d = env.labqcd(broker.port, config_body=body)
     time.sleep(11)
     posts = http.posts()
-    assert len(posts) >= 5, (len(posts), d.log()[-2000:])
+    first = len(posts)
+    assert first >= 5, (first, d.log()[-2000:])
     gaps = [b[0] - a[0] for a, b in zip(posts, posts[1:])]
     assert all(1.5 <= g <= 2.6 for g in gaps), gaps
     starts = set()
@@ -332,4 +345,7 @@ def test_heartbeat_watchdog(env):
     assert 3 <= len(posts) <= 6, [p[0] - t_back for p in posts]
     gaps = [b[0] - a[0] for a, b in zip(posts, posts[1:])]
     assert all(1.5 <= g <= 2.6 for g in gaps), gaps
+    hb = status(d)["heartbeat"]
+    assert hb["receiver"] == "deadman" and hb["dropped"] >= 1 and hb["failed"] >= 1, hb
+    assert hb["sent"] >= first + len(posts) - 1, hb   # the last may still be in flight
     assert d.alive()
