@@ -8,13 +8,24 @@
  * broker that restarts is back in use within 5 s; a successful CONNACK
  * resets it. Failures are logged through complain()
  * so a broker down for a night gives a handful of lines, not thousands.
+ *
+ * Healthy means connected (CONNACK accepted) and every filter of
+ * `subscribe` granted in the SUBACK. All filters go in one SUBSCRIBE, so
+ * one SUBACK tells; a refused filter (0x80, e.g. the broker's ACL) is
+ * asked for again every RESUBSCRIBE_S while connected. `blind_since` is
+ * when the client last stopped being healthy (or its first mqtt_io), for
+ * the daemon's broker alert (daemon/blind.c); `failed` says a failure was
+ * seen in this episode (a start that is still connecting has seen none).
  */
 #include "collectors/mqtt.h"
+#include "daemon/clock.h"
 #include "daemon/log.h"
 
 #include <errno.h>
 #include <math.h>
 #include <mosquitto.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +35,7 @@
 #define BACKOFF_EARLY_MAX_S 4.0   /* cap while the outage is young ... */
 #define BACKOFF_EARLY_FOR_S 300.0 /* ... that is, this long */
 #define READ_BURST 4096 /* packets read before returning to poll */
+#define RESUBSCRIBE_S 30.0 /* a refused subscription is asked for again */
 
 struct mqtt {
 	struct mosquitto *mosq;
@@ -39,15 +51,80 @@ struct mqtt {
 	double last_misc;
 	struct mqtt_stats stats;
 	struct complaint conn_complaint;
+	int sub_mid;          /* SUBSCRIBE awaiting its SUBACK; 0 = none */
+	bool subscribed;      /* every filter granted on this connection */
+	bool failed;          /* a failure seen since healthy (or start) */
+	bool resubscribe;     /* refused: ask again at resub_at */
+	double resub_at;
+	double blind_since;   /* monotonic; 0 while healthy */
+	char problem[256];    /* the last failure, for the alert's summary */
 };
 
 
 
-static double wall_now(void)
+/* A failure: remembered for the broker alert's summary. */
+static void note_failure(struct mqtt *m, const char *fmt, ...) LOG_FMT(2, 3);
+static void note_failure(struct mqtt *m, const char *fmt, ...)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->problem, sizeof(m->problem), fmt, ap);
+	va_end(ap);
+	m->failed = true;
+}
+
+static void subscribe_all(struct mqtt *m)
+{
+	int r;
+
+	m->resubscribe = false;
+	if (m->o.n_subscribe == 0) {
+		m->subscribed = true;
+		return;
+	}
+	r = mosquitto_subscribe_multiple(m->mosq, &m->sub_mid, (int)m->o.n_subscribe, m->subs,
+					 m->o.qos, 0, NULL);
+	if (r != MOSQ_ERR_SUCCESS) {
+		log_warnx("mqtt: subscribe: %s", mosquitto_strerror(r));
+		note_failure(m, "subscribing failed: %s", mosquitto_strerror(r));
+		m->sub_mid = 0;
+		m->resubscribe = true;
+		m->resub_at = 0; /* set from the caller's clock at the end of mqtt_io */
+	}
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+			 const int *granted_qos)
+{
+	struct mqtt *m = obj;
+	int refused = 0;
+
+	(void)mosq;
+	if (mid != m->sub_mid)
+		return;
+	m->sub_mid = 0;
+	for (int i = 0; i < qos_count; i++) {
+		if (granted_qos[i] >= 0 && granted_qos[i] <= 2)
+			continue;
+		if (refused++ == 0)
+			note_failure(m, "the broker refused the subscription to %s",
+				     i < (int)m->o.n_subscribe ? m->o.subscribe[i] : "?");
+		complain(&m->conn_complaint, "mqtt: %s:%d refused the subscription to %s",
+			 m->o.host, m->o.port, i < (int)m->o.n_subscribe ? m->o.subscribe[i] : "?");
+	}
+	if (refused == 0 && qos_count == (int)m->o.n_subscribe) {
+		m->subscribed = true;
+		if (m->conn_complaint.last) /* refused before, on this connection */
+			complain_release(&m->conn_complaint, "mqtt: subscribed to %zu topic filters",
+					 m->o.n_subscribe);
+		else if (m->failed)
+			log_info("mqtt: subscribed to %zu topic filters", m->o.n_subscribe);
+		return;
+	}
+	m->subscribed = false;
+	m->resubscribe = true;
+	m->resub_at = 0; /* set from the caller's clock at the end of mqtt_io */
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
@@ -60,7 +137,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	out.topic_len = strlen(msg->topic);
 	out.payload = msg->payload ? msg->payload : "";
 	out.payload_len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-	out.arrival = wall_now();
+	out.arrival = wall_clock();
 	out.qos = msg->qos;
 	m->stats.messages++;
 	m->cb(m->ctx, &out);
@@ -73,6 +150,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (rc != 0) {
 		complain(&m->conn_complaint, "mqtt: %s:%d refused the connection: %s", m->o.host,
 			 m->o.port, mosquitto_connack_string(rc));
+		note_failure(m, "%s:%d refused the connection: %s", m->o.host, m->o.port,
+			     mosquitto_connack_string(rc));
 		return;
 	}
 	m->stats.connected = true;
@@ -84,11 +163,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 				 m->o.port);
 	else
 		log_info("mqtt: connected to %s:%d as %s", m->o.host, m->o.port, m->o.client_id);
-	for (size_t i = 0; i < m->o.n_subscribe; i++) {
-		int r = mosquitto_subscribe(mosq, NULL, m->o.subscribe[i], m->o.qos);
-		if (r != MOSQ_ERR_SUCCESS)
-			log_warnx("mqtt: subscribe %s: %s", m->o.subscribe[i], mosquitto_strerror(r));
-	}
+	(void)mosq;
+	m->subscribed = false;
+	subscribe_all(m);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -102,7 +179,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 			complain(&m->conn_complaint, "mqtt: connection to %s:%d lost", m->o.host,
 				 m->o.port);
 	}
+	if (rc != 0)
+		note_failure(m, "connection to %s:%d lost", m->o.host, m->o.port);
 	m->stats.connected = false;
+	m->subscribed = false;
+	m->sub_mid = 0;
 }
 
 struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx)
@@ -135,6 +216,7 @@ struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx)
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+	mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
 	mosquitto_message_callback_set(m->mosq, on_message);
 	if (o->username && o->username[0]) {
 		rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
@@ -173,6 +255,8 @@ static void schedule_retry(struct mqtt *m, double now)
 {
 	m->up = false;
 	m->stats.connected = false;
+	m->subscribed = false;
+	m->sub_mid = 0;
 	if (m->down_since == 0)
 		m->down_since = now;
 	m->retry_at = now + m->backoff_s;
@@ -190,9 +274,10 @@ static void try_connect(struct mqtt *m, double now)
 	else
 		rc = mosquitto_reconnect(m->mosq);
 	if (rc != MOSQ_ERR_SUCCESS) {
+		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
 		complain(&m->conn_complaint, "mqtt: cannot connect to %s:%d: %s (retrying)",
-			 m->o.host, m->o.port,
-			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			 m->o.host, m->o.port, why);
+		note_failure(m, "cannot connect to %s:%d: %s", m->o.host, m->o.port, why);
 		schedule_retry(m, now);
 		return;
 	}
@@ -201,7 +286,36 @@ static void try_connect(struct mqtt *m, double now)
 	m->last_misc = now;
 }
 
+/* After every mqtt_io: when the blindness began, and the retry of a
+ * refused subscription (the callbacks have no clock). */
+static void update_health(struct mqtt *m, double now)
+{
+	if (mqtt_healthy(m)) {
+		m->blind_since = 0;
+		m->failed = false;
+		return;
+	}
+	if (m->blind_since == 0)
+		m->blind_since = now;
+	if (m->resubscribe && m->stats.connected) {
+		if (m->resub_at == 0)
+			m->resub_at = now + RESUBSCRIBE_S;
+		else if (now >= m->resub_at && m->sub_mid == 0)
+			subscribe_all(m);
+	}
+}
+
+static int io(struct mqtt *m, bool readable, bool writable, double now);
+
 int mqtt_io(struct mqtt *m, bool readable, bool writable, double now)
+{
+	int n = io(m, readable, writable, now);
+
+	update_health(m, now);
+	return n;
+}
+
+static int io(struct mqtt *m, bool readable, bool writable, double now)
 {
 	uint64_t before = m->stats.messages;
 	int rc = MOSQ_ERR_SUCCESS;
@@ -235,9 +349,28 @@ int mqtt_io(struct mqtt *m, bool readable, bool writable, double now)
 				 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		if (m->stats.connected)
 			m->stats.disconnects++;
+		note_failure(m, "connection to %s:%d lost: %s", m->o.host, m->o.port,
+			     rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		schedule_retry(m, now);
 	}
 	return (int)(m->stats.messages - before);
+}
+
+bool mqtt_healthy(const struct mqtt *m)
+{
+	return m->up && m->stats.connected && m->subscribed;
+}
+
+double mqtt_blind_since(const struct mqtt *m)
+{
+	return m->blind_since;
+}
+
+bool mqtt_failed(const struct mqtt *m, char *why, size_t len)
+{
+	if (why && len)
+		snprintf(why, len, "%s", m->problem[0] ? m->problem : "not connected yet");
+	return m->failed;
 }
 
 double mqtt_next_deadline(struct mqtt *m, double now)

@@ -11,6 +11,7 @@
 #define LABQCD_MQTT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "collectors/collectors.h"
@@ -63,6 +64,16 @@ double mqtt_next_deadline(struct mqtt *m, double now_mono);
 int mqtt_publish(struct mqtt *m, const char *topic, const char *payload);
 
 void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
+
+/* Connected and every topic filter granted (SUBACK): labqcd can see. */
+bool mqtt_healthy(const struct mqtt *m);
+/* Monotonic time since which it has not been healthy (its first
+ * mqtt_io at start); 0 while healthy. */
+double mqtt_blind_since(const struct mqtt *m);
+/* Whether a failure (connect refused or failed, connection lost,
+ * subscription refused) was seen since it was last healthy, and the last
+ * one's text into why (may be NULL). A start still connecting has none. */
+bool mqtt_failed(const struct mqtt *m, char *why, size_t len);
 
 /* Disconnect cleanly and free. */
 void mqtt_free(struct mqtt *m);

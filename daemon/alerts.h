@@ -45,7 +45,8 @@
 
 #define ALERT_KEY_MAX NOTIF_KEY_MAX
 
-enum alert_kind { ALERT_QC = 0, ALERT_EQUIPMENT };
+/* monitor: labqcd's own blindness (the broker alert, daemon/blind.c). */
+enum alert_kind { ALERT_QC = 0, ALERT_EQUIPMENT, ALERT_MONITOR };
 enum alert_state { ALERT_PENDING = 0, ALERT_FIRING, ALERT_RESOLVED, ALERT_ACKNOWLEDGED };
 
 /* One transition, as the daemon makes it from a rule's condition. */
@@ -155,5 +156,6 @@ size_t alerts_count(const struct alerts *a);
 /* Name helpers. */
 const char *alert_state_name(enum alert_state s);
 const char *alert_kind_name(enum alert_kind k);
+enum alert_kind alert_kind_from_name(const char *s); /* unknown: equipment */
 
 #endif

@@ -267,7 +267,7 @@ static int load_alert(struct alerts *a, const cJSON *o)
 	if (al == NULL)
 		return -1;
 	get_s(o, "kind", s, sizeof(s));
-	al->kind = strcmp(s, "qc") == 0 ? ALERT_QC : ALERT_EQUIPMENT;
+	al->kind = alert_kind_from_name(s);
 	get_s(o, "site", al->site, sizeof(al->site));
 	get_s(o, "instrument", al->instrument, sizeof(al->instrument));
 	get_s(o, "channel", al->channel, sizeof(al->channel));

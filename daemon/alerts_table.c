@@ -30,7 +30,13 @@ const char *alert_state_name(enum alert_state s)
 
 const char *alert_kind_name(enum alert_kind k)
 {
-	return k == ALERT_QC ? "qc" : "equipment";
+	return k == ALERT_QC ? "qc" : k == ALERT_MONITOR ? "monitor" : "equipment";
+}
+
+enum alert_kind alert_kind_from_name(const char *s)
+{
+	return strcmp(s, "qc") == 0 ? ALERT_QC : strcmp(s, "monitor") == 0 ? ALERT_MONITOR
+									     : ALERT_EQUIPMENT;
 }
 
 /* ---- alerts ---- */

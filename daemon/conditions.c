@@ -97,7 +97,11 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 	enum cond_state was;
 	enum severity was_sev;
 
-	snprintf(key, sizeof(key), "%s/%s/%s/%s", k->site, k->instrument, k->channel, k->rule);
+	if (k->key)
+		snprintf(key, sizeof(key), "%s", k->key);
+	else
+		snprintf(key, sizeof(key), "%s/%s/%s/%s", k->site, k->instrument, k->channel,
+			 k->rule);
 	e = entry_get(d, key, c->state != COND_OK);
 	if (e == NULL)
 		return 0; /* ok, and never reported: nothing to do */

@@ -166,6 +166,7 @@ static const struct cfg_field mqtt_fields[] = {
     FLD(struct cfg_mqtt, "keepalive", CT_INT, keepalive_s, 5, 65535, 0),
     FN("prefix", get_prefix),
     FN("subscribe", get_subscribe),
+    FLD(struct cfg_mqtt, "lost_after", CT_DURATION, lost_after_s, 0, DAY, CF_LO_OPEN),
     CFG_END,
 };
 
@@ -205,6 +206,7 @@ static void defaults(struct config *cfg)
 	m->qos = 1;
 	m->keepalive_s = 60;
 	snprintf(m->prefix, sizeof(m->prefix), "lab");
+	m->lost_after_s = 120;
 
 	snprintf(s->from, sizeof(s->from), "labqcd@localhost");
 	s->timeout_s = 30;
@@ -280,9 +282,9 @@ static void syntax_error(struct cfg_ctx *c, yaml_parser_t *p)
 static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const sections[] = {"daemon",    "mqtt",        "smtp",   "profiles",
-	                                       "receivers", "instruments", "routes", "reports",
+	                                       "receivers", "instruments", "routes", "reports", "heartbeat",
 	                                       NULL};
-	yaml_node_t *sec[8] = {NULL};
+	yaml_node_t *sec[9] = {NULL};
 	yaml_node_pair_t *p;
 
 	if (cfg_is_null(root))
@@ -304,7 +306,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 		if (sections[i] == NULL)
 			cfg_error(c, kn, k,
 			          "unknown key (expected one of: daemon, mqtt, smtp, profiles, "
-			          "instruments, receivers, routes, reports)");
+			          "instruments, receivers, routes, reports, heartbeat)");
 		else if (sec[i] == NULL)
 			sec[i] = cfg_node(c, p->value);
 	}
@@ -316,6 +318,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 	cfg_load_instruments(c, sec[5]);
 	cfg_load_routes(c, sec[6]);
 	cfg_load_reports(c, sec[7]);
+	cfg_load_heartbeat(c, sec[8]);
 }
 
 static void parse_file(struct cfg_ctx *c, FILE *f)

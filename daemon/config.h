@@ -75,6 +75,7 @@ struct cfg_mqtt {
 	char prefix[CFG_NAME_MAX]; /* default "lab" */
 	char **subscribe;          /* default { "<prefix>/#" } */
 	size_t n_subscribe;
+	double lost_after_s; /* broker unreachable this long: alert; default 120 */
 };
 
 struct cfg_smtp {
@@ -204,7 +205,7 @@ struct cfg_receiver {
 
 /* A matcher value is a shell glob (fnmatch), "" = any. */
 struct cfg_match {
-	char kind[16]; /* qc | equipment */
+	char kind[16]; /* qc | equipment | monitor */
 	char severity[16];
 	char site[CFG_NAME_MAX];
 	char instrument[CFG_NAME_MAX];
@@ -244,6 +245,14 @@ struct cfg_reports {
 	size_t n_receivers;
 };
 
+/* `heartbeat:` an always-firing Watchdog sent to one receiver every
+ * `every`, for an outside dead-man's switch (daemon/heartbeat.c). */
+struct cfg_heartbeat {
+	bool on;                      /* the section is present */
+	char receiver[CFG_NAME_MAX];  /* a name from receivers: */
+	double every_s;               /* default 60 */
+};
+
 struct config {
 	char path[CFG_PATH_MAX];
 	struct cfg_daemon daemon;
@@ -256,6 +265,7 @@ struct config {
 	struct cfg_route *routes;
 	size_t n_routes;
 	struct cfg_reports reports;
+	struct cfg_heartbeat heartbeat;
 };
 
 /*

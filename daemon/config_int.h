@@ -159,6 +159,7 @@ void cfg_analyte_free(struct cfg_qc_analyte *a);
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);
+void cfg_load_heartbeat(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_receiver_free(struct cfg_receiver *r);
 void cfg_route_free(struct cfg_route *r);
 

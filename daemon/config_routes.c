@@ -1,10 +1,10 @@
 /*
- * config_routes.c: the `receivers` and `routes` sections.
+ * config_routes.c: the `receivers`, `routes` and `heartbeat` sections.
  *
  * Receivers come first (config.c loads them before the instruments and
  * routes), so a route can check every receiver it names. Matchers are
  * fnmatch globs; a matcher without a glob character is checked against
- * what it can match (kind qc|equipment, a severity, a rule name, an
+ * what it can match (kind qc|equipment|monitor, a severity, a rule name, an
  * identity component), so a typo is an error, not a route that never
  * fires.
  */
@@ -219,18 +219,18 @@ static int get_matcher(struct cfg_ctx *c, yaml_node_t *n, const char *path, char
 		return get_matcher(c, n, path, m->member, sizeof(m->member), words, expect);       \
 	}
 
-static const char *const kinds[] = {"qc", "equipment", NULL};
+static const char *const kinds[] = {"qc", "equipment", "monitor", NULL};
 static const char *const severities[] = {"info", "warning", "critical", NULL};
 static const char *const rules[] = {"range",    "stale", "rate",   "drift", "service",
-                                    "calendar", "task",  "status", "qc",    NULL};
+                                    "calendar", "task",  "status", "qc",    "broker", NULL};
 
-MATCHER(get_match_kind, kind, kinds, "qc or equipment")
+MATCHER(get_match_kind, kind, kinds, "qc, equipment or monitor")
 MATCHER(get_match_severity, severity, severities, "info, warning or critical")
 MATCHER(get_match_site, site, NULL, "a site name")
 MATCHER(get_match_instrument, instrument, NULL, "an instrument name")
 MATCHER(get_match_channel, channel, NULL, "a channel, analyte or task name")
 MATCHER(get_match_rule, rule, rules,
-        "range, stale, rate, drift, service, calendar, task, status or qc")
+        "range, stale, rate, drift, service, calendar, task, status, qc or broker")
 
 static const struct cfg_field match_fields[] = {
     FN("kind", get_match_kind),
@@ -454,4 +454,42 @@ void cfg_route_free(struct cfg_route *r)
 		cfg_strlist_free(r->escalate[i].receivers, r->escalate[i].n_receivers);
 	free(r->escalate);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- heartbeat ---- */
+
+static int get_heartbeat_receiver(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	struct cfg_heartbeat *h = base;
+	const struct config *cfg = c->cfg;
+
+	if (cfg_get_string(c, n, path, h->receiver, sizeof(h->receiver), CF_NONEMPTY) == -1)
+		return -1;
+	for (size_t j = 0; j < cfg->n_receivers; j++)
+		if (strcmp(cfg->receivers[j].name, h->receiver) == 0)
+			return 0;
+	cfg_error(c, n, path, "unknown receiver \"%s\"", h->receiver);
+	return -1;
+}
+
+static const struct cfg_field heartbeat_fields[] = {
+    FN("receiver", get_heartbeat_receiver),
+    FLD(struct cfg_heartbeat, "every", CT_DURATION, every_s, 1, DAY, 0),
+    CFG_END,
+};
+
+/* Loaded after the receivers, so the name can be checked. */
+void cfg_load_heartbeat(struct cfg_ctx *c, yaml_node_t *n)
+{
+	struct cfg_heartbeat *h = &c->cfg->heartbeat;
+
+	h->every_s = 60;
+	if (cfg_is_null(n))
+		return;
+	if (cfg_apply(c, n, "heartbeat", heartbeat_fields, h, NULL) == -1 &&
+	    n->type != YAML_MAPPING_NODE)
+		return;
+	if (cfg_map_get(c, n, "receiver") == NULL)
+		cfg_error(c, n, "heartbeat", "receiver: missing (a name from receivers:)");
+	h->on = true;
 }

@@ -20,6 +20,7 @@
 #include "daemon/control.h"
 #include "daemon/fsutil.h"
 #include "daemon/health.h"
+#include "daemon/heartbeat.h"
 
 #include <errno.h>
 #include <math.h>
@@ -177,6 +178,14 @@ int daemon_run(struct config *cfg, const char *config_path)
 		rc = 1;
 		goto out;
 	}
+	/* The Watchdog: after notify_open (curl_global_init), own thread. */
+	if ((d.heartbeat = heartbeat_open()) == NULL ||
+	    heartbeat_configure(d.heartbeat, cfg, d.started) == -1 ||
+	    heartbeat_start(d.heartbeat) == -1) {
+		log_warn("heartbeat thread");
+		rc = 1;
+		goto out;
+	}
 	if ((ctl = control_open(cfg->daemon.control_socket, 0660, &d, config_path)) == NULL) {
 		log_warn("control socket %s", cfg->daemon.control_socket);
 		rc = 1;
@@ -195,6 +204,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	 * interval (the loop wakes at least once a second). */
 	double next_health = mono_clock() + 5.0, next_watchdog = 0, watchdog_s = 0;
 	uint64_t watchdog_usec = 0;
+	double beat_due = mono_clock(); /* the first heartbeat at once */
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
 		watchdog_s = watchdog_usec / 2e6;
 
@@ -206,6 +216,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 		double alert_due = alerts_next_deadline(d.alerts);
 		if (alert_due > 0)
 			wait = fmin(wait, alert_due - wall_clock());
+		wait = fmin(wait, beat_due - now);
 		wait = fmin(wait, 1.0); /* time-driven rules run once a second */
 		int timeout_ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
 
@@ -243,6 +254,9 @@ int daemon_run(struct config *cfg, const char *config_path)
 		journal_commit(d.journal);
 		labqcd_commit_transitions(&d);
 		d.clock = wall_clock();
+		/* Before the rules: the broker alert, and whether stale is held. */
+		blind_check(&d, now, d.clock);
+		beat_due = now + heartbeat_tick(d.heartbeat, now);
 		/* Time-driven rules once a second (not once per burst of
 		 * messages); the alert engine's own deadlines as they fall. */
 		if (now >= next_rule_tick) {
@@ -281,6 +295,8 @@ out:
 			journal_release(d.journal, upto < d.state_seq ? upto : d.state_seq);
 		}
 	}
+	heartbeat_close(d.heartbeat);
+	d.heartbeat = NULL;
 	mqtt_free(d.mqtt);
 	dashboard_close(d.dashboard);
 	labqcd_close(&d);

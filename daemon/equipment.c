@@ -377,7 +377,9 @@ void equipment_tick(struct labqcd *d, double now)
 		/* Armed before the clock was known (--replay): from now. */
 		if (r->has_stale && isnan(r->stale.last_t))
 			stale_init(&r->stale, now);
-		if (r->has_stale)
+		/* Held while labqcd cannot see (blind.c): one broker alert,
+		 * not one stale alert per channel. */
+		if (r->has_stale && !d->broker_blind)
 			report_channel(d, c, "stale", stale_tick(&r->stale, &r->stale_p, now), now,
 				       0);
 		/* A device whose clock runs ahead has had its excursion judged
@@ -399,6 +401,23 @@ void equipment_tick(struct labqcd *d, double now)
 			report(d, in->site, in->instrument, t->cfg->name, "task",
 			       task_tick(&t->st, &t->p, now), now, 0);
 		}
+	}
+}
+
+void equipment_stale_restart(struct labqcd *d, double t)
+{
+	struct equip_channel *c, *ctmp;
+	char key[ALERT_KEY_MAX];
+
+	HASH_ITER(hh, d->channels, c, ctmp)
+	{
+		struct equip_rules *r = c->rules;
+		if (r == NULL || !r->has_stale)
+			continue;
+		snprintf(key, sizeof(key), "%s/%s/%s/stale", chan_site(c), chan_instrument(c),
+			 chan_name(c));
+		if (!conditions_firing(d, key)) /* stale before the outage: stays so */
+			stale_restart(&r->stale, t);
 	}
 }
 

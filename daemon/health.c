@@ -10,6 +10,7 @@
  */
 #include "daemon/health.h"
 #include "daemon/labqcd.h"
+#include "daemon/heartbeat.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -37,6 +38,7 @@ void health_collect(struct labqcd *d, struct health *h)
 		struct mqtt_stats ms;
 		mqtt_get_stats(d->mqtt, &ms);
 		h->broker_connected = ms.connected;
+		h->broker_subscribed = mqtt_healthy(d->mqtt);
 		h->broker_connects = ms.connects;
 		h->broker_disconnects = ms.disconnects;
 	}
@@ -71,6 +73,14 @@ void health_collect(struct labqcd *d, struct health *h)
 	}
 	if (d->dashboard)
 		h->last_render = dashboard_last_render(d->dashboard, NULL);
+	if (d->heartbeat && d->cfg->heartbeat.on) {
+		struct heartbeat_counters hc;
+		heartbeat_get_counters(d->heartbeat, &hc);
+		h->heartbeat_on = true;
+		h->heartbeats_sent = hc.sent;
+		h->heartbeats_failed = hc.failed;
+		h->heartbeats_dropped = hc.dropped;
+	}
 }
 
 /* A client id goes into a topic level: no wildcards, no separators. */

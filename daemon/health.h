@@ -17,12 +17,15 @@ struct labqcd;
 struct health {
 	double uptime_s;
 	bool broker_connected;
+	bool broker_subscribed; /* every filter granted: labqcd can see */
 	uint64_t broker_connects, broker_disconnects;
 	uint64_t messages, dropped, late, samples, qc_results, events, recovered;
 	uint64_t rrd_queued, rrd_written, rrd_pending, rrd_errors, rrd_series;
 	uint64_t alerts_firing, alerts_pending, alerts_acknowledged, alerts_silenced;
 	uint64_t spool_depth, notifications_sent, notifications_failed;
 	double last_render; /* epoch seconds; 0 = never */
+	bool heartbeat_on;
+	uint64_t heartbeats_sent, heartbeats_failed, heartbeats_dropped;
 };
 
 /* Gather every counter (reads the spool directory for its depth). */

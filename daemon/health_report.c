@@ -102,10 +102,14 @@ void health_report(struct labqcd *d, cJSON *obj, FILE *text)
 	o = cJSON_AddObjectToObject(obj, "broker");
 	cJSON_AddStringToObject(o, "url", d->cfg->mqtt.url);
 	cJSON_AddBoolToObject(o, "connected", h.broker_connected);
+	cJSON_AddBoolToObject(o, "subscribed", h.broker_subscribed);
 	cJSON_AddNumberToObject(o, "connects", (double)h.broker_connects);
 	cJSON_AddNumberToObject(o, "disconnects", (double)h.broker_disconnects);
 	fprintf(text, "broker      %s: %s (connects %" PRIu64 ", disconnects %" PRIu64 ")\n",
-	        d->cfg->mqtt.url, h.broker_connected ? "connected" : "NOT connected",
+	        d->cfg->mqtt.url,
+	        !h.broker_connected   ? "NOT connected"
+	        : h.broker_subscribed ? "connected"
+	                              : "connected, subscription NOT granted",
 	        h.broker_connects, h.broker_disconnects);
 
 	GROUP(obj, text, "messages", "messages", {"in", "in", h.messages},
@@ -123,6 +127,18 @@ void health_report(struct labqcd *d, cJSON *obj, FILE *text)
 	GROUP(obj, text, "spool", "spool", {"depth", "depth", h.spool_depth},
 	      {"sent", "sent", h.notifications_sent},
 	      {"failed", "failed attempts", h.notifications_failed});
+	if (h.heartbeat_on) {
+		o = cJSON_AddObjectToObject(obj, "heartbeat");
+		cJSON_AddStringToObject(o, "receiver", d->cfg->heartbeat.receiver);
+		cJSON_AddNumberToObject(o, "sent", (double)h.heartbeats_sent);
+		cJSON_AddNumberToObject(o, "failed", (double)h.heartbeats_failed);
+		cJSON_AddNumberToObject(o, "dropped", (double)h.heartbeats_dropped);
+		fprintf(text,
+		        "heartbeat   to %s: sent %" PRIu64 ", failed %" PRIu64 ", dropped %" PRIu64
+		        "\n",
+		        d->cfg->heartbeat.receiver, h.heartbeats_sent, h.heartbeats_failed,
+		        h.heartbeats_dropped);
+	}
 
 	o = cJSON_AddObjectToObject(obj, "dashboard");
 	if (h.last_render > 0) {

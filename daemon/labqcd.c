@@ -7,6 +7,7 @@
 #include "daemon/labqcd.h"
 #include "daemon/alert_chart.h"
 #include "daemon/fsutil.h"
+#include "daemon/heartbeat.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -207,6 +208,8 @@ int labqcd_reload(struct labqcd *d, const char *path, char *err, size_t errlen)
 	alerts_set_config(d->alerts, fresh);
 	if (d->notify)
 		notify_set_smtp(d->notify, &fresh->smtp);
+	if (d->heartbeat && heartbeat_configure(d->heartbeat, fresh, d->started) == -1)
+		log_warnx("reload: heartbeat: out of memory; no heartbeat");
 	qc_reconfigure(d);
 	equipment_reconfigure(d);
 	config_free(old);

@@ -42,6 +42,7 @@ struct counters {
 
 struct cond_entry;
 struct labqcd;
+struct heartbeat;
 struct dashboard;
 struct dash_instrument;
 struct dash_snapshot;
@@ -65,6 +66,7 @@ struct cond_key {
 	 * (qc_snapshot), so the chart's capture calls nothing back. */
 	void (*snapshot)(struct labqcd *d, const char *site, const char *instrument,
 			 struct dash_instrument *di, double day_start);
+	const char *key;   /* the alert key as is (monitor alerts); NULL = built from the above */
 };
 
 struct labqcd {
@@ -91,6 +93,8 @@ struct labqcd {
 	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
 	bool transitions_pending;         /* make durable before the next input */
 	unsigned n_maintenance;           /* equipment.c: instruments in planned maintenance */
+	bool broker_blind;                /* blind.c: not subscribed; stale rules held */
+	struct heartbeat *heartbeat;      /* heartbeat.c: the Watchdog sender; NULL = none */
 
 	struct counters n;
 	struct complaint drop_complaint;
@@ -153,6 +157,9 @@ void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const ch
 void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
 		     const struct payload_event *ev);
 void equipment_tick(struct labqcd *d, double now);
+/* The broker is back at `t`: every stale countdown that is not firing
+ * restarts from t (blind.c). */
+void equipment_stale_restart(struct labqcd *d, double t);
 bool instrument_in_maintenance(struct labqcd *d, const char *site, const char *instrument);
 void equipment_reconfigure(struct labqcd *d);
 cJSON *equipment_to_json(struct labqcd *d);
@@ -168,6 +175,12 @@ void equipment_foreach_instrument(struct labqcd *d,
 				  void *arg);
 void qc_snapshot(struct labqcd *d, const char *site, const char *instrument,
 		 struct dash_instrument *di, double day_start);
+
+/* blind.c: the broker alert labqcd/<client_id>/broker and the hold on
+ * stale rules while labqcd cannot see; after every mqtt_io. */
+void blind_check(struct labqcd *d, double mono_now, double wall_now);
+/* blind.c: the broker alert's key into buf. */
+const char *blind_key(const struct labqcd *d, char *buf, size_t len);
 
 /* dashboard.c: the renderer thread and its snapshots. */
 struct dashboard *dashboard_open(const struct config *cfg, bool thread);

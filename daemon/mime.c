@@ -172,6 +172,9 @@ const char *mime_rule_words(const char *rule)
 		{"calendar", "a calibration or preventive maintenance is due"},
 		{"task", "a scheduled task was not checked off in time"},
 		{"status", "the instrument reports an error code"},
+		{"broker", "labqcd lost its MQTT broker (unreachable, or the subscription "
+			   "refused) for longer than mqtt.lost_after: it cannot see the lab"},
+		{"Watchdog", "labqcd's heartbeat: it always fires while labqcd runs"},
 	};
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
@@ -201,6 +204,11 @@ const char *mime_next_step(const char *rule, const char *channel)
 		return "do the task and record task_done";
 	if (strcmp(rule, "status") == 0)
 		return "read the error code on the instrument and follow its manual";
+	if (strcmp(rule, "broker") == 0)
+		return "get the broker running and reachable from labqcd (network, credentials, "
+		       "ACL); meanwhile nothing is monitored: check fridges and freezers by hand";
+	if (strcmp(rule, "Watchdog") == 0)
+		return "nothing: an alarm when it stops arriving is the point";
 	return "look at the instrument and the dashboard";
 }
 

@@ -117,7 +117,10 @@ int range_from_json(struct range_state *st, const cJSON *j, char *err, size_t er
  * (one transition per silence) and resolves on the next sample.
  * stale_init() arms the rule at `now` (daemon start or configuration), so
  * a channel that never reports goes stale too; a restored state keeps its
- * last sample time, so a silence across a restart counts.
+ * last sample time. stale_restart() restarts the countdown at `t` when
+ * labqcd could not see (its broker was away, or it was not running): the
+ * daemon calls it for every channel not firing once it is subscribed
+ * again (daemon/blind.c).
  */
 struct stale_params {
 	double stale_s;         /* <= 0: rule off */
@@ -131,6 +134,7 @@ struct stale_state {
 
 void stale_init(struct stale_state *st, double now);
 struct condition stale_sample(struct stale_state *st, double t);
+void stale_restart(struct stale_state *st, double t);
 struct condition stale_tick(const struct stale_state *st, const struct stale_params *p, double now);
 double stale_next(const struct stale_state *st, const struct stale_params *p, double now);
 cJSON *stale_to_json(const struct stale_state *st);

@@ -23,6 +23,13 @@ struct condition stale_sample(struct stale_state *st, double t)
 	return equip__cond(COND_OK, SEV_NONE, NAN, st->last_t, "receiving");
 }
 
+void stale_restart(struct stale_state *st, double t)
+{
+	/* Never back: a sample newer than t (a device clock ahead) stays. */
+	if (isnan(st->last_t) || t > st->last_t)
+		st->last_t = t;
+}
+
 struct condition stale_tick(const struct stale_state *st, const struct stale_params *p, double now)
 {
 	double deadline;

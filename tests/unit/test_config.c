@@ -302,6 +302,46 @@ static void test_unknown_receiver(void **state)
 			 "unknown receiver \"qc-team\"");
 }
 
+/* mqtt.lost_after and heartbeat: (issue 15): the values, the defaults, a
+ * route on the broker alert, and each mistake at its line and column. */
+static void test_heartbeat_lost_after(void **state)
+{
+	char *errs = NULL;
+	struct config *cfg = load(DIR "heartbeat.yaml", &errs);
+
+	(void)state;
+	if (cfg == NULL)
+		fail_msg("heartbeat.yaml: %s", errs);
+	free(errs);
+	assert_true(cfg->mqtt.lost_after_s == 45);
+	assert_true(cfg->heartbeat.on);
+	assert_string_equal(cfg->heartbeat.receiver, "deadman");
+	assert_true(cfg->heartbeat.every_s == 30);
+	assert_string_equal(cfg->routes[0].match.kind, "monitor");
+	assert_string_equal(cfg->routes[0].match.rule, "broker");
+	config_free(cfg);
+
+	/* Without them: 2 minutes, no heartbeat. */
+	cfg = load(DIR "good.yaml", &errs);
+	assert_non_null(cfg);
+	free(errs);
+	assert_true(cfg->mqtt.lost_after_s == 120);
+	assert_false(cfg->heartbeat.on);
+	config_free(cfg);
+
+	expect_error(DIR "heartbeat_unknown_receiver.yaml",
+		     DIR "heartbeat_unknown_receiver.yaml:4:13: heartbeat.receiver: "
+			 "unknown receiver \"pager\"");
+	expect_error(DIR "heartbeat_bad_every.yaml",
+		     DIR "heartbeat_bad_every.yaml:5:10: heartbeat.every: "
+			 "expected a duration such as 90s or 15m, got \"often\"");
+	expect_error(DIR "heartbeat_no_receiver.yaml",
+		     DIR "heartbeat_no_receiver.yaml:1:12: heartbeat: receiver: missing");
+	expect_error(DIR "lost_after_bad.yaml",
+		     DIR "lost_after_bad.yaml:3:15: mqtt.lost_after: "
+			 "must be greater than 0 and at most 86400, got \"0s\"");
+}
+
 /* The profile says 2..8, the instrument's max: 1 makes min > max: the
  * error is the instrument's, at its max. */
 static void test_min_max(void **state)
@@ -508,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_bad_identity),
 		cmocka_unit_test(test_unknown_profile),
 		cmocka_unit_test(test_unknown_receiver),
+		cmocka_unit_test(test_heartbeat_lost_after),
 		cmocka_unit_test(test_min_max),
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_bad_rule),
