@@ -17,11 +17,15 @@
  * - healthy again: the alert resolves (a pending one ends in the record
  *   only), and every stale countdown that is not firing restarts from
  *   now (equipment_stale_restart): a channel that still sends nothing
- *   goes stale one stale period after labqcd could see again, and a
- *   channel that was already stale before stays firing until it sends.
- *   The first subscription after a start counts as such a return: the
- *   time labqcd was not running was blindness too, and what the broker
- *   queued meanwhile arrives only after it.
+ *   goes stale one stale period after labqcd could see again (its
+ *   device had to reconnect to the broker too), and a channel that was
+ *   already stale before stays firing until it sends.
+ *   The first subscription after a start is different: the broker was
+ *   there all along and hands over what it queued for labqcd's
+ *   persistent session at once. Stale rules are held for
+ *   STALE_SETTLE_S while it does, then judged on the last sample
+ *   received: a probe that fell silent while labqcd was stopped (or
+ *   before a first start) fires then, not a whole stale period later.
  *
  * The alert goes through conditions_report like any other: audit records
  * (pending, firing, resolved), the engine, the routes (kind monitor,
@@ -34,6 +38,10 @@
 
 #include <math.h>
 #include <stdio.h>
+
+/* After the first subscription: the broker's queue delivered, the back-fill
+ * of a simulator taken, before silence is judged. */
+#define STALE_SETTLE_S 30.0
 
 const char *blind_key(const struct labqcd *d, char *buf, size_t len)
 {
@@ -74,7 +82,12 @@ void blind_check(struct labqcd *d, double mono_now, double wall_now)
 	if (d->mqtt == NULL)
 		return;
 	if (mqtt_healthy(d->mqtt)) {
-		if (d->broker_blind) {
+		if (!d->broker_seen) {
+			d->broker_seen = true;
+			d->broker_blind = false;
+			d->stale_settle_until = wall_now + STALE_SETTLE_S;
+			report(d, COND_OK, wall_now, "", 0);
+		} else if (d->broker_blind) {
 			d->broker_blind = false;
 			equipment_stale_restart(d, wall_now);
 			report(d, COND_OK, wall_now, "", 0);

@@ -378,8 +378,9 @@ void equipment_tick(struct labqcd *d, double now)
 		if (r->has_stale && isnan(r->stale.last_t))
 			stale_init(&r->stale, now);
 		/* Held while labqcd cannot see (blind.c): one broker alert,
-		 * not one stale alert per channel. */
-		if (r->has_stale && !d->broker_blind)
+		 * not one stale alert per channel; and just after its first
+		 * subscription, while the broker hands over what it queued. */
+		if (r->has_stale && !d->broker_blind && now >= d->stale_settle_until)
 			report_channel(d, c, "stale", stale_tick(&r->stale, &r->stale_p, now), now,
 				       0);
 		/* A device whose clock runs ahead has had its excursion judged

@@ -94,6 +94,8 @@ struct labqcd {
 	bool transitions_pending;         /* make durable before the next input */
 	unsigned n_maintenance;           /* equipment.c: instruments in planned maintenance */
 	bool broker_blind;                /* blind.c: not subscribed; stale rules held */
+	bool broker_seen;                 /* blind.c: subscribed at least once since the start */
+	double stale_settle_until;        /* blind.c: stale rules held until then (wall clock) */
 	struct heartbeat *heartbeat;      /* heartbeat.c: the Watchdog sender; NULL = none */
 
 	struct counters n;

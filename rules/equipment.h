@@ -116,11 +116,12 @@ int range_from_json(struct range_state *st, const cJSON *j, char *err, size_t er
  * moment the silence passed stale_s. It stays firing through the silence
  * (one transition per silence) and resolves on the next sample.
  * stale_init() arms the rule at `now` (daemon start or configuration), so
- * a channel that never reports goes stale too; a restored state keeps its
- * last sample time. stale_restart() restarts the countdown at `t` when
- * labqcd could not see (its broker was away, or it was not running): the
- * daemon calls it for every channel not firing once it is subscribed
- * again (daemon/blind.c).
+ * a channel that never reports goes stale too; its first sample sets the
+ * last sample time even when older than the arming (a device silent since
+ * before labqcd started); a restored state keeps its last sample time.
+ * stale_restart() restarts the countdown at `t` when labqcd could not see
+ * (its broker was away): the daemon calls it for every channel not firing
+ * once it is subscribed again (daemon/blind.c).
  */
 struct stale_params {
 	double stale_s;         /* <= 0: rule off */

@@ -17,8 +17,12 @@ void stale_init(struct stale_state *st, double now)
 
 struct condition stale_sample(struct stale_state *st, double t)
 {
-	if (isnan(st->last_t) || t > st->last_t)
-		st->last_t = t; /* a late (replayed, out of order) sample never moves it back */
+	/* The first sample sets the time even when it is older than the
+	 * arming (a device silent since before labqcd started is silent
+	 * since its last sample); after that a late (replayed, out of
+	 * order) sample never moves it back. */
+	if (!st->seen || isnan(st->last_t) || t > st->last_t)
+		st->last_t = t;
 	st->seen = true;
 	return equip__cond(COND_OK, SEV_NONE, NAN, st->last_t, "receiving");
 }

@@ -86,6 +86,29 @@ static void test_deadline_and_near_miss(void **unused)
 	assert_true(isinf(stale_next(&st, &p, T0)));
 }
 
+/* A device silent since before labqcd started: its first sample (a
+ * back-fill, or what the broker queued) is 15 min old, so with stale 10m
+ * it has been silent past its limit and fires at once, not 10 min after
+ * the start. */
+static void test_first_sample_older_than_start(void **unused)
+{
+	struct stale_params p = {.stale_s = 600};
+	struct stale_state st;
+	struct condition c;
+
+	(void)unused;
+	stale_init(&st, T0); /* armed at daemon start */
+	stale_sample(&st, T0 - 900);
+	assert_true(st.last_t == T0 - 900);
+	c = stale_tick(&st, &p, T0 + 1);
+	assert_int_equal(c.state, COND_FIRING);
+	assert_true(c.since == T0 - 300); /* silent past its limit since then */
+	assert_non_null(strstr(c.summary, "no sample"));
+	/* later ones still never move it back */
+	stale_sample(&st, T0 - 1000);
+	assert_true(st.last_t == T0 - 900);
+}
+
 static void test_never_a_sample(void **unused)
 {
 	struct stale_params p = {.stale_s = 300};
@@ -140,6 +163,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fires_once_per_silence),
 	    cmocka_unit_test(test_deadline_and_near_miss),
+	    cmocka_unit_test(test_first_sample_older_than_start),
 	    cmocka_unit_test(test_never_a_sample),
 	    cmocka_unit_test(test_json_round_trip),
 	};
