@@ -23,6 +23,10 @@ struct health {
 	uint64_t alerts_firing, alerts_pending, alerts_acknowledged, alerts_silenced;
 	uint64_t spool_depth, notifications_sent, notifications_failed;
 	double last_render; /* epoch seconds; 0 = never */
+	/* the last render's (dashboards.h struct dash_stats) */
+	double dash_render_s, dash_oldest_day_graph_s;
+	uint64_t dash_day_graphs_behind, dash_graphs_written, dash_graphs_deferred;
+	uint64_t dash_sparklines_written, dash_channels_waiting;
 };
 
 /* Gather every counter (reads the spool directory for its depth). */

@@ -1,4 +1,4 @@
-/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c */
+/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c */
 /*
  * The dashboard end to end, as a person opening it would check it: real
  * RRD files holding a day of data for three channels (written with
@@ -349,6 +349,10 @@ static int check_links(const char *html_path)
 		if (strncmp(p + 2, "http", 4) == 0 || p[2] == '/')
 			fail_msg("%s: link not relative: %.*s", html_path, (int)(end - p - 2),
 			         p + 2);
+		/* A fragment (#day) names a place in the page. */
+		const char *hash = memchr(p + 2, '#', (size_t)(end - p - 2));
+		if (hash)
+			end = hash;
 		snprintf(target, sizeof(target), "%s/%.*s", dir, (int)(end - p - 2), p + 2);
 		if (stat(target, &st) != 0 || !S_ISREG(st.st_mode))
 			fail_msg("%s: broken link %s", html_path, target);
@@ -401,8 +405,15 @@ static void test_render_site(void **state)
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
 	assert_int_equal(st.errors, 0);
 	assert_int_equal(st.graphs_written, 9); /* 3 channels with data x day/week/month */
+	assert_int_equal(st.sparklines_written, 3);
+	assert_int_equal(st.full_written, 12); /* 3 channels x day/week/month/year */
 	assert_int_equal(st.charts_written, 2); /* glucose L1, L2 */
-	assert_int_equal(st.pages_written, 5);  /* index + 4 valid instruments */
+	/* index, wall, wall-dark, history; 4 valid instruments x (page,
+	 * history); a graphs page for each of the 4 channels with a file
+	 * name (door has no data: its page says so) */
+	assert_int_equal(st.pages_written, 4 + 8 + 4);
+	assert_int_equal(st.channels_waiting, 0); /* door has no sample either */
+	assert_true(st.oldest_day_graph_s == 0 && st.day_graphs_behind == 0);
 
 	static const char *expect[] = {
 	    "index.html",
@@ -416,6 +427,13 @@ static void test_render_site(void **state)
 	    "main/chem-01/qc/glucose/L1.png",
 	    "main/chem-01/qc/glucose/L2.png",
 	    "annex/incubator-01/index.html",
+	    "wall.html",
+	    "wall-dark.html",
+	    "history.html",
+	    "main/fridge-02/history.html",
+	    "main/fridge-02/temp-graphs.html",
+	    "main/fridge-02/temp-spark.png",
+	    "main/fridge-02/temp-year-full.png",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->www_dir, expect[i]);
@@ -432,6 +450,10 @@ static void test_render_site(void **state)
 		if (ends_with(found[i], ".png")) {
 			if (strstr(found[i], "/qc/"))
 				check_png(found[i], DASH_LJ_W, DASH_LJ_H);
+			else if (ends_with(found[i], "-spark.png"))
+				check_png(found[i], DASH_SPARK_W, DASH_SPARK_H);
+			else if (ends_with(found[i], "-full.png"))
+				check_png(found[i], DASH_FULL_W, DASH_FULL_H);
 			else
 				check_png(found[i], DASH_GRAPH_W, DASH_GRAPH_H);
 			pngs++;
@@ -441,9 +463,9 @@ static void test_render_site(void **state)
 			pages++;
 		}
 	}
-	assert_int_equal(pngs, 11);
-	assert_int_equal(pages, 5);
-	assert_true(links >= 4 + 4 + 9 + 2); /* index->4 pages, pages->index, graphs, charts */
+	assert_int_equal(pngs, 9 + 2 + 3 + 12);
+	assert_int_equal(pages, 16);
+	assert_true(links >= 4 + 4 + 9 + 2 + 3 + 12); /* + sparklines, full-size graphs */
 
 	/* The hostile name is shown, escaped, never run. */
 	{
@@ -460,12 +482,16 @@ static void test_render_site(void **state)
 	/* Nothing changed: nothing redrawn. */
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
 	assert_int_equal(st.graphs_written, 0);
-	assert_int_equal(st.graphs_skipped, 9);
+	assert_int_equal(st.graphs_skipped, 9 + 12);
+	assert_int_equal(st.sparklines_written, 0);
+	assert_int_equal(st.sparklines_skipped, 3);
 	assert_int_equal(st.charts_written, 0);
 	assert_int_equal(st.pages_written, 0);
 
-	/* One new temperature sample three minutes later (a day graph is
-	 * redrawn at most every two minutes): only its day graph. */
+	/* One new temperature sample three minutes later (a day graph and a
+	 * sparkline are redrawn at most once per interval, 60 s; the
+	 * full-size day graph every 5 min): only its day graph and its
+	 * sparkline. */
 	{
 		char rrd[1024], upd[64];
 		const char *argv[] = {upd};
@@ -475,7 +501,11 @@ static void test_render_site(void **state)
 		assert_int_equal(rrd_update_r(rrd, NULL, 1, argv), 0);
 		assert_int_equal(dash_render(d, f->snap, NOW + 180, &st), 0);
 		assert_int_equal(st.graphs_written, 1);
+		assert_int_equal(st.sparklines_written, 1);
+		assert_int_equal(st.full_written, 0);
 		assert_int_equal(st.charts_written, 0);
+		/* The full-size day graph is behind its file, not a day graph. */
+		assert_int_equal(st.day_graphs_behind, 0);
 	}
 
 	/* A new QC result redraws its chart only. */
@@ -542,7 +572,7 @@ static void test_render_errors(void **state)
 		chmod(www, 0755);
 	}
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
-	assert_int_equal(st.pages_written, 5);
+	assert_int_equal(st.pages_written, 16);
 	dash_free(d);
 	assert_null(dash_new("/proc/no/such/dir", f->rrd_dir));
 }
@@ -564,11 +594,11 @@ static void test_graph_no_leak(void **state)
 	snprintf(rrd, sizeof(rrd), "%s/%s", f->rrd_dir, c->rrd_relpath);
 	snprintf(png, sizeof(png), "%s/leak.png", f->base);
 	for (int i = 0; i < 5; i++) /* warm fontconfig, cairo and librrd caches */
-		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, err, sizeof(err)) != 0)
+		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, NULL, err, sizeof(err)) != 0)
 			fail_msg("graph_render: %s", err);
 	before = heap_in_use();
 	for (int i = 0; i < 200; i++)
-		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, err, sizeof(err)) != 0)
+		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, NULL, err, sizeof(err)) != 0)
 			fail_msg("graph_render: %s", err);
 	after = heap_in_use();
 	if (after > before + 8192)
