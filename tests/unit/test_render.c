@@ -36,6 +36,7 @@
 
 #include "dashboards/dash_int.h"
 #include "dashboards/dashboards.h"
+#include "dashboards/graph_frame.h" /* the layout: where the plot area is */
 #include "daemon/fsutil.h"
 
 /* fontconfig keeps caches for the life of the process. Nothing else is
@@ -609,12 +610,102 @@ static void test_graph_no_leak(void **state)
 #endif
 }
 
+/* Pixels of column x of a PNG within 3 of (r, g, b), rows top..bottom. */
+static int count_colour(const char *png, int x, int top, int bottom, int r, int g, int b)
+{
+	cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+	int n = 0;
+
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	const unsigned char *data = cairo_image_surface_get_data(s);
+	int stride = cairo_image_surface_get_stride(s);
+	for (int y = top; y < bottom; y++) {
+		uint32_t px = *(const uint32_t *)(data + y * stride + x * 4);
+		int pr = (px >> 16) & 255, pg = (px >> 8) & 255, pb = px & 255;
+
+		if (abs(pr - r) <= 3 && abs(pg - g) <= 3 && abs(pb - b) <= 3)
+			n++;
+	}
+	cairo_surface_destroy(s);
+	return n;
+}
+
+/*
+ * Issue 23, acceptance 3: a firing period and a maintenance period from
+ * the audit log are shaded in the full-size day graph. Expected colours,
+ * by hand from the documented shades over the white plot: firing
+ * rgba(0.85, 0.1, 0.1, 0.22) gives 0.22*0.85 + 0.78 = 0.967 -> 247 and
+ * 0.22*0.1 + 0.78 = 0.802 -> 204 (247, 204, 204); maintenance
+ * rgba(0.45, 0.45, 0.45, 0.28) gives 0.28*0.45 + 0.72 = 0.846 -> 216.
+ */
+static void test_full_graph_shading(void **state)
+{
+	struct fixture *f = *state;
+	struct dash *d = dash_new(f->www_dir, f->rrd_dir);
+	struct dash_stats st;
+	char audit[700], png[1024], *text;
+	size_t len;
+	static const char log[] =
+	    "{\"ts\":\"2025-11-22T22:00:00.000Z\",\"type\":\"event\",\"key\":\"main/fridge-02\","
+	    "\"event\":\"maintenance_start\",\"by\":\"biomed\"}\n"
+	    "{\"ts\":\"2025-11-23T00:00:00.000Z\",\"type\":\"event\",\"key\":\"main/fridge-02\","
+	    "\"event\":\"maintenance_end\",\"by\":\"biomed\"}\n"
+	    "{\"ts\":\"2025-11-23T02:00:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"pending\",\"severity\":\"critical\",\"value\":8.4}\n"
+	    "{\"ts\":\"2025-11-23T02:10:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"firing\",\"severity\":\"critical\",\"value\":8.9}\n"
+	    "{\"ts\":\"2025-11-23T04:00:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"resolved\",\"severity\":\"critical\",\"value\":7.1,\"peak\":9.6}\n";
+	const double t0 = NOW - 86400, plot_w = DASH_FULL_W - AXIS_L - AXIS_R;
+#define COL(t) ((int)(AXIS_L + ((t) - t0) / 86400.0 * plot_w))
+	const int top = TITLE_H, bottom = DASH_FULL_H - 80;
+
+	assert_non_null(d);
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", f->base);
+	assert_int_equal(fs_write_atomic(audit, log, sizeof(log) - 1, 0644), 0);
+	assert_int_equal(dash_set_audit_log(d, audit), 0);
+	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
+	assert_int_equal(st.history_alerts, 1);
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-day-full.png", f->www_dir);
+
+	/* Firing 02:10-04:00: its middle, 03:05, is red over much of the column. */
+	assert_true(count_colour(png, COL(NOW - 4 * 3600 - 55 * 60), top, bottom, 247, 204, 204) > 50);
+	/* Maintenance 22:00-00:00: 23:00 is grey. */
+	assert_true(count_colour(png, COL(NOW - 9 * 3600), top, bottom, 216, 216, 216) > 50);
+	/* 18:00, neither: no shade of either. */
+	assert_int_equal(count_colour(png, COL(NOW - 14 * 3600), top, bottom, 247, 204, 204), 0);
+	assert_int_equal(count_colour(png, COL(NOW - 14 * 3600), top, bottom, 216, 216, 216), 0);
+	/* The thumbnails stay unshaded (their legend has no room). */
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-day.png", f->www_dir);
+	assert_int_equal(count_colour(png, AXIS_L + (int)((DASH_GRAPH_W - AXIS_L - AXIS_R) *
+	                                                  (86400 - 4 * 3600 - 55 * 60) / 86400.0),
+	                              top, DASH_GRAPH_H - 60, 247, 204, 204),
+	                 0);
+#undef COL
+	/* The history page and the graphs page say it in words. */
+	snprintf(png, sizeof(png), "%s/main/fridge-02/history.html", f->www_dir);
+	assert_int_equal(fs_read_all(png, &text, &len), 0);
+	assert_non_null(strstr(text, "main/fridge-02/temp/range"));
+	assert_non_null(strstr(text, "9.6 C")); /* the peak, with its unit */
+	assert_non_null(strstr(text, "2025-11-23 02:00")); /* start: the pending record */
+	assert_non_null(strstr(text, "2025-11-23 04:00"));
+	assert_non_null(strstr(text, "2 h 00 min"));
+	free(text);
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-graphs.html", f->www_dir);
+	assert_int_equal(fs_read_all(png, &text, &len), 0);
+	assert_non_null(strstr(text, "firing from 2025-11-23 02:10 to 2025-11-23 04:00 (red)"));
+	assert_non_null(strstr(text, "Maintenance from 2025-11-22 22:00 to 2025-11-23 00:00 (grey)"));
+	free(text);
+	dash_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_render_site, setup_kept, teardown),
 	    cmocka_unit_test_setup_teardown(test_render_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_graph_no_leak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_graph_shading, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
