@@ -194,6 +194,7 @@ static const char css[] =
     "h1{font-size:1.5em;margin:.6em 0 .2em}h2{font-size:1.2em;margin:1.2em 0 .4em;"
     "border-bottom:2px solid #ccc}h3{font-size:1.05em;margin:1em 0 .3em}\n"
     "img{max-width:100%;height:auto;display:block;margin:4px 0}\n"
+    /* .scroll boxes have tabindex=0: scrolled by keyboard too */
     ".scroll{overflow-x:auto}\n"
     "table{border-collapse:collapse;width:100%}\n"
     "th,td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}\n"

@@ -99,7 +99,7 @@ static size_t put_table(struct sbuf *b, const struct dash_snapshot *s, const cha
 		if (strncmp(e->key, prefix, plen) != 0 || e->key[plen] != '/')
 			continue;
 		if (shown++ == 0)
-			sbuf_puts(b, "<div class=\"scroll\"><table class=\"history\">\n<thead><tr>"
+			sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table class=\"history\">\n<thead><tr>"
 			             "<th>Start</th><th>End</th><th>Duration</th><th>Alert</th>"
 			             "<th>Severity</th><th>Peak</th><th>Acknowledged by</th>"
 			             "<th>Comment</th></tr></thead>\n<tbody>\n");

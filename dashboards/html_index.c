@@ -60,7 +60,7 @@ static void put_channels(struct sbuf *b, const struct dash_instrument *in,
 
 	if (in->n_channels == 0)
 		return;
-	sbuf_puts(b, "<div class=\"scroll\"><table class=\"chan\">\n<thead><tr><th>Channel</th>"
+	sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table class=\"chan\">\n<thead><tr><th>Channel</th>"
 	             "<th>Value</th><th>Updated</th><th>State</th><th>Last 24 h</th></tr></thead>"
 	             "\n<tbody>\n");
 	for (size_t i = 0; i < in->n_channels; i++) {

@@ -118,7 +118,7 @@ static void put_stats(struct sbuf *b, const struct dash_qc_level *l)
 
 	if (l->n_stats == 0)
 		return;
-	sbuf_puts(b, "<div class=\"scroll\"><table class=\"qc-stats\">\n<thead><tr><th>Lot</th>"
+	sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table class=\"qc-stats\">\n<thead><tr><th>Lot</th>"
 	             "<th>Results</th><th>n</th><th>Mean</th><th>SD</th><th>CV %</th></tr>"
 	             "</thead>\n<tbody>\n");
 	for (size_t i = 0; i < l->n_stats; i++)
@@ -139,7 +139,7 @@ static void put_runs(struct sbuf *b, const struct dash_qc_analyte *a)
 {
 	if (a->n_runs == 0)
 		return;
-	sbuf_puts(b, "<div class=\"scroll\"><table class=\"qc-runs\">\n<thead><tr><th>Time</th>"
+	sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table class=\"qc-runs\">\n<thead><tr><th>Time</th>"
 	             "<th>Run</th><th>Verdict</th><th>Disposition</th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < a->n_runs; i++) {
 		const struct dash_qc_run *r = &a->runs[i];
@@ -204,7 +204,7 @@ static void put_level(struct sbuf *b, const struct dash_instrument *in,
 		return;
 	}
 	/* The last few results in words, newest first, for who can't read the chart. */
-	sbuf_puts(b, "<div class=\"scroll\"><table>\n<thead><tr><th>Time</th><th>Value</th>"
+	sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table>\n<thead><tr><th>Time</th><th>Value</th>"
 	             "<th>z</th><th>Status</th><th>Run</th><th>Lot</th><th>Rules</th></tr></thead>"
 	             "\n<tbody>\n");
 	for (size_t k = 0; k < n && k < 10; k++) {

@@ -46,7 +46,7 @@ void html_alerts(struct sbuf *b, const struct dash_alert **alerts, size_t n)
 		return;
 	}
 	qsort(alerts, n, sizeof(*alerts), cmp_alert);
-	sbuf_puts(b, "<div class=\"scroll\"><table>\n<thead><tr><th>Since</th><th>Severity</th>"
+	sbuf_puts(b, "<div class=\"scroll\" tabindex=\"0\"><table>\n<thead><tr><th>Since</th><th>Severity</th>"
 	             "<th>Alert</th><th>State</th><th>What</th><th>Acknowledged</th></tr></thead>"
 	             "\n<tbody>\n");
 	for (size_t i = 0; i < n; i++) {
@@ -86,7 +86,7 @@ void html_dues(struct sbuf *b, struct due_ref *dues, size_t n, double now,
 {
 	qsort(dues, n, sizeof(*dues), cmp_due);
 	sbuf_printf(b,
-	            "<div class=\"scroll\"><table>\n<thead><tr><th>Due</th>%s<th>What</th></tr>"
+	            "<div class=\"scroll\" tabindex=\"0\"><table>\n<thead><tr><th>Due</th>%s<th>What</th></tr>"
 	            "</thead>\n<tbody>\n",
 	            with_instrument ? "<th>Instrument</th>" : "");
 	for (size_t i = 0; i < n; i++) {

@@ -39,8 +39,9 @@ static const char wall_css[] =
 /* The dark theme: on its own (wall-dark.html) or inside a media query. */
 static const char wall_dark_css[] =
     "body{background:#121212;color:#f0f0f0}\n"
+    /* the .st-* classes colour badges; on a tile only the border */
     ".tile,.tile.st-ok,.tile.st-alarm,.tile.st-warning,.tile.st-stale,.tile.st-maintenance"
-    "{background:#1e1e1e}\n"
+    "{background:#1e1e1e;color:#f0f0f0}\n"
     ".tile{border-color:#777}.muted{color:#c8c8c8}a{color:#9ecbff}\n";
 
 static void put_tile(struct sbuf *b, const struct dash_instrument *in, double now)
