@@ -196,7 +196,7 @@ deps-run:
 deps:
 	$(call install_pkgs,$(TEST_PKGS))
 	@# the browser check drives Debian's chromium with playwright-core
-	@[ -d tests/browser/node_modules/playwright-core ] || \
+	@[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ] || \
 		(cd tests/browser && npm ci --no-audit --no-fund)
 
 run: deps-run

@@ -47,12 +47,13 @@ static const char *cond_name(enum cond_state was, enum cond_state now)
 	return now == COND_PENDING ? "pending" : "firing";
 }
 
-/* While pending, keep the excursion's furthest value for the record of
- * a clear: the rule's own peak when it tracks one (range), else the
+/* While pending or firing, keep the excursion's furthest value for the
+ * records of its end (cleared, resolved; the dashboard's alert history
+ * shows it): the rule's own peak when it tracks one (range), else the
  * first value. */
 static void track_peak(struct cond_entry *e, const struct condition *c)
 {
-	if (c->state != COND_PENDING)
+	if (c->state == COND_OK)
 		return;
 	if (isfinite(c->peak))
 		e->peak = c->peak;
@@ -137,6 +138,8 @@ int conditions_report(struct labqcd *d, const struct cond_key *k, const struct c
 			cJSON_AddNumberToObject(rec, "peak", e->peak);
 		cJSON_AddNumberToObject(rec, "since", e->since);
 		cJSON_AddNumberToObject(rec, "duration_s", t - e->since > 0 ? t - e->since : 0);
+	} else if (c->state == COND_OK && isfinite(e->peak)) {
+		cJSON_AddNumberToObject(rec, "peak", e->peak); /* resolved */
 	}
 	if (c->summary[0])
 		cJSON_AddStringToObject(rec, "summary", c->summary);

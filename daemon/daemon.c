@@ -268,7 +268,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 			alerts_tick(d.alerts, d.clock);
 		}
 		labqcd_commit_transitions(&d);
-		if (d.dashboard && now >= next_render) {
+		if (d.dashboard && (now >= next_render || dashboard_want_early(d.dashboard, &d, now))) {
 			struct dash_snapshot *snap = dashboard_snapshot(&d, wall_clock());
 			if (snap)
 				dashboard_post(d.dashboard, snap);

@@ -11,7 +11,19 @@
  * ingestion and memory stays bounded. --render builds one snapshot and
  * draws it on the calling thread.
  *
- * Lock: dash->lock guards the mailbox and the last stats only.
+ * A prompt first picture: until a render has drawn a day graph, and
+ * while the last render saw channels with samples but no RRD file yet,
+ * the main loop asks dashboard_want_early() (once a second, cheap: two
+ * counters) and renders again as soon as the store has written since the
+ * last snapshot, instead of a whole dashboard_interval later. The
+ * drawing still happens on the renderer thread only.
+ *
+ * The renderer reads the alert history from state_dir/audit.jsonl
+ * itself, incrementally (dashboards/history.c): the main thread does
+ * nothing for it.
+ *
+ * Lock: dash->lock guards the mailbox, the last stats and the fields
+ * marked below.
  */
 #include "daemon/labqcd.h"
 #include "dashboards/dashboards.h"
@@ -35,6 +47,12 @@ struct dashboard {
 	bool stop;
 	struct dash_stats last;
 	double last_render; /* epoch seconds; 0 = never */
+	bool busy;          /* a render is running (lock) */
+	bool drew_day_graph; /* some render drew a day graph (lock) */
+	double interval_s;  /* posted with each snapshot (lock) */
+	/* main thread only: */
+	uint64_t written_at_snapshot; /* the store's samples written */
+	double last_snapshot_mono, next_early_check;
 };
 
 struct instrument_status {
@@ -134,6 +152,19 @@ struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now)
 
 	if (ctx.s == NULL)
 		return NULL;
+	if (d->dashboard) {
+		struct dashboard *db = d->dashboard;
+		struct store_stats ss;
+
+		if (d->store) {
+			store_get_stats(d->store, &ss);
+			db->written_at_snapshot = ss.written;
+		}
+		db->last_snapshot_mono = mono_clock();
+		pthread_mutex_lock(&db->lock);
+		db->interval_s = d->cfg->daemon.dashboard_interval_s; /* follows a reload */
+		pthread_mutex_unlock(&db->lock);
+	}
 	localtime_r(&t, &tm);
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
@@ -162,6 +193,8 @@ static void *render_thread(void *arg)
 			break;
 		struct dash_snapshot *s = db->waiting;
 		db->waiting = NULL;
+		db->busy = true;
+		dash_set_interval(db->dash, db->interval_s);
 		pthread_mutex_unlock(&db->lock);
 
 		struct dash_stats stats;
@@ -173,6 +206,9 @@ static void *render_thread(void *arg)
 		pthread_mutex_lock(&db->lock);
 		db->last = stats;
 		db->last_render = at;
+		db->busy = false;
+		if (stats.graphs_written > 0)
+			db->drew_day_graph = true;
 	}
 	pthread_mutex_unlock(&db->lock);
 	return NULL;
@@ -190,6 +226,12 @@ struct dashboard *dashboard_open(const struct config *cfg, bool thread)
 		free(db);
 		return NULL;
 	}
+	char audit[4200];
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", cfg->daemon.state_dir);
+	db->interval_s = cfg->daemon.dashboard_interval_s;
+	dash_set_interval(db->dash, db->interval_s);
+	if (dash_set_audit_log(db->dash, audit) == -1)
+		log_warn("dashboard: alert history");
 	if (cfg->daemon.rrdcached[0])
 		dash_set_rrdcached(db->dash, cfg->daemon.rrdcached);
 	if (thread) {
@@ -229,6 +271,26 @@ int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct d
 	db->last_render = s->generated_at;
 	pthread_mutex_unlock(&db->lock);
 	return rc;
+}
+
+bool dashboard_want_early(struct dashboard *db, struct labqcd *d, double now)
+{
+	struct store_stats ss;
+	bool idle, wanted;
+
+	if (db == NULL || d->store == NULL || now < db->next_early_check)
+		return false;
+	db->next_early_check = now + 1.0;
+	pthread_mutex_lock(&db->lock);
+	idle = db->waiting == NULL && !db->busy;
+	wanted = !db->drew_day_graph || db->last.channels_waiting > 0;
+	pthread_mutex_unlock(&db->lock);
+	/* At most one early render every 2 s, and only once the store
+	 * wrote what the last snapshot could not show. */
+	if (!idle || !wanted || now - db->last_snapshot_mono < 2.0)
+		return false;
+	store_get_stats(d->store, &ss);
+	return ss.written != db->written_at_snapshot;
 }
 
 double dashboard_last_render(struct dashboard *db, struct dash_stats *out)

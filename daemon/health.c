@@ -11,6 +11,7 @@
 #include "daemon/health.h"
 #include "daemon/labqcd.h"
 #include "daemon/heartbeat.h"
+#include "dashboards/dashboards.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -71,8 +72,17 @@ void health_collect(struct labqcd *d, struct health *h)
 			spool_list_free(ids, n);
 		}
 	}
-	if (d->dashboard)
-		h->last_render = dashboard_last_render(d->dashboard, NULL);
+	if (d->dashboard) {
+		struct dash_stats ds;
+		h->last_render = dashboard_last_render(d->dashboard, &ds);
+		h->dash_render_s = ds.elapsed_s;
+		h->dash_oldest_day_graph_s = ds.oldest_day_graph_s;
+		h->dash_day_graphs_behind = ds.day_graphs_behind;
+		h->dash_graphs_written = ds.graphs_written + ds.full_written;
+		h->dash_graphs_deferred = ds.graphs_deferred;
+		h->dash_sparklines_written = ds.sparklines_written;
+		h->dash_channels_waiting = ds.channels_waiting;
+	}
 	if (d->heartbeat && d->cfg->heartbeat.on) {
 		struct heartbeat_counters hc;
 		heartbeat_get_counters(d->heartbeat, &hc);

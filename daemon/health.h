@@ -26,6 +26,10 @@ struct health {
 	double last_render; /* epoch seconds; 0 = never */
 	bool heartbeat_on;
 	uint64_t heartbeats_sent, heartbeats_failed, heartbeats_dropped;
+	/* the last render's (dashboards.h struct dash_stats) */
+	double dash_render_s, dash_oldest_day_graph_s;
+	uint64_t dash_day_graphs_behind, dash_graphs_written, dash_graphs_deferred;
+	uint64_t dash_sparklines_written, dash_channels_waiting;
 };
 
 /* Gather every counter (reads the spool directory for its depth). */

@@ -147,6 +147,18 @@ void health_report(struct labqcd *d, cJSON *obj, FILE *text)
 		cJSON_AddStringToObject(o, "last_render", render);
 		fmt_duration(wall_clock() - h.last_render, ago, sizeof(ago));
 		fprintf(text, "dashboard   last render %s (%s ago)\n", render, ago);
+		/* Freshness (issue 18): the oldest day graph behind its file. */
+		cJSON_AddNumberToObject(o, "render_s", h.dash_render_s);
+		cJSON_AddNumberToObject(o, "oldest_day_graph_s", h.dash_oldest_day_graph_s);
+		cJSON_AddNumberToObject(o, "day_graphs_behind", (double)h.dash_day_graphs_behind);
+		cJSON_AddNumberToObject(o, "graphs_written", (double)h.dash_graphs_written);
+		cJSON_AddNumberToObject(o, "graphs_deferred", (double)h.dash_graphs_deferred);
+		cJSON_AddNumberToObject(o, "sparklines_written", (double)h.dash_sparklines_written);
+		cJSON_AddNumberToObject(o, "channels_waiting", (double)h.dash_channels_waiting);
+		fprintf(text,
+		        "            took %.2f s; oldest day graph behind its data %.0f s "
+		        "(%" PRIu64 " behind)\n",
+		        h.dash_render_s, h.dash_oldest_day_graph_s, h.dash_day_graphs_behind);
 	} else {
 		cJSON_AddNullToObject(o, "last_render");
 		fprintf(text, "dashboard   last render never\n");

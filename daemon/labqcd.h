@@ -189,6 +189,10 @@ struct dashboard *dashboard_open(const struct config *cfg, bool thread);
 struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now);
 void dashboard_post(struct dashboard *db, struct dash_snapshot *s); /* takes s */
 int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct dash_stats *out);
+/* From the main loop (now: monotonic): render before the interval is up,
+ * because the store has just written data the dashboard did not show
+ * yet (after start, or for new channels). Cheap; checks once a second. */
+bool dashboard_want_early(struct dashboard *db, struct labqcd *d, double now);
 /* Time of the last render (0 = never); its stats into out (may be NULL). */
 double dashboard_last_render(struct dashboard *db, struct dash_stats *out);
 void dashboard_close(struct dashboard *db);

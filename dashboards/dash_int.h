@@ -22,8 +22,13 @@
 /* Channel graphs and LJ charts: the size of the whole PNG. */
 #define DASH_GRAPH_W 700
 #define DASH_GRAPH_H 240
+#define DASH_FULL_W 1200 /* a channel's full-size graphs */
+#define DASH_FULL_H 400
+#define DASH_SPARK_W 160 /* the index's sparklines: the last 24 hours */
+#define DASH_SPARK_H 36
 #define DASH_LJ_W 700
 #define DASH_LJ_H 300
+#define DASH_HISTORY_S (30 * 86400.0) /* the alert history's reach */
 
 /* ---- snapshot.c ---- */
 
@@ -48,36 +53,141 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
  * control characters become U+FFFD. */
 void sbuf_html(struct sbuf *b, const char *s);
 
-/* ---- html.c: the pages ---- */
+/* ---- history.c: the alert history, from the audit log ---- */
+
+/* One alert from its first record to its end: pending (or firing) to
+ * resolved or cleared, with who acknowledged it. */
+struct dash_episode {
+	char *key;        /* site/instrument/channel/rule */
+	size_t inst_len;  /* strlen("site/instrument") */
+	enum severity severity; /* the highest it reached */
+	double start;     /* first record (or the excursion's own start) */
+	double fired;     /* first firing; NAN: never fired */
+	double end;       /* resolved or cleared; NAN: still open */
+	double peak;      /* furthest value; NAN: not known */
+	bool cleared;     /* ended inside its delay: a short excursion */
+	char *ack_by, *ack_comment; /* NULL: not acknowledged */
+	double ack_time;
+	char *summary;
+};
+
+/* An instrument's maintenance, from maintenance_start to _end. */
+struct dash_maint {
+	char *key; /* site/instrument */
+	double start, end; /* end NAN: still in maintenance */
+};
+
+struct dash_history; /* history.c's; owned by the renderer's struct dash */
+
+/* NULL path: an empty history. NULL on ENOMEM. */
+struct dash_history *history_new(const char *path);
+void history_free(struct dash_history *h);
+/* Read what the audit log gained since the last call (all of it the
+ * first time, or after the file was replaced or cut), then forget what
+ * ended before now - DASH_HISTORY_S. 0, or -1 with err (the history
+ * keeps what it had). */
+int history_update(struct dash_history *h, double now, char *err, size_t errlen);
+/* Episodes oldest first (by start), and maintenance periods. */
+const struct dash_episode *history_episodes(const struct dash_history *h, size_t *n);
+const struct dash_maint *history_maint(const struct dash_history *h, size_t *n);
+
+/* ---- html_common.c: what the pages share ---- */
 
 /* An instrument gets a page (and files) only if both names are usable. */
 bool dash_instrument_has_page(const struct dash_instrument *in);
 bool dash_channel_has_graphs(const struct dash_instrument *in, const struct dash_channel *c);
 
-enum dash_period { DASH_DAY = 0, DASH_WEEK, DASH_MONTH };
-#define DASH_N_PERIODS 3
-const char *dash_period_name(enum dash_period p); /* "day", "week", "month" */
+enum dash_period { DASH_DAY = 0, DASH_WEEK, DASH_MONTH, DASH_YEAR };
+#define DASH_N_PERIODS 3 /* thumbnails: day, week, month */
+#define DASH_N_FULL 4    /* full-size graphs: and year */
+const char *dash_period_name(enum dash_period p); /* "day", "week", "month", "year" */
+
+/* A channel's state: its worst firing alert (critical: alarm, warning,
+ * stale), else maintenance if the instrument is in it, else ok. */
+enum dash_status dash_channel_status(const struct dash_instrument *in,
+                                     const struct dash_channel *c);
+/* Worst first: alarm 0, warning 1, stale 2, maintenance 3, ok 4. */
+int dash_status_rank(enum dash_status st);
 
 struct html_ctx {
 	double now;
 	/* If set, a graph or chart is linked only if its file exists under
 	 * www_dir; NULL links every graph a valid name allows (unit tests). */
 	const char *www_dir;
+	double refresh_s; /* meta refresh; 0: 60 s */
+	const struct dash_history *hist; /* NULL: none */
 };
+
+/* Page pieces (html_common.c). html_head writes the doctype, the meta
+ * refresh (ctx->refresh_s), the title and the shared CSS plus
+ * extra_css (may be NULL). */
+void html_head(struct sbuf *b, const char *title_html, const struct html_ctx *ctx,
+               const char *extra_css);
+void html_time(struct sbuf *b, double t);
+void html_ago(struct sbuf *b, double now, double t); /* "3 min ago" */
+void html_num(struct sbuf *b, double v);
+void html_badge(struct sbuf *b, enum dash_status st);
+void html_qc_badge(struct sbuf *b, enum dash_qc_status st);
+void html_generated(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx);
+bool html_file_exists(const struct html_ctx *ctx, const char *relpath);
+void html_duration(struct sbuf *b, double seconds); /* "2 h 05 min" */
+/* html_sections.c. Times compare with unknown (NAN) last. */
+int html_cmp_time(double x, double y);
+struct due_ref {
+	const struct dash_instrument *in;
+	const struct dash_due *due;
+};
+/* Active alerts, oldest first (sorts `alerts`). */
+void html_alerts(struct sbuf *b, const struct dash_alert **alerts, size_t n);
+/* What falls due, soonest first (sorts `dues`). */
+void html_dues(struct sbuf *b, struct due_ref *dues, size_t n, double now, bool with_instrument);
+/* The instruments worst first (then site, name); the caller frees. */
+const struct dash_instrument **html_sorted(const struct dash_snapshot *s, bool by_site);
 
 /* The pages, into b (which the caller frees). 0, or -1 if out of memory. */
 int html_index(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx);
 int html_instrument(struct sbuf *b, const struct dash_snapshot *s, const struct dash_instrument *in,
                     const struct html_ctx *ctx);
+/* The wall view; `dark` forces the dark theme (wall-dark.html). */
+int html_wall(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx, bool dark);
+/* The alert history: every site (in NULL) or one instrument. */
+int html_history(struct sbuf *b, const struct dash_snapshot *s, const struct dash_instrument *in,
+                 const struct html_ctx *ctx);
+/* A channel's full-size graphs (<channel>-graphs.html). */
+int html_graphs(struct sbuf *b, const struct dash_snapshot *s, const struct dash_instrument *in,
+                const struct dash_channel *c, const struct html_ctx *ctx);
 
 /* ---- graph.c: channel graphs by librrd ---- */
+
+/* A shaded time span on a full-size graph. */
+struct graph_band {
+	double from, to;
+	bool maintenance; /* grey; else an alert firing, red */
+};
+
+/* How a graph looks: NULL for a thumbnail (DASH_GRAPH_W x DASH_GRAPH_H,
+ * no bands). */
+struct graph_look {
+	int w, h;
+	const struct graph_band *bands;
+	size_t n_bands;
+};
 
 /* Render one channel graph of `period` ending at `now` from rrd_path into
  * png_path (atomically). rrdcached may be NULL. 0, or -1 with the error
  * text in err. */
 int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
                  const struct dash_instrument *in, const struct dash_channel *c,
-                 enum dash_period period, double now, char *err, size_t errlen);
+                 enum dash_period period, double now, const struct graph_look *look, char *err,
+                 size_t errlen);
+
+/* ---- sparkline.c: the index's small graphs, rrd_fetch and cairo ---- */
+
+/* The last 24 hours of the channel's AVERAGE as a line, its limits as
+ * faint lines, DASH_SPARK_W x DASH_SPARK_H, into png_path (atomically).
+ * 0, or -1 with err set. */
+int sparkline_render(const char *rrd_path, const char *png_path, const char *rrdcached,
+                     const struct dash_channel *c, double now, char *err, size_t errlen);
 
 /* A signature of what a channel graph draws besides the data (title,
  * unit, limits, size), to re-render when the config changes. */

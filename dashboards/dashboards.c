@@ -3,11 +3,19 @@
  *
  * The handle remembers, per output file (keyed by its path under
  * www_dir, in a uthash table), what it was made from: the RRD file's
- * mtime, size and last update for a channel graph, a signature of the
- * drawn data for an LJ chart or a page, and when it was rendered. A file
- * is redrawn only when that changed (see dashboards.h for the periods'
- * intervals), or when it is missing on disk. Entries for files no longer
- * in the snapshot are forgotten at the end of each render.
+ * mtime, size and last update for a channel graph or sparkline, a
+ * signature of the drawn data for an LJ chart or a page, and when it was
+ * rendered. A file is redrawn only when that changed (see dashboards.h
+ * for each kind's cadence), or when it is missing on disk. Entries for
+ * files no longer in the snapshot are forgotten at the end of each
+ * render.
+ *
+ * A render goes in three passes over the instruments: first what must
+ * stay fresh (sparklines and day graphs), then the slower graphs (week,
+ * month, full size, Levey-Jennings), then every page, so that under a
+ * budget the day graphs are never starved by the year graphs, and a
+ * page links only files that exist. The alert history (history.c) is
+ * brought up to date from the audit log before the passes.
  *
  * Threads: one thread at a time per handle (the daemon's "labqcd-dash");
  * no global state of its own. Failures are logged through one
@@ -31,8 +39,25 @@
 /* A graph is redrawn when its RRD changed, but not more often than its
  * resolution makes worth it, and at the latest after its refresh age so
  * the time axis moves on for a channel that went silent. */
-static const double min_interval_s[DASH_N_PERIODS] = {120, 900, 3600};
-static const double refresh_age_s[DASH_N_PERIODS] = {900, 7200, 43200};
+struct cadence {
+	double min_interval_s; /* redraw a changed source at most this often */
+	double refresh_age_s;  /* redraw at least this often (the axis moves on) */
+};
+/* Thumbnails' week and month; their day graph and the sparklines use the
+ * render interval. Full-size graphs: day, week, month, year. */
+static const struct cadence thumb_cadence[DASH_N_PERIODS] = {
+    {0, 900}, {900, 7200}, {3600, 43200}};
+static const struct cadence full_cadence[DASH_N_FULL] = {
+    {300, 900}, {1800, 7200}, {3600, 43200}, {21600, 86400}};
+#define MAX_BANDS 256 /* shaded spans a full-size graph draws, the latest */
+
+/* What a channel's graphs are drawn from, stat()ed once per render. */
+struct source {
+	char rrd_path[4096];
+	int64_t mtime_ns, size;
+	long last;
+	bool exists;
+};
 
 struct out_file {
 	char *path; /* relative to www_dir; the hash key */
@@ -42,6 +67,9 @@ struct out_file {
 	long src_last;
 	double rendered_at;
 	unsigned seen;
+	bool day_graph; /* a thumbnail day graph: counted for freshness */
+	bool behind;    /* its source changed since it was drawn */
+	double known_since; /* when this render's handle first met the file */
 	UT_hash_handle hh;
 };
 
@@ -54,6 +82,9 @@ struct dash {
 	double budget_s;         /* graph time per render; 0 = unlimited */
 	double graphs_until;     /* monotonic deadline of this render's graphs */
 	atomic_bool cancel;      /* dash_cancel(): stop between two files */
+	double interval_s;       /* dash_set_interval() */
+	struct dash_history *hist; /* NULL until dash_set_audit_log() */
+	struct complaint hist_complaint;
 };
 
 /* A render stops drawing graphs when cancelled or past its budget; the
@@ -73,6 +104,22 @@ void dash_cancel(struct dash *d)
 	atomic_store(&d->cancel, true);
 }
 
+void dash_set_interval(struct dash *d, double seconds)
+{
+	d->interval_s = seconds > 0 ? seconds : 60;
+}
+
+int dash_set_audit_log(struct dash *d, const char *path)
+{
+	struct dash_history *h = NULL;
+
+	if (path && (h = history_new(path)) == NULL)
+		return -1;
+	history_free(d->hist);
+	d->hist = h;
+	return 0;
+}
+
 /* ---- handle ---- */
 
 struct dash *dash_new(const char *www_dir, const char *rrd_dir)
@@ -83,6 +130,7 @@ struct dash *dash_new(const char *www_dir, const char *rrd_dir)
 		return NULL;
 	d->www_dir = strdup(www_dir);
 	d->rrd_dir = strdup(rrd_dir);
+	d->interval_s = 60;
 	if (!d->www_dir || !d->rrd_dir) {
 		dash_free(d);
 		return errno = ENOMEM, NULL;
@@ -120,6 +168,7 @@ void dash_free(struct dash *d)
 		free(f->path);
 		free(f);
 	}
+	history_free(d->hist);
 	free(d->www_dir);
 	free(d->rrd_dir);
 	free(d->rrdcached);
@@ -139,6 +188,7 @@ static struct out_file *file_entry(struct dash *d, const char *rel)
 		return NULL;
 	}
 	f->rendered_at = NAN;
+	f->known_since = NAN;
 	f->src_last = -1;
 	HASH_ADD_KEYPTR(hh, d->files, f->path, strlen(f->path), f);
 	return f;
@@ -159,64 +209,173 @@ static bool exists(const char *path)
 
 /* ---- graphs ---- */
 
-static void do_channel(struct dash *d, const struct dash_instrument *in,
-                       const struct dash_channel *c, double now, struct dash_stats *st)
+static int source_stat(struct dash *d, const struct dash_channel *c, struct source *src)
 {
-	char rrd_path[4096], rel[1024], out[4096], err[512];
 	struct stat sb;
-	uint64_t sig = graph_signature(in, c);
-	int64_t mtime_ns;
-	long last;
 
-	if (snprintf(rrd_path, sizeof(rrd_path), "%s/%s", d->rrd_dir, c->rrd_relpath) >=
-	    (int)sizeof(rrd_path)) {
+	memset(src, 0, sizeof(*src));
+	if (snprintf(src->rrd_path, sizeof(src->rrd_path), "%s/%s", d->rrd_dir, c->rrd_relpath) >=
+	    (int)sizeof(src->rrd_path)) {
 		failed(d, c->rrd_relpath, "path too long");
+		return -1;
+	}
+	if (stat(src->rrd_path, &sb) == -1)
+		return 0; /* no sample stored yet: nothing to draw, the page says so */
+	src->exists = true;
+	src->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+	src->size = (int64_t)sb.st_size;
+	src->last = (long)rrd_last_r(src->rrd_path);
+	return 0;
+}
+
+enum drawing { DRAW_SPARK, DRAW_THUMB, DRAW_FULL };
+
+/* Draw one file of a channel if it is due. */
+static void do_graph(struct dash *d, const struct dash_instrument *in, const struct dash_channel *c,
+                     const struct source *src, enum drawing kind, enum dash_period p,
+                     const struct graph_look *look, uint64_t sig, double now,
+                     struct dash_stats *st)
+{
+	char rel[1024], out[4096], err[512];
+	struct out_file *f;
+	struct cadence cad;
+	double age;
+	int rc;
+
+	if (kind == DRAW_SPARK) {
+		snprintf(rel, sizeof(rel), "%s/%s/%s-spark.png", in->site, in->name, c->name);
+		cad = (struct cadence){d->interval_s, 900};
+	} else if (kind == DRAW_THUMB) {
+		snprintf(rel, sizeof(rel), "%s/%s/%s-%s.png", in->site, in->name, c->name,
+		         dash_period_name(p));
+		cad = thumb_cadence[p];
+		if (p == DASH_DAY)
+			cad.min_interval_s = d->interval_s;
+	} else {
+		snprintf(rel, sizeof(rel), "%s/%s/%s-%s-full.png", in->site, in->name, c->name,
+		         dash_period_name(p));
+		cad = full_cadence[p];
+	}
+	snprintf(out, sizeof(out), "%s/%s", d->www_dir, rel);
+	if ((f = file_entry(d, rel)) == NULL) {
+		failed(d, rel, strerror(ENOMEM));
 		return;
 	}
-	if (stat(rrd_path, &sb) == -1)
-		return; /* no sample stored yet: nothing to draw, the page says so */
-	mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-	last = (long)rrd_last_r(rrd_path);
-
-	for (int p = 0; p < DASH_N_PERIODS; p++) {
-		struct out_file *f;
-		bool src_changed, due;
-		double age;
-
-		snprintf(rel, sizeof(rel), "%s/%s/%s-%s.png", in->site, in->name, c->name,
-		         dash_period_name((enum dash_period)p));
-		snprintf(out, sizeof(out), "%s/%s", d->www_dir, rel);
-		if ((f = file_entry(d, rel)) == NULL) {
-			failed(d, rel, strerror(ENOMEM));
-			return;
-		}
-		f->seen = d->generation;
-		age = isnan(f->rendered_at) ? INFINITY : now - f->rendered_at;
-		src_changed = f->src_mtime_ns != mtime_ns || f->src_size != (int64_t)sb.st_size ||
-		              f->src_last != last;
-		due = isnan(f->rendered_at) || f->sig != sig || !exists(out) ||
-		      (src_changed && !(age < min_interval_s[p])) || !(age < refresh_age_s[p]) ||
-		      age < 0; /* the clock went back (replay): redraw */
-		if (!due) {
-			st->graphs_skipped++;
-			continue;
-		}
-		if (out_of_time(d)) {
-			st->graphs_deferred++;
-			continue;
-		}
-		if (graph_render(rrd_path, out, d->rrdcached, in, c, (enum dash_period)p, now, err,
-		                 sizeof(err)) == -1) {
-			failed(d, rel, err);
-			continue;
-		}
-		f->sig = sig;
-		f->src_mtime_ns = mtime_ns;
-		f->src_size = (int64_t)sb.st_size;
-		f->src_last = last;
-		f->rendered_at = now;
-		st->graphs_written++;
+	f->seen = d->generation;
+	f->day_graph = kind == DRAW_THUMB && p == DASH_DAY;
+	if (isnan(f->known_since))
+		f->known_since = now;
+	age = isnan(f->rendered_at) ? INFINITY : now - f->rendered_at;
+	f->behind = f->src_mtime_ns != src->mtime_ns || f->src_size != src->size ||
+	            f->src_last != src->last;
+	/* A render comes every interval, give or take the loop's second:
+	 * a graph drawn one interval ago is due again. */
+	bool due = isnan(f->rendered_at) || f->sig != sig || !exists(out) ||
+	           (f->behind && !(age < cad.min_interval_s - 2)) || !(age < cad.refresh_age_s) ||
+	           age < 0; /* the clock went back (replay): redraw */
+	if (!due) {
+		*(kind == DRAW_SPARK ? &st->sparklines_skipped : &st->graphs_skipped) += 1;
+		return;
 	}
+	if (out_of_time(d)) {
+		st->graphs_deferred++;
+		return;
+	}
+	if (kind == DRAW_SPARK)
+		rc = sparkline_render(src->rrd_path, out, d->rrdcached, c, now, err, sizeof(err));
+	else
+		rc = graph_render(src->rrd_path, out, d->rrdcached, in, c, p, now, look, err,
+		                  sizeof(err));
+	if (rc == -1) {
+		failed(d, rel, err);
+		return;
+	}
+	f->sig = sig;
+	f->src_mtime_ns = src->mtime_ns;
+	f->src_size = src->size;
+	f->src_last = src->last;
+	f->rendered_at = now;
+	f->behind = false;
+	if (kind == DRAW_SPARK)
+		st->sparklines_written++;
+	else if (kind == DRAW_FULL)
+		st->full_written++;
+	else
+		st->graphs_written++;
+}
+
+/* The spans a channel's full-size graphs shade: its alerts' firing,
+ * its instrument's maintenance; the latest MAX_BANDS of the last year. */
+static size_t collect_bands(const struct dash *d, const struct dash_instrument *in,
+                            const struct dash_channel *c, double now, struct graph_band *bands)
+{
+	char prefix[300], inst[200];
+	size_t n_ep, n_mt, n = 0;
+	const struct dash_episode *ep = history_episodes(d->hist, &n_ep);
+	const struct dash_maint *mt = history_maint(d->hist, &n_mt);
+	int pl = snprintf(prefix, sizeof(prefix), "%s/%s/%s/", in->site, in->name, c->name);
+
+	snprintf(inst, sizeof(inst), "%s/%s", in->site, in->name);
+	if (pl <= 0 || (size_t)pl >= sizeof(prefix))
+		return 0;
+	for (size_t k = n_ep; k-- > 0 && n < MAX_BANDS;)
+		if (!isnan(ep[k].fired) && strncmp(ep[k].key, prefix, (size_t)pl) == 0)
+			bands[n++] = (struct graph_band){
+			    ep[k].fired, isnan(ep[k].end) ? now : ep[k].end, false};
+	for (size_t k = n_mt; k-- > 0 && n < MAX_BANDS;)
+		if (strcmp(mt[k].key, inst) == 0)
+			bands[n++] = (struct graph_band){
+			    mt[k].start, isnan(mt[k].end) ? now : mt[k].end, true};
+	return n;
+}
+
+/* Pass 1: what must stay fresh. */
+static void do_channel_fresh(struct dash *d, const struct dash_instrument *in,
+                             const struct dash_channel *c, double now, struct dash_stats *st)
+{
+	struct source src;
+
+	if (source_stat(d, c, &src) == -1)
+		return;
+	if (!src.exists) {
+		if (isfinite(c->last_time))
+			st->channels_waiting++; /* samples, but no file yet */
+		return;
+	}
+	uint64_t sig = graph_signature(in, c);
+	do_graph(d, in, c, &src, DRAW_SPARK, DASH_DAY, NULL, sig, now, st);
+	do_graph(d, in, c, &src, DRAW_THUMB, DASH_DAY, NULL, sig, now, st);
+}
+
+/* Pass 2: the slower graphs. */
+static void do_channel_slow(struct dash *d, const struct dash_instrument *in,
+                            const struct dash_channel *c, double now, struct dash_stats *st)
+{
+	struct source src;
+	struct graph_band *bands;
+
+	if (source_stat(d, c, &src) == -1 || !src.exists)
+		return;
+	uint64_t sig = graph_signature(in, c);
+	for (int p = DASH_WEEK; p < DASH_N_PERIODS; p++)
+		do_graph(d, in, c, &src, DRAW_THUMB, (enum dash_period)p, NULL, sig, now, st);
+	if ((bands = calloc(MAX_BANDS, sizeof(*bands))) == NULL) {
+		failed(d, c->name, strerror(ENOMEM));
+		return;
+	}
+	struct graph_look look = {DASH_FULL_W, DASH_FULL_H, bands,
+	                          collect_bands(d, in, c, now, bands)};
+	uint64_t fsig = dash_fnv_double(sig, DASH_FULL_W * 10000.0 + DASH_FULL_H);
+	for (size_t i = 0; i < look.n_bands; i++) {
+		/* An open span ends "now": hash it to the minute's quarter, so
+		 * an open firing alone does not redraw the graph every render. */
+		fsig = dash_fnv_double(fsig, bands[i].from);
+		fsig = dash_fnv_double(fsig, floor(bands[i].to / 900));
+		fsig = dash_fnv_double(fsig, bands[i].maintenance);
+	}
+	for (int p = 0; p < DASH_N_FULL; p++)
+		do_graph(d, in, c, &src, DRAW_FULL, (enum dash_period)p, &look, fsig, now, st);
+	free(bands);
 }
 
 static void do_level(struct dash *d, const struct dash_instrument *in,
@@ -284,21 +443,24 @@ static void write_page(struct dash *d, const char *rel, struct sbuf *b, double n
 	st->pages_written++;
 }
 
-static void do_instrument(struct dash *d, const struct dash_snapshot *snap,
-                          const struct dash_instrument *in, double now, struct dash_stats *st)
+static bool instrument_dir(struct dash *d, const struct dash_instrument *in)
 {
-	char dir[4096], rel[1024];
-	struct html_ctx ctx = {.now = now, .www_dir = d->www_dir};
-	struct sbuf b = {0};
+	char dir[4096];
 
 	snprintf(dir, sizeof(dir), "%s/%s/%s", d->www_dir, in->site, in->name);
 	if (fs_mkdir_p(dir, 0755) == -1) {
 		failed(d, dir, strerror(errno));
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void do_instrument_slow(struct dash *d, const struct dash_instrument *in, double now,
+                               struct dash_stats *st)
+{
 	for (size_t i = 0; i < in->n_channels; i++)
 		if (dash_channel_has_graphs(in, &in->channels[i]))
-			do_channel(d, in, &in->channels[i], now, st);
+			do_channel_slow(d, in, &in->channels[i], now, st);
 	for (size_t i = 0; i < in->n_analytes; i++) {
 		const struct dash_qc_analyte *a = &in->analytes[i];
 
@@ -308,10 +470,51 @@ static void do_instrument(struct dash *d, const struct dash_snapshot *snap,
 			if (ident_ok(a->levels[j].name))
 				do_level(d, in, a, &a->levels[j], now, st);
 	}
-	/* After the graphs, so the page links exactly what exists. */
-	html_instrument(&b, snap, in, &ctx);
+}
+
+/* Pass 3: an instrument's pages, after its graphs, so they link
+ * exactly what exists. */
+static void do_instrument_pages(struct dash *d, const struct dash_snapshot *snap,
+                                const struct dash_instrument *in, const struct html_ctx *ctx,
+                                struct dash_stats *st)
+{
+	char rel[1024];
+	struct sbuf b = {0};
+
+	html_instrument(&b, snap, in, ctx);
 	snprintf(rel, sizeof(rel), "%s/%s/index.html", in->site, in->name);
-	write_page(d, rel, &b, now, st);
+	write_page(d, rel, &b, ctx->now, st);
+	sbuf_free(&b);
+	memset(&b, 0, sizeof(b));
+	html_history(&b, snap, in, ctx);
+	snprintf(rel, sizeof(rel), "%s/%s/history.html", in->site, in->name);
+	write_page(d, rel, &b, ctx->now, st);
+	sbuf_free(&b);
+	for (size_t i = 0; i < in->n_channels; i++) {
+		const struct dash_channel *c = &in->channels[i];
+
+		if (!dash_channel_has_graphs(in, c))
+			continue;
+		memset(&b, 0, sizeof(b));
+		html_graphs(&b, snap, in, c, ctx);
+		snprintf(rel, sizeof(rel), "%s/%s/%s-graphs.html", in->site, in->name, c->name);
+		write_page(d, rel, &b, ctx->now, st);
+		sbuf_free(&b);
+	}
+}
+
+static void do_top_page(struct dash *d, const char *rel, int which, const struct dash_snapshot *snap,
+                        const struct html_ctx *ctx, struct dash_stats *st)
+{
+	struct sbuf b = {0};
+
+	if (which == 0)
+		html_index(&b, snap, ctx);
+	else if (which == 3)
+		html_history(&b, snap, NULL, ctx);
+	else
+		html_wall(&b, snap, ctx, which == 2);
+	write_page(d, rel, &b, ctx->now, st);
 	sbuf_free(&b);
 }
 
@@ -320,25 +523,56 @@ int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
 {
 	struct dash_stats st = {0};
 	struct timespec t0, t1;
-	struct html_ctx ctx = {.now = now, .www_dir = d->www_dir};
-	struct sbuf b = {0};
+	struct html_ctx ctx = {.now = now, .www_dir = d->www_dir, .refresh_s = d->interval_s,
+	                       .hist = d->hist};
 	struct out_file *f, *tmp;
+	char err[512];
+	bool *has_dir;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->generation++;
 	d->errors_this_render = 0;
 	d->graphs_until = mono_clock() + d->budget_s;
+	if (d->hist) {
+		if (history_update(d->hist, now, err, sizeof(err)) == -1)
+			complain(&d->hist_complaint, "dashboard: alert history: %s", err);
+		else
+			complain_release(&d->hist_complaint, "dashboard: alert history read again");
+		size_t n;
+		history_episodes(d->hist, &n);
+		st.history_alerts = (unsigned)n;
+	}
 	/* Start at a different instrument each time, so that under a
 	 * budget no instrument waits behind the same ones for ever. */
 	size_t n = snap->n_instruments, first = n ? d->generation % n : 0;
-	for (size_t k = 0; k < n && !atomic_load(&d->cancel); k++) {
-		const struct dash_instrument *in = &snap->instruments[(first + k) % n];
-		if (dash_instrument_has_page(in))
-			do_instrument(d, snap, in, now, &st);
+	if ((has_dir = calloc(n + 1, sizeof(*has_dir))) == NULL) {
+		failed(d, "render", strerror(ENOMEM));
+		n = 0;
 	}
-	html_index(&b, snap, &ctx);
-	write_page(d, "index.html", &b, now, &st);
-	sbuf_free(&b);
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t k = 0; k < n && !atomic_load(&d->cancel); k++) {
+			size_t i = (first + k) % n;
+			const struct dash_instrument *in = &snap->instruments[i];
+
+			if (!dash_instrument_has_page(in))
+				continue;
+			if (pass == 0) {
+				if (!(has_dir[i] = instrument_dir(d, in)))
+					continue;
+				for (size_t j = 0; j < in->n_channels; j++)
+					if (dash_channel_has_graphs(in, &in->channels[j]))
+						do_channel_fresh(d, in, &in->channels[j], now, &st);
+			} else if (has_dir[i] && pass == 1) {
+				do_instrument_slow(d, in, now, &st);
+			} else if (has_dir[i]) {
+				do_instrument_pages(d, snap, in, &ctx, &st);
+			}
+		}
+	free(has_dir);
+	do_top_page(d, "index.html", 0, snap, &ctx, &st);
+	do_top_page(d, "wall.html", 1, snap, &ctx, &st);
+	do_top_page(d, "wall-dark.html", 2, snap, &ctx, &st);
+	do_top_page(d, "history.html", 3, snap, &ctx, &st);
 
 	HASH_ITER(hh, d->files, f, tmp)
 	{
@@ -346,6 +580,14 @@ int dash_render(struct dash *d, const struct dash_snapshot *snap, double now,
 			HASH_DEL(d->files, f);
 			free(f->path);
 			free(f);
+			continue;
+		}
+		if (f->day_graph && f->behind) {
+			/* Never drawn: behind since the file first appeared. */
+			double age = now - (isnan(f->rendered_at) ? f->known_since : f->rendered_at);
+			st.day_graphs_behind++;
+			if (age > st.oldest_day_graph_s)
+				st.oldest_day_graph_s = age;
 		}
 	}
 	if (d->errors_this_render == 0)

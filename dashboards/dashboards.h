@@ -14,6 +14,14 @@
  *                                   -week.png, -month.png), 700x240 pixels
  *   www_dir/<site>/<instrument>/qc/<analyte>/<level>.png
  *                                   Levey-Jennings chart, 700x300 pixels
+ *   www_dir/<site>/<instrument>/<channel>-spark.png the last 24 hours,
+ *                                   160x36 pixels, on the index
+ *   www_dir/<site>/<instrument>/<channel>-graphs.html one channel's
+ *                                   full-size graphs <channel>-<period>-full.png
+ *                                   (day, week, month, year), 1200x400 pixels
+ *   www_dir/<site>/<instrument>/history.html  the instrument's alerts, 30 days
+ *   www_dir/history.html                      every site's alerts, 30 days
+ *   www_dir/wall.html, wall-dark.html         the wall view (tiles, no script)
  *
  * File names are made only from names that pass the identity check of
  * DESIGN section 2 ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); an instrument whose
@@ -216,6 +224,19 @@ struct dash_stats {
 	unsigned pages_written; /* HTML files (unchanged pages are not rewritten) */
 	unsigned errors;        /* files that failed; each is logged (rate-limited) */
 	double elapsed_s;       /* wall time of dash_render */
+	unsigned sparklines_written, sparklines_skipped;
+	unsigned full_written; /* full-size graphs (1200 px) */
+	/* Freshness, after this render: the age (now - when drawn) of the
+	 * oldest day graph of a channel whose file changed since (0 when
+	 * every day graph shows its file's last update), and how many day
+	 * graphs are behind their file. */
+	double oldest_day_graph_s;
+	unsigned day_graphs_behind;
+	/* Channels with samples in the snapshot whose RRD file does not
+	 * exist yet (the store has not written it): the daemon renders
+	 * again soon after the store writes. */
+	unsigned channels_waiting;
+	unsigned history_alerts; /* alert episodes of the last 30 days known */
 };
 
 struct dash;
@@ -234,14 +255,27 @@ void dash_set_budget(struct dash *d, double seconds);
 /* From any thread: make a dash_render in progress stop between two
  * files (at shutdown). */
 void dash_cancel(struct dash *d);
+/* The render cadence (daemon.dashboard_interval): pages reload after it,
+ * day graphs and sparklines are redrawn at most once per interval. The
+ * default is 60 s. */
+void dash_set_interval(struct dash *d, double seconds);
+/* The audit log the alert history and the shaded periods of the
+ * full-size graphs are read from (state_dir/audit.jsonl). Read by the
+ * renderer, incrementally: each render reads only what was appended
+ * since the last one. NULL: no history. 0, or -1 (ENOMEM). */
+int dash_set_audit_log(struct dash *d, const char *path);
 
 /*
  * Render what changed: a channel graph when its RRD file changed since it
- * was last drawn (day graph at once, week graph at most every 5 min,
- * month graph at most hourly) or when its limits, unit or the period's
- * refresh age passed (day 15 min, week 2 h, month 12 h, so a silent
- * channel's gap shows); an LJ chart when its data changed; a page when
- * its text changed. `now` is the end of the graphs' time axis and what
+ * was last drawn (day graph and sparkline at most once per interval,
+ * week graph at most every 15 min, month graph at most hourly; the
+ * full-size graphs day every 5 min, week 30 min, month hourly, year
+ * every 6 h), or when its limits, unit, shaded periods or the period's
+ * refresh age passed (day 15 min, week 2 h, month 12 h, year a day, so a
+ * silent channel's gap shows); an LJ chart when its data changed; a
+ * page when its text changed. Sparklines and day graphs of every
+ * instrument come first, then the slower graphs, then the pages, so
+ * under a budget the day graphs stay fresh. `now` is the end of the graphs' time axis and what
  * "today" and "due in 14 days" are measured from. `out` may be NULL.
  * Returns 0, or -1 if any file failed (the rest are still written).
  * The snapshot is only read; the caller frees it.

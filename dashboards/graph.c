@@ -129,6 +129,8 @@ static double period_seconds(enum dash_period p)
 		return 7 * 86400.0;
 	case DASH_MONTH:
 		return 30 * 86400.0;
+	case DASH_YEAR:
+		return 365 * 86400.0;
 	}
 	return 86400.0;
 }
@@ -209,6 +211,9 @@ struct graph_req {
 	double mark_t, mark_v; /* the alert's sample; mark_v NAN: none */
 	bool no_data;          /* the file does not exist yet: limits and mark only */
 	double deadline;       /* wait for rrd_graph_lock until then (epoch s); 0: no limit */
+	int w, h;              /* the whole PNG */
+	const struct graph_band *bands; /* shaded spans (full-size graphs) */
+	size_t n_bands;
 };
 
 struct rrd_result {
@@ -387,8 +392,14 @@ static int rrd_draw_data(struct rrd_result *r, const struct graph_req *g, int pl
 static void legend_build(struct legend *lg, const struct graph_req *g, const char *stats[3])
 {
 	const char *u = g->unit, *sp = g->unit[0] ? " " : "";
-	bool bands = has_band(g) && !g->no_data;
+	bool bands = has_band(g) && !g->no_data, firing = false, maint = false;
 
+	for (size_t i = 0; i < g->n_bands; i++)
+		*(g->bands[i].maintenance ? &maint : &firing) = true;
+	if (firing)
+		frame_legend_add(lg, SW_AREA, c_firing, "alert firing");
+	if (maint)
+		frame_legend_add(lg, SW_AREA, c_maint, "maintenance");
 	if (bands)
 		frame_legend_add(lg, SW_AREA, c_band, "warning zone");
 	if (g->no_data) {
@@ -448,13 +459,14 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	cairo_surface_t *out = NULL, *data = NULL;
 	cairo_t *cr = NULL;
 	struct png_reader rd;
-	int lines, plot_w = DASH_GRAPH_W - AXIS_L - AXIS_R, plot_h, rc = -1;
+	const int W = g->w, H = g->h;
+	int lines, plot_w = W - AXIS_L - AXIS_R, plot_h, rc = -1;
 
 	if (lg == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	out = cairo_image_surface_create(CAIRO_FORMAT_RGB24, DASH_GRAPH_W, DASH_GRAPH_H);
+	out = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
 	cr = cairo_create(out);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
@@ -466,11 +478,10 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	/* The legend's height (the stats line has the widest numbers) sets
 	 * the data area's. */
 	legend_build(lg, g, (const char *[]){"-00000.00", "-00000.00", "-00000.00"});
-	lines = frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R, 0, false);
-	plot_h = DASH_GRAPH_H - TITLE_H - XLABEL_H - lines * LEGEND_LINE_H - BOTTOM_PAD;
+	lines = frame_legend_flow(cr, lg, AXIS_L, W - AXIS_R, 0, false);
+	plot_h = H - TITLE_H - XLABEL_H - lines * LEGEND_LINE_H - BOTTOM_PAD;
 	if (plot_h < 40) {
-		snprintf(err, errlen, "legend too long for a %dx%d graph", DASH_GRAPH_W,
-		         DASH_GRAPH_H);
+		snprintf(err, errlen, "legend too long for a %dx%d graph", W, H);
 		goto done;
 	}
 
@@ -497,6 +508,10 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	cairo_paint(cr);
 	cairo_set_source_surface(cr, data, AXIS_L, TITLE_H);
 	cairo_paint(cr);
+	for (size_t i = 0; i < g->n_bands; i++)
+		frame_shade(cr, AXIS_L, TITLE_H, plot_w, plot_h, isfinite(r.t0) ? r.t0 : (double)g->start,
+		            isfinite(r.t1) ? r.t1 : (double)g->end, g->bands[i].from, g->bands[i].to,
+		            g->bands[i].maintenance ? c_maint : c_firing);
 
 	frame_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
 	frame_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
@@ -524,13 +539,13 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	}
 	memset(lg, 0, sizeof(*lg));
 	legend_build(lg, g, stats_in);
-	frame_legend_flow(cr, lg, AXIS_L, DASH_GRAPH_W - AXIS_R,
+	frame_legend_flow(cr, lg, AXIS_L, W - AXIS_R,
 	                  TITLE_H + plot_h + XLABEL_H + LEGEND_LINE_H - 2, true);
 
 	/* The title, centred in its strip. */
 	cairo_set_font_size(cr, TITLE_PX);
 	frame_rgba(cr, c_text);
-	frame_text_at(cr, DASH_GRAPH_W / 2.0, 15, g->title, 0.5);
+	frame_text_at(cr, W / 2.0, 15, g->title, 0.5);
 
 	cairo_surface_flush(out);
 	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, png) != CAIRO_STATUS_SUCCESS ||
@@ -551,7 +566,8 @@ done:
 
 int graph_render(const char *rrd_path, const char *png_path, const char *rrdcached,
                  const struct dash_instrument *in, const struct dash_channel *c,
-                 enum dash_period period, double now, char *err, size_t errlen)
+                 enum dash_period period, double now, const struct graph_look *look, char *err,
+                 size_t errlen)
 {
 	char title[300];
 	struct sbuf png = {0};
@@ -570,6 +586,10 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 	    .period = period,
 	    .title = title,
 	    .mark_v = NAN,
+	    .w = look ? look->w : DASH_GRAPH_W,
+	    .h = look ? look->h : DASH_GRAPH_H,
+	    .bands = look ? look->bands : NULL,
+	    .n_bands = look ? look->n_bands : 0,
 	};
 	int rc = -1;
 
@@ -610,6 +630,8 @@ int dash_alert_graph_png(const struct dash_alert_graph *ag, double deadline, uns
 	    .mark_t = ag->at,
 	    .mark_v = ag->value,
 	    .deadline = deadline,
+	    .w = DASH_GRAPH_W,
+	    .h = DASH_GRAPH_H,
 	};
 
 	*png = NULL;

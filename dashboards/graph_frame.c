@@ -144,6 +144,24 @@ void frame_value_axis(cairo_t *cr, double left, double top, double w, double h, 
 	}
 }
 
+void frame_shade(cairo_t *cr, double left, double top, double w, double h, double t0, double t1,
+                 double from, double to, struct rgba c)
+{
+	double x0, x1;
+
+	if (!(t1 > t0) || !(to > t0) || !(from < t1))
+		return;
+	x0 = left + (fmax(from, t0) - t0) / (t1 - t0) * w;
+	x1 = left + (fmin(to, t1) - t0) / (t1 - t0) * w;
+	/* At least a pixel, so a short firing still shows. */
+	x0 = floor(x0);
+	x1 = fmax(ceil(x1), x0 + 1);
+	cairo_new_path(cr);
+	frame_rgba(cr, c);
+	cairo_rectangle(cr, x0, top, x1 - x0, h);
+	cairo_fill(cr);
+}
+
 /* Time axis: grid and labels at local-time boundaries (3 h for a day,
  * midnight for a week, Monday midnight for a month with a line each
  * midnight), found by walking the axis in quarter hours so DST and
@@ -157,7 +175,10 @@ void frame_time_axis(cairo_t *cr, enum dash_period period, double left, double t
 
 	if (!(t1 > t0))
 		return;
-	for (double t = ceil(t0 / 900) * 900; t <= t1; t += 900) {
+	/* A year is walked in hours: its ticks are at midnights. */
+	double step = period == DASH_YEAR ? 3600 : 900;
+
+	for (double t = ceil(t0 / step) * step; t <= t1; t += step) {
 		time_t tt = (time_t)t;
 		struct tm tm;
 		enum { NO_TICK, GRID_ONLY, HOUR, WEEKDAY, MONTHDAY } tick = NO_TICK;
@@ -178,6 +199,10 @@ void frame_time_axis(cairo_t *cr, enum dash_period period, double left, double t
 		case DASH_MONTH:
 			if (tm.tm_hour == 0)
 				tick = tm.tm_wday == 1 ? MONTHDAY : GRID_ONLY;
+			break;
+		case DASH_YEAR:
+			if (tm.tm_hour == 0 && tm.tm_mday == 1)
+				tick = MONTHDAY;
 			break;
 		}
 		if (tick == NO_TICK)

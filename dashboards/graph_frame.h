@@ -30,6 +30,9 @@ static const struct rgba c_text = {0.2, 0.2, 0.2, 1}, c_grid = {0, 0, 0, 0.13},
                          c_axis = {0.55, 0.55, 0.55, 1}, c_band = {0.976, 0.659, 0.145, 0.333},
                          c_spread = {0.310, 0.506, 0.741, 0.314}, c_avg = {0.122, 0.247, 0.498, 1},
                          c_limit = {0.776, 0.157, 0.157, 1}, c_warnlim = {0.902, 0.318, 0, 1};
+/* The shaded periods of the full-size graphs, over the data: on white,
+ * firing is (247, 204, 204) and maintenance (216, 216, 216). */
+static const struct rgba c_firing = {0.85, 0.1, 0.1, 0.22}, c_maint = {0.45, 0.45, 0.45, 0.28};
 
 enum swatch { SW_AREA, SW_LINE, SW_DASH, SW_DOT, SW_NONE };
 
@@ -39,7 +42,7 @@ struct legend_item {
 	char text[192];
 };
 
-#define LEGEND_MAX 10
+#define LEGEND_MAX 14
 
 struct legend {
 	struct legend_item item[LEGEND_MAX];
@@ -58,6 +61,9 @@ void frame_text_at(cairo_t *cr, double x, double y, const char *s, double align)
 /* Value axis: grid lines at a 1-2-5 step, about five of them. */
 void frame_value_axis(cairo_t *cr, double left, double top, double w, double h, double vmin,
                       double vmax);
+/* Shade the time span [from, to] of a data area that shows [t0, t1]. */
+void frame_shade(cairo_t *cr, double left, double top, double w, double h, double t0, double t1,
+                 double from, double to, struct rgba c);
 /* Time axis: grid and labels at local-time boundaries for `period`. */
 void frame_time_axis(cairo_t *cr, enum dash_period period, double left, double top, double w,
                      double h, double t0, double t1);

@@ -8,10 +8,16 @@ state. Checked: the pages and images exist, every PNG decodes (zlib) to
 the size its header says and the size the dashboard promises, every link
 and image in every page resolves to a file, tidy finds nothing wrong in
 the HTML, chem-01's page shows the Levey-Jennings charts and a rejected
-point, and a name that arrives through a topic is escaped. Then headless
-Chromium (Debian's, driven by playwright-core) opens index.html and an
-instrument page: every image loaded, the instrument in alarm shows the
-alarm badge, no console errors; screenshots are left in build/screenshots.
+point, and a name that arrives through a topic is escaped. Issue 23: the
+index text holds each channel's latest value with its unit, as the RRD
+file's last update says, a sparkline per instrument with telemetry and a
+link to wall.html; the wall holds the same values and no script. Then
+headless Chromium (Debian's, driven by playwright-core) opens every page
+(index, instrument, full-size graphs, histories, wall views) at 390 and
+1920 px: every image loaded, no horizontal overflow on the phone, the
+instrument in alarm shows the alarm badge, axe-core finds no serious or
+critical violation, and the wall of a second site of 24 instruments
+fits 1920x1080; screenshots are left in build/screenshots.
 """
 import html.parser
 import json
@@ -21,7 +27,7 @@ import struct
 import subprocess
 import zlib
 
-from harness import LABQCD, ROOT, BUILD
+from harness import LABQCD, ROOT, BUILD, rrd_lastupdate
 
 LABSIM = os.path.join(BUILD, "labsim")
 KEEP = ("/fridge-01/", "/centrifuge-01/", "/chem-01/")
@@ -154,12 +160,44 @@ def test_day_replayed_rendered_and_seen_in_chromium(env):
                 w, h = png_size_and_decode(target)
                 if "/qc/" in target:
                     assert (w, h) == (700, 300), (target, w, h)
+                elif target.endswith("-spark.png"):
+                    assert (w, h) == (160, 36), (target, w, h)
+                elif target.endswith("-full.png"):
+                    assert (w, h) == (1200, 400), (target, w, h)
                 else:
                     assert (w, h) == (700, 240), (target, w, h)
                 pngs += 1
         r = subprocess.run(["tidy", "-q", "-e", page], capture_output=True, text=True)
         assert r.returncode == 0, (page, r.stderr)
     assert pngs >= 3 * 3 + 2, pngs   # day/week/month of 3+ channels, 2 LJ charts
+
+    # Issue 23: each channel's latest value with its unit, as its RRD
+    # file's last update says, on the index and on the wall.
+    with open(os.path.join(www, "index.html")) as f:
+        itext = f.read()
+    with open(os.path.join(www, "wall.html")) as f:
+        wtext = f.read()
+    units = {"temp": "C", "vibration": "mm/s"}
+    checked = 0
+    for inst in ("fridge-01", "centrifuge-01"):
+        rdir = os.path.join(d, "rrd", "main", inst)
+        for fn in sorted(os.listdir(rdir)):
+            ch = fn[:-4]
+            if ch not in units:
+                continue
+            _, v = rrd_lastupdate(os.path.join(rdir, fn))
+            shown = "%.6g %s" % (v, units[ch])
+            assert '<span class="val">%s</span>' % shown in itext, (inst, ch, shown)
+            assert '<span class="v">%s</span>' % shown in wtext, (inst, ch, shown)
+            checked += 1
+        assert re.search(r'<img class="spark" src="main/%s/[a-z_]+-spark\.png"' % inst, itext), inst
+    assert checked >= 2, checked
+    assert 'href="wall.html"' in itext
+    assert "<script" not in wtext and "<script" not in open(os.path.join(www, "wall-dark.html")).read()
+    # The alert history (from the audit log): fridge-01's compressor alarm.
+    with open(os.path.join(www, "main", "fridge-01", "history.html")) as f:
+        htext = f.read()
+    assert "main/fridge-01/temp/range" in htext, htext[-2000:]
 
     chem = os.path.join(www, "main", "chem-01", "index.html")
     with open(chem) as f:
@@ -171,10 +209,44 @@ def test_day_replayed_rendered_and_seen_in_chromium(env):
     assert "x<b>y" not in itext and "<b>" not in open(
         os.path.join(www, "main", "fridge-01", "index.html")).read()
 
+    # A second site of 24 instruments, one sample each, two in alarm: its
+    # wall must fit 1920x1080.
+    d24 = os.path.join(d, "wall24")
+    os.makedirs(d24)
+    cfg24 = os.path.join(d24, "labqcd.yaml")
+    with open(cfg24, "w") as f:
+        f.write(f"""daemon:
+  state_dir: {d24}/state
+  rrd_dir: {d24}/rrd
+  www_dir: {d24}/www
+profiles:
+  fridge:
+    temp: {{ unit: C, min: 2, max: 8 }}
+    door: {{ unit: "" }}
+instruments:
+""")
+        for i in range(24):
+            f.write(f"  main/fridge-{i:02d}: {{ profile: fridge, location: \"Room {i}\" }}\n")
+    t0 = int(first_t)
+    with open(os.path.join(d24, "feed.txt"), "w") as f:
+        for i in range(24):
+            for k in range(3):
+                v = 9.5 if i in (5, 17) else 4.0 + i / 10
+                f.write('lab/main/fridge-%02d/temp {"value": %s, "t": %d}\n' % (i, v, t0 + 60 * k))
+                f.write('lab/main/fridge-%02d/door {"value": 0, "t": %d}\n' % (i, t0 + 60 * k))
+    r = subprocess.run([LABQCD, "-c", cfg24, "--replay", os.path.join(d24, "feed.txt")],
+                       capture_output=True, text=True, timeout=300, env=envv)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run([LABQCD, "-c", cfg24, "--render"], capture_output=True, text=True,
+                       timeout=300, env=envv)
+    assert r.returncode == 0, r.stderr[-3000:]
+
     # The browser: fridge-01's compressor failed at hour 20: still in alarm.
     node_modules = os.path.join(ROOT, "tests", "browser", "node_modules")
-    assert os.path.isdir(node_modules), "make deps installs playwright-core into tests/browser"
+    for mod in ("playwright-core", "axe-core"):
+        assert os.path.isdir(os.path.join(node_modules, mod)), \
+            "make deps installs playwright-core and axe-core into tests/browser"
     r = subprocess.run(["node", os.path.join(ROOT, "tests", "browser", "check.mjs"), www,
-                        "fridge-01", "main/chem-01/index.html"],
-                       capture_output=True, text=True, timeout=180, cwd=ROOT)
+                        "fridge-01", "main/fridge-01/index.html", os.path.join(d24, "www")],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -1,4 +1,4 @@
-/* test-links: dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/snapshot.c rules/severity.c */
+/* test-links: dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c collectors/timefmt.c dashboards/fnv.c dashboards/sbuf.c collectors/topic.c dashboards/snapshot.c rules/severity.c */
 /*
  * The dashboard's HTML as a reader sees it, built from snapshots in
  * memory (no files): every name from a topic or the config is escaped,
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dashboards/dash_int.h"
 
@@ -121,32 +122,89 @@ static void test_badges(void **state)
 	dash_snapshot_free(s);
 }
 
-static void test_index_two_sites(void **state)
+/* Worst first: alarm, warning, stale, ok, whatever the site or name. */
+static void test_index_worst_first(void **state)
 {
 	struct dash_snapshot *s = dash_snapshot_new(NOW);
 	struct dash_instrument *in;
-	char *html, *annex, *main_site, *a1, *z9;
+	char *html, *alarm, *warn, *stale, *ok;
 
 	(void)state;
-	dash_snap_add_instrument(s, "main", "z9", "", DASH_OK);
-	in = dash_snap_add_instrument(s, "annex", "inc-01", "Annex", DASH_ALARM);
+	dash_snap_add_instrument(s, "annex", "a-ok", "", DASH_OK);
+	dash_snap_add_instrument(s, "main", "z-stale", "", DASH_STALE);
+	in = dash_snap_add_instrument(s, "main", "y-alarm", "Annex", DASH_ALARM);
 	dash_snap_add_analyte(in, "glucose", DASH_QC_REJECT);
-	dash_snap_add_instrument(s, "main", "a1", "", DASH_STALE);
+	dash_snap_add_instrument(s, "main", "b-warning", "", DASH_WARNING);
 	html = render_index(s);
-	annex = strstr(html, "<h3>Site annex</h3>");
-	main_site = strstr(html, "<h3>Site main</h3>");
-	a1 = strstr(html, "href=\"main/a1/index.html\"");
-	z9 = strstr(html, "href=\"main/z9/index.html\"");
-	assert_non_null(annex);
-	assert_non_null(main_site);
-	assert_non_null(a1);
-	assert_non_null(z9);
-	assert_true(annex < main_site && main_site < a1 && a1 < z9);
-	assert_non_null(strstr(html, "href=\"annex/inc-01/index.html\""));
+	alarm = strstr(html, "href=\"main/y-alarm/index.html\"");
+	warn = strstr(html, "href=\"main/b-warning/index.html\"");
+	stale = strstr(html, "href=\"main/z-stale/index.html\"");
+	ok = strstr(html, "href=\"annex/a-ok/index.html\"");
+	assert_non_null(alarm);
+	assert_non_null(warn);
+	assert_non_null(stale);
+	assert_non_null(ok);
+	assert_true(alarm < warn && warn < stale && stale < ok);
 	assert_non_null(strstr(html, "glucose <span class=\"badge qc-reject\">reject</span>"));
 	assert_non_null(strstr(html, "<meta http-equiv=\"refresh\" content=\"60\">"));
 	assert_non_null(strstr(html, "name=\"viewport\""));
+	assert_non_null(strstr(html, "href=\"wall.html\""));
+	assert_non_null(strstr(html, "href=\"history.html\""));
 	free(html);
+	dash_snapshot_free(s);
+}
+
+/* Each channel's value with its unit, its age, its state in words, its
+ * sparkline; QC today with the last run. */
+static void test_index_values(void **state)
+{
+	struct dash_snapshot *s = dash_snapshot_new(NOW);
+	struct dash_instrument *in = dash_snap_add_instrument(s, "main", "fridge-02", "", DASH_ALARM);
+	struct dash_channel *c;
+	struct dash_qc_analyte *a;
+	char *html, *row;
+
+	(void)state;
+	c = dash_snap_add_channel(in, "temp", "\xc2\xb0""C", "main/fridge-02/temp.rrd");
+	c->last_value = 9.3;
+	c->last_time = NOW - 180;
+	c = dash_snap_add_channel(in, "door", "", "main/fridge-02/door.rrd");
+	c->last_value = 0;
+	c->last_time = NOW - 7200 - 300;
+	dash_snap_add_alert(in, "main/fridge-02/temp/range", SEV_CRITICAL, "firing", NOW - 600, "hot",
+	                    NULL, NULL);
+	a = dash_snap_add_analyte(in, "glucose", DASH_QC_ACCEPT);
+	dash_snap_add_run(a, NOW - 3600, "r9", "accept", "", "");
+	html = render_index(s);
+	row = strstr(html, "<td>temp</td>");
+	assert_non_null(row);
+	assert_non_null(strstr(row, "<span class=\"val\">9.3 \xc2\xb0""C</span></td><td>3 min ago</td>"
+	                            "<td><span class=\"badge st-alarm\">alarm</span>"));
+	assert_non_null(strstr(html, "<img class=\"spark\" src=\"main/fridge-02/temp-spark.png\""));
+	assert_non_null(strstr(html, "href=\"main/fridge-02/temp-graphs.html\""));
+	row = strstr(html, "<td>door</td>");
+	assert_non_null(row);
+	assert_non_null(strstr(row, "<span class=\"val\">0</span></td><td>2 h 05 min ago</td>"
+	                            "<td><span class=\"badge st-ok\">ok</span>"));
+	assert_non_null(strstr(html, "last run r9 accept at 2025-11-23 07:00"));
+	free(html);
+
+	/* The wall: the same values, large, no script, refreshed by meta. */
+	struct sbuf b = {0};
+	struct html_ctx ctx = {.now = NOW, .refresh_s = 30};
+	assert_int_equal(html_wall(&b, s, &ctx, false), 0);
+	assert_non_null(strstr(b.p, "<span class=\"v\">9.3 \xc2\xb0""C</span>"));
+	assert_non_null(strstr(b.p, "<span class=\"v\">0</span>"));
+	assert_null(strstr(b.p, "<script"));
+	assert_non_null(strstr(b.p, ".ch .v{font-size:36px"));
+	assert_non_null(strstr(b.p, "@media (prefers-color-scheme: dark)"));
+	assert_non_null(strstr(b.p, "content=\"30\""));
+	sbuf_free(&b);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(html_wall(&b, s, &ctx, true), 0);
+	assert_null(strstr(b.p, "prefers-color-scheme"));
+	assert_non_null(strstr(b.p, "body{background:#121212"));
+	sbuf_free(&b);
 	dash_snapshot_free(s);
 }
 
@@ -220,9 +278,9 @@ static void test_alerts_oldest_first(void **state)
 	dash_snap_add_alert(a, "main/a/door/range", SEV_WARNING, "pending", NOW - 600, "middle",
 	                    NULL, NULL);
 	html = render_index(s);
-	p1 = strstr(html, "oldest");
-	p2 = strstr(html, "middle");
-	p3 = strstr(html, "newest");
+	p1 = strstr(html, "<td>oldest</td>");
+	p2 = strstr(html, "<td>middle</td>");
+	p3 = strstr(html, "<td>newest</td>");
 	assert_non_null(p1);
 	assert_non_null(p2);
 	assert_non_null(p3);
@@ -250,17 +308,110 @@ static void test_name_check(void **state)
 	    ident_ok("a2345678901234567890123456789012345678901234567890123456789012345"));
 }
 
+static void append(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define REC(ts, rest) "{\"ts\":\"" ts "\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/range\"," rest "}"
+
+/* The history from the audit log: episodes from pending to resolved or
+ * cleared, acknowledgements, read incrementally (a line not yet whole
+ * waits), read again when the file is replaced, pruned after 30 days. */
+static void test_history_incremental(void **state)
+{
+	char dir[] = "/tmp/labqcd-hist-XXXXXX", path[64];
+	struct dash_history *h;
+	const struct dash_episode *ep;
+	size_t n;
+	char err[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	append(path, REC("2025-11-23T02:00:00.000Z", "\"state\":\"pending\",\"severity\":\"warning\",\"value\":8.2") "\n"
+	             "{\"ts\":\"2025-11-23T02:01:00.000Z\",\"type\":\"qc\",\"key\":\"main/chem-01/glucose\"}\n"
+	             REC("2025-11-23T02:10:00.000Z", "\"state\":\"firing\",\"severity\":\"critical\",\"value\":8.9") "\n"
+	             REC("2025-11-23T03:00:00.000Z", "\"state\":\"acknowledged\",\"by\":\"ann\",\"comment\":\"door left open\"") "\n"
+	             /* half a line: still being written */
+	             REC("2025-11-23T04:00:00.000Z", "\"state\":\"resolved\",\"severity\":\"critical\",\"peak\":9.6"));
+	h = history_new(path);
+	assert_non_null(h);
+	assert_int_equal(history_update(h, NOW, err, sizeof(err)), 0);
+	ep = history_episodes(h, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(ep[0].key, "main/fridge-02/temp/range");
+	assert_int_equal(ep[0].inst_len, strlen("main/fridge-02"));
+	assert_true(ep[0].start == NOW - 6 * 3600 && ep[0].fired == NOW - 6 * 3600 + 600);
+	assert_true(isnan(ep[0].end)); /* the resolved line is not whole yet */
+	assert_int_equal(ep[0].severity, SEV_CRITICAL);
+	assert_string_equal(ep[0].ack_by, "ann");
+	assert_string_equal(ep[0].ack_comment, "door left open");
+	append(path, "\n" REC("2025-11-23T05:00:00.000Z", "\"state\":\"pending\",\"severity\":\"warning\",\"value\":8.1") "\n"
+	             REC("2025-11-23T05:04:00.000Z", "\"state\":\"cleared\",\"severity\":\"warning\",\"peak\":8.3,\"since\":1763873950,\"duration_s\":290") "\n");
+	assert_int_equal(history_update(h, NOW, err, sizeof(err)), 0);
+	ep = history_episodes(h, &n);
+	assert_int_equal(n, 2);
+	assert_true(ep[0].end == NOW - 4 * 3600 && ep[0].peak == 9.6 && !ep[0].cleared);
+	assert_true(ep[1].cleared && ep[1].peak == 8.3 && isnan(ep[1].fired));
+	assert_true(ep[1].start == 1763873950); /* the excursion's own start */
+
+	/* The page: newest first, the cleared one a lighter row saying so. */
+	struct dash_snapshot *s = dash_snapshot_new(NOW);
+	struct dash_instrument *in = dash_snap_add_instrument(s, "main", "fridge-02", "", DASH_OK);
+	dash_snap_add_channel(in, "temp", "C", "main/fridge-02/temp.rrd");
+	struct sbuf b = {0};
+	struct html_ctx ctx = {.now = NOW, .hist = h};
+	assert_int_equal(html_history(&b, s, NULL, &ctx), 0);
+	char *cleared = strstr(b.p, "<tr class=\"cleared\">");
+	char *fired = strstr(b.p, "not acknowledged");
+	assert_non_null(cleared);
+	assert_null(fired); /* the one that fired was acknowledged */
+	assert_true(cleared < strstr(b.p, "ann at 2025-11-23 03:00"));
+	assert_non_null(strstr(b.p, "(cleared: a short excursion, never fired)"));
+	assert_non_null(strstr(b.p, "<td class=\"num\">9.6 C</td><td>ann at 2025-11-23 03:00</td><td>door left open</td>"));
+	assert_non_null(strstr(b.p, "<section id=\"site-main\">"));
+	sbuf_free(&b);
+	dash_snapshot_free(s);
+
+	/* 31 days later both ended more than 30 days ago: forgotten. */
+	assert_int_equal(history_update(h, NOW + 31 * 86400.0, err, sizeof(err)), 0);
+	history_episodes(h, &n);
+	assert_int_equal(n, 0);
+	/* A replaced file is read from its start. */
+	char tmp[80];
+	snprintf(tmp, sizeof(tmp), "%s/new", dir);
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(REC("2025-11-23T06:00:00.000Z", "\"state\":\"firing\",\"severity\":\"critical\",\"value\":9") "\n", f);
+	fclose(f);
+	assert_int_equal(rename(tmp, path), 0);
+	assert_int_equal(history_update(h, NOW, err, sizeof(err)), 0);
+	ep = history_episodes(h, &n);
+	assert_int_equal(n, 1);
+	assert_true(ep[0].start == NOW - 2 * 3600 && ep[0].fired == ep[0].start && ep[0].peak == 9);
+	history_free(h);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_escape),
 	    cmocka_unit_test(test_names_escaped_everywhere),
 	    cmocka_unit_test(test_badges),
-	    cmocka_unit_test(test_index_two_sites),
+	    cmocka_unit_test(test_index_worst_first),
+	    cmocka_unit_test(test_index_values),
 	    cmocka_unit_test(test_instrument_links_graphs),
 	    cmocka_unit_test(test_due_window),
 	    cmocka_unit_test(test_alerts_oldest_first),
 	    cmocka_unit_test(test_name_check),
+	    cmocka_unit_test(test_history_incremental),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
+/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
 /*
  * The dashboard end to end, as a person opening it would check it: real
  * RRD files holding a day of data for three channels (written with
@@ -36,6 +36,7 @@
 
 #include "dashboards/dash_int.h"
 #include "dashboards/dashboards.h"
+#include "dashboards/graph_frame.h" /* the layout: where the plot area is */
 #include "daemon/fsutil.h"
 
 /* fontconfig keeps caches for the life of the process. Nothing else is
@@ -349,6 +350,10 @@ static int check_links(const char *html_path)
 		if (strncmp(p + 2, "http", 4) == 0 || p[2] == '/')
 			fail_msg("%s: link not relative: %.*s", html_path, (int)(end - p - 2),
 			         p + 2);
+		/* A fragment (#day) names a place in the page. */
+		const char *hash = memchr(p + 2, '#', (size_t)(end - p - 2));
+		if (hash)
+			end = hash;
 		snprintf(target, sizeof(target), "%s/%.*s", dir, (int)(end - p - 2), p + 2);
 		if (stat(target, &st) != 0 || !S_ISREG(st.st_mode))
 			fail_msg("%s: broken link %s", html_path, target);
@@ -401,8 +406,15 @@ static void test_render_site(void **state)
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
 	assert_int_equal(st.errors, 0);
 	assert_int_equal(st.graphs_written, 9); /* 3 channels with data x day/week/month */
+	assert_int_equal(st.sparklines_written, 3);
+	assert_int_equal(st.full_written, 12); /* 3 channels x day/week/month/year */
 	assert_int_equal(st.charts_written, 2); /* glucose L1, L2 */
-	assert_int_equal(st.pages_written, 5);  /* index + 4 valid instruments */
+	/* index, wall, wall-dark, history; 4 valid instruments x (page,
+	 * history); a graphs page for each of the 4 channels with a file
+	 * name (door has no data: its page says so) */
+	assert_int_equal(st.pages_written, 4 + 8 + 4);
+	assert_int_equal(st.channels_waiting, 0); /* door has no sample either */
+	assert_true(st.oldest_day_graph_s == 0 && st.day_graphs_behind == 0);
 
 	static const char *expect[] = {
 	    "index.html",
@@ -416,6 +428,13 @@ static void test_render_site(void **state)
 	    "main/chem-01/qc/glucose/L1.png",
 	    "main/chem-01/qc/glucose/L2.png",
 	    "annex/incubator-01/index.html",
+	    "wall.html",
+	    "wall-dark.html",
+	    "history.html",
+	    "main/fridge-02/history.html",
+	    "main/fridge-02/temp-graphs.html",
+	    "main/fridge-02/temp-spark.png",
+	    "main/fridge-02/temp-year-full.png",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->www_dir, expect[i]);
@@ -432,6 +451,10 @@ static void test_render_site(void **state)
 		if (ends_with(found[i], ".png")) {
 			if (strstr(found[i], "/qc/"))
 				check_png(found[i], DASH_LJ_W, DASH_LJ_H);
+			else if (ends_with(found[i], "-spark.png"))
+				check_png(found[i], DASH_SPARK_W, DASH_SPARK_H);
+			else if (ends_with(found[i], "-full.png"))
+				check_png(found[i], DASH_FULL_W, DASH_FULL_H);
 			else
 				check_png(found[i], DASH_GRAPH_W, DASH_GRAPH_H);
 			pngs++;
@@ -441,9 +464,9 @@ static void test_render_site(void **state)
 			pages++;
 		}
 	}
-	assert_int_equal(pngs, 11);
-	assert_int_equal(pages, 5);
-	assert_true(links >= 4 + 4 + 9 + 2); /* index->4 pages, pages->index, graphs, charts */
+	assert_int_equal(pngs, 9 + 2 + 3 + 12);
+	assert_int_equal(pages, 16);
+	assert_true(links >= 4 + 4 + 9 + 2 + 3 + 12); /* + sparklines, full-size graphs */
 
 	/* The hostile name is shown, escaped, never run. */
 	{
@@ -460,12 +483,16 @@ static void test_render_site(void **state)
 	/* Nothing changed: nothing redrawn. */
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
 	assert_int_equal(st.graphs_written, 0);
-	assert_int_equal(st.graphs_skipped, 9);
+	assert_int_equal(st.graphs_skipped, 9 + 12);
+	assert_int_equal(st.sparklines_written, 0);
+	assert_int_equal(st.sparklines_skipped, 3);
 	assert_int_equal(st.charts_written, 0);
 	assert_int_equal(st.pages_written, 0);
 
-	/* One new temperature sample three minutes later (a day graph is
-	 * redrawn at most every two minutes): only its day graph. */
+	/* One new temperature sample three minutes later (a day graph and a
+	 * sparkline are redrawn at most once per interval, 60 s; the
+	 * full-size day graph every 5 min): only its day graph and its
+	 * sparkline. */
 	{
 		char rrd[1024], upd[64];
 		const char *argv[] = {upd};
@@ -475,7 +502,11 @@ static void test_render_site(void **state)
 		assert_int_equal(rrd_update_r(rrd, NULL, 1, argv), 0);
 		assert_int_equal(dash_render(d, f->snap, NOW + 180, &st), 0);
 		assert_int_equal(st.graphs_written, 1);
+		assert_int_equal(st.sparklines_written, 1);
+		assert_int_equal(st.full_written, 0);
 		assert_int_equal(st.charts_written, 0);
+		/* The full-size day graph is behind its file, not a day graph. */
+		assert_int_equal(st.day_graphs_behind, 0);
 	}
 
 	/* A new QC result redraws its chart only. */
@@ -542,7 +573,7 @@ static void test_render_errors(void **state)
 		chmod(www, 0755);
 	}
 	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
-	assert_int_equal(st.pages_written, 5);
+	assert_int_equal(st.pages_written, 16);
 	dash_free(d);
 	assert_null(dash_new("/proc/no/such/dir", f->rrd_dir));
 }
@@ -564,11 +595,11 @@ static void test_graph_no_leak(void **state)
 	snprintf(rrd, sizeof(rrd), "%s/%s", f->rrd_dir, c->rrd_relpath);
 	snprintf(png, sizeof(png), "%s/leak.png", f->base);
 	for (int i = 0; i < 5; i++) /* warm fontconfig, cairo and librrd caches */
-		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, err, sizeof(err)) != 0)
+		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, NULL, err, sizeof(err)) != 0)
 			fail_msg("graph_render: %s", err);
 	before = heap_in_use();
 	for (int i = 0; i < 200; i++)
-		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, err, sizeof(err)) != 0)
+		if (graph_render(rrd, png, NULL, in, c, DASH_DAY, NOW, NULL, err, sizeof(err)) != 0)
 			fail_msg("graph_render: %s", err);
 	after = heap_in_use();
 	if (after > before + 8192)
@@ -579,12 +610,102 @@ static void test_graph_no_leak(void **state)
 #endif
 }
 
+/* Pixels of column x of a PNG within 3 of (r, g, b), rows top..bottom. */
+static int count_colour(const char *png, int x, int top, int bottom, int r, int g, int b)
+{
+	cairo_surface_t *s = cairo_image_surface_create_from_png(png);
+	int n = 0;
+
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	const unsigned char *data = cairo_image_surface_get_data(s);
+	int stride = cairo_image_surface_get_stride(s);
+	for (int y = top; y < bottom; y++) {
+		uint32_t px = *(const uint32_t *)(data + y * stride + x * 4);
+		int pr = (px >> 16) & 255, pg = (px >> 8) & 255, pb = px & 255;
+
+		if (abs(pr - r) <= 3 && abs(pg - g) <= 3 && abs(pb - b) <= 3)
+			n++;
+	}
+	cairo_surface_destroy(s);
+	return n;
+}
+
+/*
+ * Issue 23, acceptance 3: a firing period and a maintenance period from
+ * the audit log are shaded in the full-size day graph. Expected colours,
+ * by hand from the documented shades over the white plot: firing
+ * rgba(0.85, 0.1, 0.1, 0.22) gives 0.22*0.85 + 0.78 = 0.967 -> 247 and
+ * 0.22*0.1 + 0.78 = 0.802 -> 204 (247, 204, 204); maintenance
+ * rgba(0.45, 0.45, 0.45, 0.28) gives 0.28*0.45 + 0.72 = 0.846 -> 216.
+ */
+static void test_full_graph_shading(void **state)
+{
+	struct fixture *f = *state;
+	struct dash *d = dash_new(f->www_dir, f->rrd_dir);
+	struct dash_stats st;
+	char audit[700], png[1024], *text;
+	size_t len;
+	static const char log[] =
+	    "{\"ts\":\"2025-11-22T22:00:00.000Z\",\"type\":\"event\",\"key\":\"main/fridge-02\","
+	    "\"event\":\"maintenance_start\",\"by\":\"biomed\"}\n"
+	    "{\"ts\":\"2025-11-23T00:00:00.000Z\",\"type\":\"event\",\"key\":\"main/fridge-02\","
+	    "\"event\":\"maintenance_end\",\"by\":\"biomed\"}\n"
+	    "{\"ts\":\"2025-11-23T02:00:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"pending\",\"severity\":\"critical\",\"value\":8.4}\n"
+	    "{\"ts\":\"2025-11-23T02:10:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"firing\",\"severity\":\"critical\",\"value\":8.9}\n"
+	    "{\"ts\":\"2025-11-23T04:00:00.000Z\",\"type\":\"alert\",\"key\":\"main/fridge-02/temp/"
+	    "range\",\"state\":\"resolved\",\"severity\":\"critical\",\"value\":7.1,\"peak\":9.6}\n";
+	const double t0 = NOW - 86400, plot_w = DASH_FULL_W - AXIS_L - AXIS_R;
+#define COL(t) ((int)(AXIS_L + ((t) - t0) / 86400.0 * plot_w))
+	const int top = TITLE_H, bottom = DASH_FULL_H - 80;
+
+	assert_non_null(d);
+	snprintf(audit, sizeof(audit), "%s/audit.jsonl", f->base);
+	assert_int_equal(fs_write_atomic(audit, log, sizeof(log) - 1, 0644), 0);
+	assert_int_equal(dash_set_audit_log(d, audit), 0);
+	assert_int_equal(dash_render(d, f->snap, NOW, &st), 0);
+	assert_int_equal(st.history_alerts, 1);
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-day-full.png", f->www_dir);
+
+	/* Firing 02:10-04:00: its middle, 03:05, is red over much of the column. */
+	assert_true(count_colour(png, COL(NOW - 4 * 3600 - 55 * 60), top, bottom, 247, 204, 204) > 50);
+	/* Maintenance 22:00-00:00: 23:00 is grey. */
+	assert_true(count_colour(png, COL(NOW - 9 * 3600), top, bottom, 216, 216, 216) > 50);
+	/* 18:00, neither: no shade of either. */
+	assert_int_equal(count_colour(png, COL(NOW - 14 * 3600), top, bottom, 247, 204, 204), 0);
+	assert_int_equal(count_colour(png, COL(NOW - 14 * 3600), top, bottom, 216, 216, 216), 0);
+	/* The thumbnails stay unshaded (their legend has no room). */
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-day.png", f->www_dir);
+	assert_int_equal(count_colour(png, AXIS_L + (int)((DASH_GRAPH_W - AXIS_L - AXIS_R) *
+	                                                  (86400 - 4 * 3600 - 55 * 60) / 86400.0),
+	                              top, DASH_GRAPH_H - 60, 247, 204, 204),
+	                 0);
+#undef COL
+	/* The history page and the graphs page say it in words. */
+	snprintf(png, sizeof(png), "%s/main/fridge-02/history.html", f->www_dir);
+	assert_int_equal(fs_read_all(png, &text, &len), 0);
+	assert_non_null(strstr(text, "main/fridge-02/temp/range"));
+	assert_non_null(strstr(text, "9.6 C")); /* the peak, with its unit */
+	assert_non_null(strstr(text, "2025-11-23 02:00")); /* start: the pending record */
+	assert_non_null(strstr(text, "2025-11-23 04:00"));
+	assert_non_null(strstr(text, "2 h 00 min"));
+	free(text);
+	snprintf(png, sizeof(png), "%s/main/fridge-02/temp-graphs.html", f->www_dir);
+	assert_int_equal(fs_read_all(png, &text, &len), 0);
+	assert_non_null(strstr(text, "firing from 2025-11-23 02:10 to 2025-11-23 04:00 (red)"));
+	assert_non_null(strstr(text, "Maintenance from 2025-11-22 22:00 to 2025-11-23 00:00 (grey)"));
+	free(text);
+	dash_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_render_site, setup_kept, teardown),
 	    cmocka_unit_test_setup_teardown(test_render_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_graph_no_leak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_graph_shading, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
