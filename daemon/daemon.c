@@ -147,12 +147,130 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* ---- the event loop's timers ---- */
+
+/* What the timers work on. */
+struct loop {
+	struct labqcd *d;
+	double watchdog_s; /* systemd's watchdog at half its interval; 0 = none */
+	double render_at;  /* the next render at dashboard_interval (monotonic) */
+};
+
+/*
+ * A timer runs when the monotonic clock passes `next`, and returns the
+ * delay until it runs again; `due` (may be NULL), asked on every pass,
+ * may bring it forward (an alert group due sooner, a render wanted now).
+ * The loop sleeps in poll() until the earliest `next`, at most a second,
+ * as ntpd computes its next action; the transitions every timer made are
+ * made durable once at the end of the pass.
+ */
+struct timer {
+	const char *name;
+	double next;
+	double (*run)(struct loop *l, double now);
+	double (*due)(struct loop *l, double now);
+};
+
+static double run_watchdog(struct loop *l, double now)
+{
+	(void)now;
+	if (l->watchdog_s <= 0)
+		return 3600;
+	sd_notify(0, "WATCHDOG=1");
+	return l->watchdog_s;
+}
+
+static double run_health(struct loop *l, double now)
+{
+	(void)now;
+	health_publish(l->d);
+	return 60.0;
+}
+
+/* Asked at least once a second, so a reload's new interval takes. */
+static double run_heartbeat(struct loop *l, double now)
+{
+	return fmin(heartbeat_tick(l->d->heartbeat, now), 1.0);
+}
+
+/* Time-driven rules once a second, not once per burst of messages. */
+static double run_rules(struct loop *l, double now)
+{
+	struct labqcd *d = l->d;
+
+	(void)now;
+	equipment_tick(d, d->clock);
+	qc_tick(d, d->clock);
+	alerts_tick(d->alerts, d->clock);
+	return 1.0;
+}
+
+/* The alert engine's own deadlines (group_wait, repeats) as they fall. */
+static double run_alerts(struct loop *l, double now)
+{
+	(void)now;
+	alerts_tick(l->d->alerts, l->d->clock);
+	return 1.0;
+}
+
+static double due_alerts(struct loop *l, double now)
+{
+	double at = alerts_next_deadline(l->d->alerts); /* wall clock; 0 = none */
+
+	return at > 0 ? now + (at - l->d->clock) : INFINITY;
+}
+
+/* At dashboard_interval, or earlier when the renderer wants a picture of
+ * data just written (the first after a start): asked once a second. */
+static double run_render(struct loop *l, double now)
+{
+	struct labqcd *d = l->d;
+	struct dash_snapshot *snap;
+
+	if (d->dashboard == NULL)
+		return 3600;
+	if (now >= l->render_at || dashboard_want_early(d->dashboard, d, now)) {
+		if ((snap = dashboard_snapshot(d, wall_clock())) != NULL)
+			dashboard_post(d->dashboard, snap);
+		l->render_at = now + d->cfg->daemon.dashboard_interval_s;
+	}
+	return fmax(0.01, fmin(1.0, l->render_at - now));
+}
+
+static double run_checkpoint(struct loop *l, double now)
+{
+	(void)now;
+	labqcd_checkpoint(l->d);
+	return l->d->cfg->daemon.flush_interval_s;
+}
+
+static void run_timers(struct loop *l, struct timer *t, size_t n, double now)
+{
+	for (size_t i = 0; i < n; i++) {
+		double due = t[i].due ? t[i].due(l, now) : INFINITY;
+
+		if (now >= t[i].next || now >= due)
+			t[i].next = now + t[i].run(l, now);
+	}
+}
+
+static double next_timer(struct loop *l, const struct timer *t, size_t n, double now)
+{
+	double next = INFINITY;
+
+	for (size_t i = 0; i < n; i++) {
+		double due = t[i].due ? t[i].due(l, now) : INFINITY;
+
+		next = fmin(next, fmin(t[i].next, due));
+	}
+	return next;
+}
+
 int daemon_run(struct config *cfg, const char *config_path)
 {
 	struct labqcd d;
 	struct control *ctl = NULL;
 	char path[4200];
-	double next_checkpoint;
 	int rc = 0;
 
 	install_signals();
@@ -194,32 +312,37 @@ int daemon_run(struct config *cfg, const char *config_path)
 	log_info("labqcd %s started: %zu instruments configured, broker %s", LABQCD_VERSION,
 		 cfg->n_instruments, cfg->mqtt.url);
 	sd_notify(0, "READY=1\nSTATUS=running");
-	next_checkpoint = mono_clock() + d.cfg->daemon.flush_interval_s;
-	double next_render = mono_clock() + 1.0; /* a first picture soon after start */
-	double next_rule_tick = mono_clock();
 	if ((d.dashboard = dashboard_open(d.cfg, true)) == NULL)
 		log_warn("dashboard %s: not rendering", d.cfg->daemon.www_dir);
-	/* Health telemetry soon after start, then once a minute; the
-	 * systemd watchdog at half its
-	 * interval (the loop wakes at least once a second). */
-	double next_health = mono_clock() + 5.0, next_watchdog = 0, watchdog_s = 0;
+
+	struct loop l = {.d = &d, .render_at = mono_clock() + 1.0}; /* a first picture soon */
 	uint64_t watchdog_usec = 0;
-	double beat_due = mono_clock(); /* the first heartbeat at once */
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
-		watchdog_s = watchdog_usec / 2e6;
+		l.watchdog_s = watchdog_usec / 2e6;
+	double start = mono_clock();
+	/* In the order they run within a pass. */
+	struct timer timers[] = {
+	    {"watchdog", start, run_watchdog, NULL},
+	    {"health", start + 5.0, run_health, NULL}, /* telemetry soon after start */
+	    {"heartbeat", start, run_heartbeat, NULL}, /* the first beat at once */
+	    {"rules", start, run_rules, NULL},
+	    {"alerts", start + 1.0, run_alerts, due_alerts},
+	    {"render", start + 1.0, run_render, NULL},
+	    {"checkpoint", start + d.cfg->daemon.flush_interval_s, run_checkpoint, NULL},
+	};
+	const size_t n_timers = sizeof(timers) / sizeof(timers[0]);
 
 	while (!want_stop) {
 		struct pollfd pfds[2 + CONTROL_CLIENTS_MAX];
 		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = POLLIN};
 		double now = mono_clock();
-		double wait = fmin(next_checkpoint - now, mqtt_next_deadline(d.mqtt, now));
-		double alert_due = alerts_next_deadline(d.alerts);
-		if (alert_due > 0)
-			wait = fmin(wait, alert_due - wall_clock());
-		wait = fmin(wait, beat_due - now);
-		wait = fmin(wait, 1.0); /* time-driven rules run once a second */
-		int timeout_ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
+		double wait = fmin(next_timer(&l, timers, n_timers, now) - now,
+				   mqtt_next_deadline(d.mqtt, now));
+		int timeout_ms;
 
+		d.clock = wall_clock();
+		wait = fmin(wait, 1.0);
+		timeout_ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
 		if (want_reload) {
 			want_reload = 0;
 			labqcd_reload(&d, config_path, NULL, 0);
@@ -240,44 +363,14 @@ int daemon_run(struct config *cfg, const char *config_path)
 		mqtt_io(d.mqtt, n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)),
 			n > 0 && (pfd.revents & POLLOUT), now);
 		journal_commit(d.journal);
-		labqcd_commit_transitions(&d);
 		if (n > 0)
-			control_io(ctl, pfds + 1, n_ctl, now);
-		if (watchdog_s > 0 && now >= next_watchdog) {
-			sd_notify(0, "WATCHDOG=1");
-			next_watchdog = now + watchdog_s;
-		}
-		if (now >= next_health) {
-			health_publish(&d);
-			next_health = now + 60.0;
-		}
-		journal_commit(d.journal);
-		labqcd_commit_transitions(&d);
+			control_io(ctl, pfds + 1, n_ctl, now); /* commits its own changes */
 		d.clock = wall_clock();
 		/* Before the rules: the broker alert, and whether stale is held. */
 		blind_check(&d, now, d.clock);
-		beat_due = now + heartbeat_tick(d.heartbeat, now);
-		/* Time-driven rules once a second (not once per burst of
-		 * messages); the alert engine's own deadlines as they fall. */
-		if (now >= next_rule_tick) {
-			equipment_tick(&d, d.clock);
-			qc_tick(&d, d.clock);
-			alerts_tick(d.alerts, d.clock);
-			next_rule_tick = now + 1.0;
-		} else if (alert_due > 0 && d.clock >= alert_due) {
-			alerts_tick(d.alerts, d.clock);
-		}
+		run_timers(&l, timers, n_timers, now);
+		/* Durable before the next input is taken. */
 		labqcd_commit_transitions(&d);
-		if (d.dashboard && (now >= next_render || dashboard_want_early(d.dashboard, &d, now))) {
-			struct dash_snapshot *snap = dashboard_snapshot(&d, wall_clock());
-			if (snap)
-				dashboard_post(d.dashboard, snap);
-			next_render = now + d.cfg->daemon.dashboard_interval_s;
-		}
-		if (now >= next_checkpoint) {
-			labqcd_checkpoint(&d);
-			next_checkpoint = now + d.cfg->daemon.flush_interval_s;
-		}
 	}
 	control_close(ctl);
 	ctl = NULL;
