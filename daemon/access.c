@@ -138,6 +138,7 @@ void access_denied(struct labqcd *d, uint64_t seq, const char *via, const char *
 	audit_write(d->audit, d->clock > 0 ? d->clock : wall_clock(), seq, rec);
 	log_warnx("denied: %s (%s) %s%s%s: %s", by, via, command, target[0] ? " " : "", target,
 	          reason);
-	d->transitions_pending = true; /* durable before the answer */
-	labqcd_commit_transitions(d);
+	/* Durable (and anchored) before the answer goes out. */
+	if (audit_sync(d->audit) == -1)
+		log_warn("denied record: audit log");
 }

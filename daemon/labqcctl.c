@@ -53,14 +53,16 @@ static void usage(FILE *out)
 static int verify_audit(const char *path, bool json)
 {
 	char err[512];
-	unsigned long lines = 0;
-	int ok = audit_verify(path, err, sizeof(err), &lines) == 0;
+	unsigned long lines = 0, unanchored = 0;
+	int ok = audit_verify(path, err, sizeof(err), &lines, &unanchored) == 0;
 
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", ok);
 		cJSON_AddStringToObject(o, "file", path);
 		cJSON_AddNumberToObject(o, "records", (double)lines);
+		if (ok)
+			cJSON_AddNumberToObject(o, "unanchored", (double)unanchored);
 		if (!ok)
 			cJSON_AddStringToObject(o, "error", err);
 		char *s = cJSON_PrintUnformatted(o);
@@ -68,7 +70,12 @@ static int verify_audit(const char *path, bool json)
 		free(s);
 		cJSON_Delete(o);
 	} else if (ok) {
-		printf("%s: %lu records, chain intact\n", path, lines);
+		printf("%s: %lu records, chain intact, end anchored%s", path, lines,
+		       unanchored ? "" : "\n");
+		if (unanchored)
+			printf(" at record %lu (the %lu after it were written since the last "
+			       "anchor)\n",
+			       lines - unanchored, unanchored);
 	} else {
 		fprintf(stderr, "labqcctl: %s: %s\n", path, err);
 	}

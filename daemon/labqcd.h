@@ -184,6 +184,10 @@ int state_save(struct labqcd *d);
  * alerts.json) before the next input is taken. */
 void labqcd_commit_transitions(struct labqcd *d);
 
+/* audit_publish.c: the audit log's anchor, retained on
+ * <prefix>/labqcd/audit/head (each checkpoint, every flush_interval). */
+void audit_publish_head(struct labqcd *d);
+
 /* daemon.c: config_load() whose errors go to the log. */
 struct config *config_load_logged(const char *path);
 /* daemon.c: reload `path` (SIGHUP and labqcctl reload): 0, or -1 when it
