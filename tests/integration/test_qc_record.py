@@ -42,7 +42,7 @@ instruments:
           L1: {{ mean: 100, sd: 2 }}
           L2: {{ mean: 250, sd: 5 }}
 access_mqtt:
-  ana: {{ key_file: {d}/ana.key }}
+  ana: {{ key_file: {d}/ana.key, may: [qc-action] }}
   lead: {{ key_file: {d}/lead.key, may: [qc-action, override] }}
 """
 KEYS = {"ana": b"ana-key-4711", "lead": b"lead-key-0815"}
