@@ -388,6 +388,14 @@ int mqtt_publish(struct mqtt *m, const char *topic, const char *payload)
 	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
+int mqtt_publish_retained(struct mqtt *m, const char *topic, const char *payload)
+{
+	if (!m->stats.connected)
+		return -1;
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
+	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
 void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out)
 {
 	*out = m->stats;

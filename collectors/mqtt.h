@@ -62,6 +62,8 @@ double mqtt_next_deadline(struct mqtt *m, double now_mono);
 
 /* Publish (labqcd's own health telemetry); QoS 0, not retained. */
 int mqtt_publish(struct mqtt *m, const char *topic, const char *payload);
+/* The same, QoS 1 and retained (a value a late subscriber must see). */
+int mqtt_publish_retained(struct mqtt *m, const char *topic, const char *payload);
 
 void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
 

@@ -120,6 +120,7 @@ struct alerts *alerts_open(const struct config *cfg, struct spool *spool,
 	a->spool = spool;
 	a->localtime = opts && opts->localtime ? opts->localtime : default_localtime;
 	a->localtime_arg = opts ? opts->localtime_arg : NULL;
+	a->audit = opts ? opts->audit : NULL;
 	if (opts && opts->external_url)
 		snprintf(a->external_url, sizeof(a->external_url), "%s", opts->external_url);
 	if (opts && opts->state_dir && opts->state_dir[0] &&

@@ -88,6 +88,7 @@ typedef int (*alerts_localtime_fn)(double t, struct tm *out, void *arg);
 struct alerts_opts {
 	const char *state_dir;       /* alerts.json lives here */
 	const char *external_url;    /* the dashboard, for webhooks; may be NULL */
+	const struct audit *audit;   /* its anchor goes into every notification; may be NULL */
 	alerts_localtime_fn localtime; /* NULL = localtime_r */
 	void *localtime_arg;
 };

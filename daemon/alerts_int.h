@@ -89,6 +89,7 @@ struct alerts {
 	void *localtime_arg;
 	char path[CFG_PATH_MAX + 16];
 	char external_url[CFG_PATH_MAX];
+	const struct audit *audit; /* borrowed: the anchor for notifications */
 	bool dirty;
 
 	struct alert *alerts; /* uthash by key */

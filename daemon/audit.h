@@ -11,6 +11,16 @@
  *
  * At open, a torn last line (no newline: a crash inside a write) is cut
  * off and logged, so the chain stays whole.
+ *
+ * The anchor: <name>.head beside <name>.jsonl (audit.head beside
+ * audit.jsonl; any other log name gets ".head" appended) holds
+ * {"records":N,"sha256":"<hash of line N>"}, rewritten (write-fsync-
+ * rename) after every audit_sync that appended something. At open a log
+ * that does not reach its anchor (fewer lines, or line N changed) is not
+ * appended to: it is moved aside with its anchor ("<path>.corrupt-<epoch>"
+ * and "<that>.head"), logged, and a new log begun whose first record is
+ *   {"type":"audit_reset","reason":...,"moved_to":...,
+ *    "anchor":{"records","sha256"},"found":{"records","sha256"}}
  */
 #ifndef LABQCD_AUDIT_H
 #define LABQCD_AUDIT_H
@@ -40,8 +50,15 @@ uint64_t audit_last_seq(const struct audit *a);
  */
 int audit_write(struct audit *a, double t, uint64_t seq, cJSON *rec);
 
-/* fsync the log (alert transitions are durable before the next input). */
+/* fsync the log (alert transitions are durable before the next input),
+ * then write the anchor if anything was appended since the last. */
 int audit_sync(struct audit *a);
+
+/* The last anchor written: record count and hash of that record. */
+void audit_head(const struct audit *a, unsigned long *records, char sha256[65]);
+
+/* The anchor's path for the log at `log`. */
+void audit_head_path(const char *log, char *buf, size_t len);
 
 void audit_close(struct audit *a);
 
@@ -49,9 +66,14 @@ void audit_close(struct audit *a);
 void audit_format_ts(double t, char *buf, size_t len);
 
 /*
- * Check the chain of the log at `path`. Returns 0 if whole; otherwise -1
- * with "line N: why" in err. `lines` (may be NULL) receives the count.
+ * Check the chain of the log at `path`, then its anchor: a log shorter
+ * than its anchor (cut), an anchored last line that differs (edited) or
+ * no anchor at all fail. Returns 0 if whole; otherwise -1 with the
+ * reason in err. `lines` (may be NULL) receives the count, `unanchored`
+ * (may be NULL) how many records follow the anchored one (written since
+ * the last anchor: a running daemon, or a crash).
  */
-int audit_verify(const char *path, char *err, size_t errlen, unsigned long *lines);
+int audit_verify(const char *path, char *err, size_t errlen, unsigned long *lines,
+                 unsigned long *unanchored);
 
 #endif

@@ -142,6 +142,8 @@ static const struct cfg_field daemon_fields[] = {
     FN("log_level", get_log_level),
     FLD(struct cfg_daemon, "rrdcached", CT_STRING, rrdcached, 0, 0, 0),
     FLD(struct cfg_daemon, "user", CT_STRING, user, 0, 0, 0),
+    FLDH(struct cfg_daemon, "control_group", CT_STRING, control_group, 0, 0, CF_NONEMPTY,
+         control_group_set),
     FLD(struct cfg_daemon, "dashboard_interval", CT_DURATION, dashboard_interval_s, 0, DAY,
         CF_LO_OPEN),
     FLD(struct cfg_daemon, "flush_interval", CT_DURATION, flush_interval_s, 0, DAY, CF_LO_OPEN),
@@ -191,6 +193,7 @@ static void defaults(struct config *cfg)
 	snprintf(d->rrd_dir, sizeof(d->rrd_dir), "var/rrd");
 	snprintf(d->www_dir, sizeof(d->www_dir), "var/www");
 	snprintf(d->control_socket, sizeof(d->control_socket), "var/run/labqcd.sock");
+	snprintf(d->control_group, sizeof(d->control_group), "labqcd");
 	d->log_level = LOG_LVL_INFO;
 	d->dashboard_interval_s = 60;
 	d->flush_interval_s = 60;
@@ -211,6 +214,7 @@ static void defaults(struct config *cfg)
 	snprintf(s->from, sizeof(s->from), "labqcd@localhost");
 	s->timeout_s = 30;
 	cfg_reports_defaults(&cfg->reports);
+	cfg->access.ack_comment_required = true;
 }
 
 static void load_daemon(struct cfg_ctx *c, yaml_node_t *n)
@@ -226,6 +230,9 @@ static void load_daemon(struct cfg_ctx *c, yaml_node_t *n)
 	if (d->user[0] != '\0' && !ident_ok(d->user))
 		cfg_error(c, cfg_map_get(c, n, "user"), "daemon.user", "not a user name: \"%s\"",
 		          d->user);
+	if (!ident_ok(d->control_group))
+		cfg_error(c, cfg_map_get(c, n, "control_group"), "daemon.control_group",
+		          "not a group name: \"%s\"", d->control_group);
 }
 
 static void load_mqtt(struct cfg_ctx *c, yaml_node_t *n)
@@ -281,10 +288,10 @@ static void syntax_error(struct cfg_ctx *c, yaml_parser_t *p)
 
 static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 {
-	static const char *const sections[] = {"daemon",    "mqtt",        "smtp",   "profiles",
-	                                       "receivers", "instruments", "routes", "reports", "heartbeat",
-	                                       NULL};
-	yaml_node_t *sec[9] = {NULL};
+	static const char *const sections[] = {
+	    "daemon",    "mqtt",   "smtp",        "profiles", "receivers",   "instruments", "routes",
+	    "reports",   "heartbeat", "access",   "access_mqtt", "mqtt_ack", "ack_comment", NULL};
+	yaml_node_t *sec[13] = {NULL};
 	yaml_node_pair_t *p;
 
 	if (cfg_is_null(root))
@@ -306,7 +313,8 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 		if (sections[i] == NULL)
 			cfg_error(c, kn, k,
 			          "unknown key (expected one of: daemon, mqtt, smtp, profiles, "
-			          "instruments, receivers, routes, reports, heartbeat)");
+			          "instruments, receivers, routes, reports, heartbeat, access, "
+			          "access_mqtt, mqtt_ack, ack_comment)");
 		else if (sec[i] == NULL)
 			sec[i] = cfg_node(c, p->value);
 	}
@@ -319,6 +327,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 	cfg_load_routes(c, sec[6]);
 	cfg_load_reports(c, sec[7]);
 	cfg_load_heartbeat(c, sec[8]);
+	cfg_load_access(c, sec[9], sec[10], sec[11], sec[12]);
 }
 
 static void parse_file(struct cfg_ctx *c, FILE *f)
@@ -418,6 +427,7 @@ void config_free(struct config *cfg)
 		cfg_route_free(&cfg->routes[i]);
 	free(cfg->routes);
 	cfg_reports_free(&cfg->reports);
+	cfg_access_free(&cfg->access);
 	free(cfg);
 }
 

@@ -48,6 +48,8 @@ struct cfg_daemon {
 	enum log_level log_level;
 	char rrdcached[CFG_PATH_MAX]; /* "" = write files directly */
 	char user[CFG_NAME_MAX];      /* "" = do not change user */
+	char control_group[CFG_NAME_MAX]; /* the socket's group; default "labqcd" */
+	bool control_group_set;           /* written in the file (a missing group is an error) */
 	double dashboard_interval_s;  /* default 60 */
 	double flush_interval_s;      /* RRD write coalescing, default 60 */
 	double state_interval_s;      /* state checkpoint, default 60 */
@@ -253,6 +255,30 @@ struct cfg_heartbeat {
 	double every_s;               /* default 60 */
 };
 
+/* Issue 20: who may do what. A grant names a Unix group (access:) or an
+ * MQTT signer (access_mqtt:), the commands its members may run ("all"
+ * for every one) and where: site/instrument globs, none = everywhere. */
+struct cfg_grant {
+	char who[CFG_NAME_MAX];
+	char **may;
+	size_t n_may;
+	char **on;
+	size_t n_on;
+	char key_file[CFG_PATH_MAX]; /* access_mqtt only */
+};
+
+enum mqtt_ack_mode { MQTT_ACK_SIGNED = 0, MQTT_ACK_OFF };
+
+struct cfg_access {
+	bool present; /* access: is in the file: what no grant allows is refused */
+	struct cfg_grant *grants;
+	size_t n_grants;
+	struct cfg_grant *mqtt; /* access_mqtt: the users who may sign on the ack topic */
+	size_t n_mqtt;
+	enum mqtt_ack_mode mqtt_ack; /* default signed */
+	bool ack_comment_required;   /* for critical alerts; default true */
+};
+
 struct config {
 	char path[CFG_PATH_MAX];
 	struct cfg_daemon daemon;
@@ -266,6 +292,7 @@ struct config {
 	size_t n_routes;
 	struct cfg_reports reports;
 	struct cfg_heartbeat heartbeat;
+	struct cfg_access access;
 };
 
 /*
@@ -292,6 +319,13 @@ const char *config_rule_name(enum rule_id id);
 /* Canonical Westgard rule name for a spelling such as "13s", "1:3s",
  * "1_3s", "2of32s", "r4s"; NULL when unknown. */
 const char *config_qc_rule_canonical(const char *s);
+
+/* The rights a grant may name: the control commands that change
+ * something, "override" (a QC override) and "all"; NULL-terminated. */
+extern const char *const config_rights[];
+
+/* -t: what access: means for this config, one paragraph to out. */
+void config_access_describe(const struct config *cfg, FILE *out);
 
 /* -t: warnings that do not make the config bad (rules: auto with a level
  * without bias, counted as bias 0); returns how many were printed. */

@@ -156,6 +156,11 @@ void cfg_instrument_free(struct cfg_instrument *ins);
 int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
 void cfg_analyte_free(struct cfg_qc_analyte *a);
 
+/* config_access.c */
+void cfg_load_access(struct cfg_ctx *c, yaml_node_t *access, yaml_node_t *access_mqtt,
+                     yaml_node_t *mqtt_ack, yaml_node_t *ack_comment);
+void cfg_access_free(struct cfg_access *a);
+
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);

@@ -10,16 +10,22 @@
  * client that says nothing for CLIENT_TIMEOUT_S is dropped. The commands
  * are in control_cmds.c, found by name in its table.
  *
- * Who did it: acknowledgements and events carry the peer's user name
- * (SO_PEERCRED), or "labqcctl" when it has none.
+ * Who did it: acknowledgements and events carry the peer's account
+ * (SO_PEERCRED), never a name the request gives; a request may add a
+ * display name ("name=" before the command), recorded beside it. With
+ * `access:` in the config every command is checked here, at dispatch,
+ * against the peer's groups (access.c); a refusal is a `denied` record.
+ * The socket belongs to daemon.control_group, mode 0660.
  */
 #include "daemon/control.h"
+#include "daemon/access.h"
 #include "daemon/control_int.h"
 #include "daemon/fsutil.h"
 #include "daemon/health.h"
 #include "daemon/labqcd.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -32,7 +38,6 @@
 
 #define REQUEST_MAX 4096
 #define CLIENT_TIMEOUT_S 10.0
-#define BY_MAX 128
 
 struct client {
 	int fd;
@@ -41,7 +46,7 @@ struct client {
 	char *out; /* the response, malloc'ed; NULL while reading */
 	size_t out_len, out_off;
 	double deadline; /* monotonic */
-	char by[BY_MAX];
+	struct access_peer peer;
 };
 
 struct control {
@@ -82,6 +87,27 @@ static bool socket_in_use(const struct sockaddr_un *sun)
 	return used;
 }
 
+int control_group_gid(const struct cfg_daemon *dc, gid_t *gid)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+	int e = getgrnam_r(dc->control_group, &gr, buf, sizeof(buf), &res);
+
+	if (e == 0 && res != NULL) {
+		*gid = res->gr_gid;
+		return 0;
+	}
+	if (dc->control_group_set) {
+		log_warnx("daemon.control_group %s: %s", dc->control_group,
+		          e ? strerror(e) : "no such group (groupadd it, or change the config)");
+		return -1;
+	}
+	log_warnx("control socket: no group %s (the default daemon.control_group): the socket "
+	          "keeps the daemon's own group",
+	          dc->control_group);
+	return 1;
+}
+
 struct control *control_open(const char *path, mode_t mode, struct labqcd *d,
                              const char *config_path)
 {
@@ -89,6 +115,9 @@ struct control *control_open(const char *path, mode_t mode, struct labqcd *d,
 	struct control *c;
 	struct stat st;
 	char dir[sizeof(sun.sun_path)];
+	bool made_dir = false;
+	gid_t gid = (gid_t)-1;
+	int have_group = control_group_gid(&d->cfg->daemon, &gid);
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -97,8 +126,19 @@ struct control *control_open(const char *path, mode_t mode, struct labqcd *d,
 		return NULL;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (parent_dir(path, dir, sizeof(dir)) == 0 && fs_mkdir_p(dir, 0750) == -1)
+	if (have_group == -1) {
+		errno = ENOENT;
 		return NULL;
+	}
+	if (parent_dir(path, dir, sizeof(dir)) == 0) {
+		made_dir = stat(dir, &st) == -1;
+		if (fs_mkdir_p(dir, 0750) == -1)
+			return NULL;
+		/* A directory we made must let the group reach the socket. */
+		if (made_dir && have_group == 0 && chown(dir, (uid_t)-1, gid) == -1)
+			log_warn("control socket directory %s: chown to group %s", dir,
+			         d->cfg->daemon.control_group);
+	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_warnx("control socket %s: exists and is not a socket; not touching it",
@@ -126,14 +166,21 @@ struct control *control_open(const char *path, mode_t mode, struct labqcd *d,
 		goto fail;
 	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
-	/* Nobody can connect before listen(), so the mode is right by then. */
-	if (chmod(path, mode) == -1 || listen(c->fd, CONTROL_CLIENTS_MAX) == -1) {
+	/* Nobody can connect before listen(), so owner and mode are right
+	 * by then. An unprivileged daemon may give the socket only to a
+	 * group it is in: main.c adds the control group when it drops
+	 * privileges. */
+	if ((have_group == 0 && chown(path, (uid_t)-1, gid) == -1) || chmod(path, mode) == -1 ||
+	    listen(c->fd, CONTROL_CLIENTS_MAX) == -1) {
 		int e = errno;
+		if (have_group == 0)
+			log_warn("control socket %s: group %s", path, d->cfg->daemon.control_group);
 		unlink(path);
 		errno = e;
 		goto fail;
 	}
-	log_info("control socket %s (mode %04o)", path, (unsigned)mode);
+	log_info("control socket %s (mode %04o, group %s)", path, (unsigned)mode,
+	         have_group == 0 ? d->cfg->daemon.control_group : "the daemon's");
 	return c;
 fail:;
 	int e = errno;
@@ -179,19 +226,34 @@ int control_pollfds(struct control *c, struct pollfd *pfd, int max)
 	return n;
 }
 
-static void peer_name(int fd, char *by, size_t len)
+/* Who is on the other end: uid, account and every group, from the
+ * kernel (SO_PEERCRED, SO_PEERGROUPS), not from anything it sends. A
+ * peer whose credentials cannot be read is nobody: uid -1, no groups. */
+static void peer_identify(int fd, struct access_peer *p)
 {
 	struct ucred cred;
-	socklen_t clen = sizeof(cred);
+	socklen_t clen = sizeof(cred), glen;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
-	snprintf(by, len, "labqcctl");
+	memset(p, 0, sizeof(*p));
+	p->uid = (uid_t)-1;
+	snprintf(p->account, sizeof(p->account), "unknown");
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1)
 		return;
+	p->uid = cred.uid;
+	p->gids[p->n_gids++] = cred.gid;
+	glen = (socklen_t)(sizeof(p->gids) - sizeof(p->gids[0]));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->gids + 1, &glen) == 0)
+		p->n_gids += glen / sizeof(p->gids[0]);
+	else
+		log_warn("control: SO_PEERGROUPS (uid %u): only its primary group counts",
+		         (unsigned)cred.uid);
 	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
-	    strlen(res->pw_name) < len)
-		snprintf(by, len, "%s", res->pw_name);
+	    strlen(res->pw_name) < sizeof(p->account))
+		snprintf(p->account, sizeof(p->account), "%s", res->pw_name);
+	else
+		snprintf(p->account, sizeof(p->account), "uid:%u", (unsigned)cred.uid);
 }
 
 static void accept_clients(struct control *c, double now)
@@ -207,17 +269,60 @@ static void accept_clients(struct control *c, double now)
 		memset(cl, 0, sizeof(*cl));
 		cl->fd = fd;
 		cl->deadline = now + CLIENT_TIMEOUT_S;
-		peer_name(fd, cl->by, sizeof(cl->by));
+		peer_identify(fd, &cl->peer);
 	}
 }
 
 /* ---- requests ---- */
 
+/* "name=Jane%20Doe": a display name, percent-encoded by labqcctl (a
+ * name has blanks); printable, at most 64 bytes. 0 or -1. */
+static int display_name(const char *enc, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *s = enc; *s; s++) {
+		unsigned v = (unsigned char)*s;
+		if (*s == '%') {
+			static const char hex[] = "0123456789abcdef";
+			const char *hi = s[1] ? strchr(hex, s[1] | 0x20) : NULL;
+			const char *lo = hi && s[2] ? strchr(hex, s[2] | 0x20) : NULL;
+			if (lo == NULL)
+				return -1;
+			v = (unsigned)((hi - hex) * 16 + (lo - hex));
+			s += 2;
+		}
+		if (v < 0x20 || v == 0x7f || n + 1 >= len || n >= 64)
+			return -1;
+		out[n++] = (char)v;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Run the command `k` if the peer may (access.c); -1 with r->err and a
+ * `denied` record if not. */
+static int dispatch(struct control *c, const struct control_cmd *k, char *args, struct reply *r,
+                    const struct access_peer *peer)
+{
+	char right[32], target[ALERT_KEY_MAX], why[384];
+
+	if (access_right_of(k->name, args, right, sizeof(right), target, sizeof(target)) &&
+	    !access_allowed(&c->d->cfg->access, peer, right, target, why, sizeof(why))) {
+		c->d->clock = wall_clock();
+		access_denied(c->d, 0, "control", peer->account, right, target, why);
+		snprintf(r->err, sizeof(r->err), "denied: %s", why);
+		return -1;
+	}
+	return k->fn(c->d, c->config_path, args, r, peer->account);
+}
+
 /* One request line into a malloc'ed response (JSON line or text). */
-static char *handle(struct control *c, char *line, const char *by, size_t *out_len)
+static char *handle(struct control *c, char *line, const struct access_peer *peer,
+                    size_t *out_len)
 {
 	struct reply r;
-	char *text = NULL, *out = NULL;
+	char *text = NULL, *out = NULL, name[ACCESS_NAME_MAX * 3] = "";
 	size_t text_len = 0;
 	bool json = false;
 	int rc = -1;
@@ -228,11 +333,21 @@ static char *handle(struct control *c, char *line, const char *by, size_t *out_l
 		json = true;
 		p += 4;
 	}
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "name=", 5) == 0) {
+		char *w = control_next_word(&p);
+		if (display_name(w + 5, name, sizeof(name)) == -1)
+			snprintf(r.err, sizeof(r.err), "a display name is printable, at most 64 bytes");
+		r.name = name;
+	}
 	r.obj = cJSON_CreateObject();
 	cJSON_AddTrueToObject(r.obj, "ok");
 	r.text = open_memstream(&text, &text_len);
 	if (r.obj == NULL || r.text == NULL) {
 		snprintf(r.err, sizeof(r.err), "out of memory");
+	} else if (r.err[0] != '\0') {
+		/* the display name was refused */
 	} else if ((cmd = control_next_word(&p)) == NULL) {
 		snprintf(r.err, sizeof(r.err), "empty request");
 	} else {
@@ -241,7 +356,7 @@ static char *handle(struct control *c, char *line, const char *by, size_t *out_l
 		while (k->name != NULL && strcmp(k->name, cmd) != 0)
 			k++;
 		if (k->name != NULL)
-			rc = k->fn(c->d, c->config_path, p, &r, by);
+			rc = dispatch(c, k, p, &r, peer);
 		else
 			snprintf(r.err, sizeof(r.err), "unknown command \"%.64s\"", cmd);
 	}
@@ -330,12 +445,12 @@ static void client_request(struct control *c, struct client *cl)
 		*nl = '\0';
 		if (nl > cl->in && nl[-1] == '\r')
 			nl[-1] = '\0';
-		cl->out = handle(c, cl->in, cl->by, &cl->out_len);
+		cl->out = handle(c, cl->in, &cl->peer, &cl->out_len);
 	} else if (cl->in_len >= sizeof(cl->in) - 1) {
 		cl->out = strdup("error: request longer than 4 KiB\n");
 		cl->out_len = cl->out ? strlen(cl->out) : 0;
 	} else {
-		cl->out = handle(c, cl->in, cl->by, &cl->out_len);
+		cl->out = handle(c, cl->in, &cl->peer, &cl->out_len);
 	}
 }
 

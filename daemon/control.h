@@ -2,11 +2,14 @@
  * control.h: the control socket (DESIGN section 8, `labqcctl`).
  *
  * A unix stream socket at daemon.control_socket, mode 0660, owned by the
- * daemon's user and group (so members of that group, the lab's
- * operators, may use it). One request line, one response, then the
- * daemon closes the connection. A request is
+ * daemon's user and daemon.control_group (so members of that group, the
+ * lab's operators, may use it; with `access:` only for what their other
+ * groups are granted, access.h). One request line, one response, then
+ * the daemon closes the connection. A request is
  *
- *     [json ]COMMAND [ARG ...]
+ *     [json ][name=DISPLAY-NAME ]COMMAND [ARG ...]
+ *
+ * (the display name percent-encoded: %20 for a blank), and COMMAND one of
  *
  *     status
  *     ack KEY [COMMENT...]          (the comment is the rest of the line)
@@ -29,13 +32,20 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include "daemon/config.h"
+
 #define CONTROL_CLIENTS_MAX 16
 
 struct labqcd;
 struct control;
 
+/* daemon.control_group's gid: 0; 1 when the default group does not
+ * exist (logged; the socket keeps the daemon's group); -1 when the
+ * configured one does not (logged; fatal at start). */
+int control_group_gid(const struct cfg_daemon *dc, gid_t *gid);
+
 /*
- * Listen on `path` with `mode` (0660). A stale socket left by a previous
+ * Listen on `path` with `mode` (0660), group daemon.control_group. A stale socket left by a previous
  * run is removed first; a path that is not a socket, or a socket another
  * process still answers on, is refused. `d` and `config_path` are
  * borrowed for the handlers (reload reads config_path). NULL and errno.

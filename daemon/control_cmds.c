@@ -72,32 +72,48 @@ static int cmd_ack(struct labqcd *d, const char *config_path, char *args,
 		return -1;
 	}
 	labqcd_set_clock(d);
-	if (labqcd_ack(d, 0, key, by, comment) == -1) {
+	if (labqcd_ack(d, 0, "control", key, by, r->name ? r->name : "", comment, r->err,
+	               sizeof(r->err)) == -1) {
 		labqcd_commit_transitions(d);
-		snprintf(r->err, sizeof(r->err), "no alert %s", key);
 		return -1;
 	}
 	labqcd_commit_transitions(d);
 	log_info("control: %s acknowledged %s", by, key);
 	cJSON_AddStringToObject(r->obj, "key", key);
 	cJSON_AddStringToObject(r->obj, "by", by);
-	fprintf(r->text, "%s acknowledged by %s\n", key, by);
+	if (r->name && r->name[0])
+		cJSON_AddStringToObject(r->obj, "name", r->name);
+	fprintf(r->text, "%s acknowledged by %s%s%s%s\n", key, by, r->name && r->name[0] ? " (" : "",
+	        r->name ? r->name : "", r->name && r->name[0] ? ")" : "");
 	return 0;
 }
 
 /* qc-action {JSON}: a rejected run's disposition (labqcctl builds the
- * JSON; the person is its "by", the socket's peer is logged). */
+ * JSON). The record's "by" is the socket's peer, whatever the JSON says;
+ * a "by" or "name" given there becomes the display name beside it. */
 static int cmd_qc_action(struct labqcd *d, const char *config_path, char *args,
                           struct reply *r, const char *peer)
 {
 	(void)config_path;
 	cJSON *o = cJSON_Parse(args);
+	const cJSON *given;
 	int rc;
 
-	if (o == NULL) {
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
 		snprintf(r->err, sizeof(r->err), "usage: qc-action {JSON}");
 		return -1;
 	}
+	if (r->name && r->name[0]) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "name");
+		cJSON_AddStringToObject(o, "name", r->name);
+	} else if (cJSON_GetObjectItemCaseSensitive(o, "name") == NULL &&
+	           cJSON_IsString(given = cJSON_GetObjectItemCaseSensitive(o, "by")) &&
+	           strcmp(given->valuestring, peer) != 0) {
+		cJSON_AddStringToObject(o, "name", given->valuestring);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "by");
+	cJSON_AddStringToObject(o, "by", peer);
 	labqcd_set_clock(d);
 	rc = qc_action_json(d, 0, o, r->err, sizeof(r->err));
 	labqcd_commit_transitions(d);

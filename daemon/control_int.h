@@ -17,6 +17,7 @@ struct reply {
 	cJSON *obj; /* JSON result fields */
 	FILE *text; /* human text */
 	char err[512];
+	const char *name; /* the caller's display name ("name=" in the request), or NULL */
 };
 
 /* One command: `args` is the rest of the request line (the handler may

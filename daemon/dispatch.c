@@ -10,6 +10,8 @@
  * of the pack is stored.
  */
 #include "daemon/labqcd.h"
+#include "daemon/access.h"
+#include "daemon/ack_sign.h"
 #include "daemon/units.h"
 
 #include <math.h>
@@ -280,10 +282,12 @@ void labqcd_event(struct labqcd *d, uint64_t seq, const char *site, const char *
 		equipment_event(d, seq, site, instrument, ev);
 }
 
-/* <prefix>/labqcd/ack: {"key": "...", "by": "...", "comment": "..."} */
+/* <prefix>/labqcd/ack: {"key", "comment", "name", "user", "ts", "nonce",
+ * "sig"}, or {"qc_action": {...}, "user", "ts", "nonce", "sig"}: signed
+ * by its user (ack_sign.h), who is the record's "by". */
 static void on_ack(struct labqcd *d, uint64_t seq, const struct message *m)
 {
-	char text[4096];
+	char text[4096], err[256];
 	cJSON *o;
 
 	/* cJSON may read one byte past a buffer that is not NUL-terminated
@@ -295,44 +299,85 @@ static void on_ack(struct labqcd *d, uint64_t seq, const struct message *m)
 	memcpy(text, m->payload, m->payload_len);
 	text[m->payload_len] = '\0';
 	o = cJSON_Parse(text);
+	if (seq != 0 && seq <= d->state_seq) {
+		cJSON_Delete(o); /* the saved state has it */
+		return;
+	}
 	/* {"qc_action": {...}}: a rejected run's disposition (qc_runs.c) */
-	const cJSON *qa = cJSON_GetObjectItemCaseSensitive(o, "qc_action");
-	if (qa) {
-		char err[256];
-		if ((seq == 0 || seq > d->state_seq) &&
-		    qc_action_json(d, seq, qa, err, sizeof(err)) == -1)
-			drop(d, seq, m, err);
+	cJSON *qa = cJSON_GetObjectItemCaseSensitive(o, "qc_action");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(o, "user");
+	if (cJSON_IsObject(qa)) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(qa, "key");
+		const char *target = cJSON_IsString(key) ? key->valuestring : "";
+		const char *right = cJSON_GetObjectItemCaseSensitive(qa, "override") ? "override"
+		                                                                     : "qc-action";
+		if (ack_sign_check(d, seq, "qc_action", o, qa, right, target) == 0) {
+			/* the signer is "by"; a "by" in the message was never signed */
+			cJSON_DeleteItemFromObjectCaseSensitive(qa, "by");
+			cJSON_AddStringToObject(qa, "by", user->valuestring);
+			if (qc_action_json(d, seq, qa, err, sizeof(err)) == -1)
+				drop(d, seq, m, err);
+		}
 		cJSON_Delete(o);
 		return;
 	}
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-	const cJSON *by = cJSON_GetObjectItemCaseSensitive(o, "by");
 	const cJSON *comment = cJSON_GetObjectItemCaseSensitive(o, "comment");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
 
-	if (!cJSON_IsString(key) || !cJSON_IsString(by) || strlen(key->valuestring) >= ALERT_KEY_MAX ||
-	    strlen(by->valuestring) == 0 || strlen(by->valuestring) > 128 ||
-	    (comment && (!cJSON_IsString(comment) || strlen(comment->valuestring) > 1024))) {
-		drop(d, seq, m, "an acknowledgement needs {\"key\": ..., \"by\": ..., \"comment\": ...}");
+	if (!cJSON_IsString(key) || strlen(key->valuestring) >= ALERT_KEY_MAX ||
+	    (comment && (!cJSON_IsString(comment) || strlen(comment->valuestring) > 1024)) ||
+	    (name && (!cJSON_IsString(name) || strlen(name->valuestring) > 64))) {
+		drop(d, seq, m,
+		     "an acknowledgement needs {\"key\", \"comment\", \"user\", \"ts\", "
+		     "\"nonce\", \"sig\"}");
 		cJSON_Delete(o);
 		return;
 	}
-	if (seq != 0 && seq <= d->state_seq) {
-		cJSON_Delete(o);
-		return;
-	}
-	labqcd_ack(d, seq, key->valuestring, by->valuestring,
-		   comment ? comment->valuestring : "");
+	if (ack_sign_check(d, seq, "ack", o, o, "ack", key->valuestring) == 0)
+		labqcd_ack(d, seq, "mqtt", key->valuestring, user->valuestring,
+			   name ? name->valuestring : "", comment ? comment->valuestring : "", err,
+			   sizeof(err));
 	cJSON_Delete(o);
 }
 
-int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
-	       const char *comment)
+struct severity_of {
+	const char *key;
+	enum severity sev;
+	bool found;
+};
+
+static void find_severity(const struct alert_view *v, void *arg)
 {
+	struct severity_of *s = arg;
+
+	if (strcmp(v->key, s->key) == 0) {
+		s->sev = v->severity;
+		s->found = true;
+	}
+}
+
+int labqcd_ack(struct labqcd *d, uint64_t seq, const char *via, const char *key, const char *by,
+	       const char *name, const char *comment, char *err, size_t errlen)
+{
+	struct severity_of sv = {.key = key};
+
+	/* 21 CFR 11.50: the meaning of a signature; for a critical alarm
+	 * the comment is it. */
+	alerts_foreach(d->alerts, find_severity, &sv);
+	if (sv.found && sv.sev == SEV_CRITICAL && comment[0] == '\0' &&
+	    d->cfg->access.ack_comment_required) {
+		snprintf(err, errlen, "%s is critical: acknowledging it needs a comment "
+			 "(what was found or done)", key);
+		access_denied(d, seq, via, by, "ack", key, "a critical alert's ack needs a comment");
+		return -1;
+	}
 	if (alerts_ack(d->alerts, key, by, comment, d->clock) == -1) {
 		char topic[ID_MAX + 16];
 		snprintf(topic, sizeof(topic), "%s/labqcd/ack", d->cfg->mqtt.prefix);
 		drop_topic(d, seq, topic, strlen(topic), d->clock,
 			   "acknowledgement of an alert that does not exist");
+		snprintf(err, errlen, "no alert %s", key);
 		return -1;
 	}
 	cJSON *rec = cJSON_CreateObject();
@@ -340,7 +385,11 @@ int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
 	cJSON_AddStringToObject(rec, "key", key);
 	cJSON_AddStringToObject(rec, "state", "acknowledged");
 	cJSON_AddStringToObject(rec, "by", by);
+	if (name[0])
+		cJSON_AddStringToObject(rec, "name", name);
 	cJSON_AddStringToObject(rec, "comment", comment);
+	if (strcmp(via, "control") != 0)
+		cJSON_AddStringToObject(rec, "via", via);
 	audit_write(d->audit, d->clock, seq, rec);
 	d->transitions_pending = true;
 	return 0;

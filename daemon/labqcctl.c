@@ -38,13 +38,14 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: labqcctl [-s SOCKET] [--json] status | ack KEY [COMMENT] |\n"
+	        "usage: labqcctl [-s SOCKET] [--json] [-n NAME] status | ack KEY [COMMENT] |\n"
 	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
 	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE] |\n"
-	        "       qc-action KEY RUN --by NAME [--reviewed]\n"
+	        "       qc-action KEY RUN [--by NAME] [--reviewed]\n"
 	        "                 [--override accept|reject --reason TEXT] [WHAT WAS DONE]\n"
 	        "  -s SOCKET        control socket (default " DEFAULT_SOCKET ")\n"
 	        "  -j, --json       answer as one JSON object line\n"
+	        "  -n, --name NAME  your display name, recorded beside your account\n"
 	        "  -h, --help       this help\n"
 	        "exit: 0 done, 1 refused or failed, 2 usage, 3 daemon not reachable\n");
 }
@@ -52,14 +53,16 @@ static void usage(FILE *out)
 static int verify_audit(const char *path, bool json)
 {
 	char err[512];
-	unsigned long lines = 0;
-	int ok = audit_verify(path, err, sizeof(err), &lines) == 0;
+	unsigned long lines = 0, unanchored = 0;
+	int ok = audit_verify(path, err, sizeof(err), &lines, &unanchored) == 0;
 
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", ok);
 		cJSON_AddStringToObject(o, "file", path);
 		cJSON_AddNumberToObject(o, "records", (double)lines);
+		if (ok)
+			cJSON_AddNumberToObject(o, "unanchored", (double)unanchored);
 		if (!ok)
 			cJSON_AddStringToObject(o, "error", err);
 		char *s = cJSON_PrintUnformatted(o);
@@ -67,7 +70,12 @@ static int verify_audit(const char *path, bool json)
 		free(s);
 		cJSON_Delete(o);
 	} else if (ok) {
-		printf("%s: %lu records, chain intact\n", path, lines);
+		printf("%s: %lu records, chain intact, end anchored%s", path, lines,
+		       unanchored ? "" : "\n");
+		if (unanchored)
+			printf(" at record %lu (the %lu after it were written since the last "
+			       "anchor)\n",
+			       lines - unanchored, unanchored);
 	} else {
 		fprintf(stderr, "labqcctl: %s: %s\n", path, err);
 	}
@@ -95,7 +103,7 @@ static int add_word(char *req, size_t len, const char *w, bool rest)
 }
 
 /* The request line for argv (the command first), or -1 on a usage error. */
-static int build_request(int argc, char **argv, bool json, char *req, size_t len)
+static int build_request(int argc, char **argv, const char *prefix, char *req, size_t len)
 {
 	static const struct {
 		const char *name;
@@ -118,7 +126,7 @@ static int build_request(int argc, char **argv, bool json, char *req, size_t len
 			fprintf(stderr, "labqcctl: maintenance INSTRUMENT start|end\n");
 			return -1;
 		}
-		snprintf(req, len, "%s%s", json ? "json " : "", cmd);
+		snprintf(req, len, "%s%s", prefix, cmd);
 		for (int k = 1; k < argc; k++) {
 			/* ack's comment: every word after the key. */
 			bool rest = strcmp(cmd, "ack") == 0 && k >= 2;
@@ -131,9 +139,11 @@ static int build_request(int argc, char **argv, bool json, char *req, size_t len
 	return -1;
 }
 
-/* qc-action KEY RUN --by NAME [--reviewed] [--override accept|reject
- * --reason TEXT] [WHAT WAS DONE ...]: the request carries it as JSON. */
-static int qc_action_request(int argc, char **argv, bool json, char *req, size_t len)
+/* qc-action KEY RUN [--by NAME] [--reviewed] [--override accept|reject
+ * --reason TEXT] [WHAT WAS DONE ...]: the request carries it as JSON.
+ * The daemon records the caller's account as "by"; --by NAME is a
+ * display name beside it (as -n NAME). */
+static int qc_action_request(int argc, char **argv, const char *prefix, char *req, size_t len)
 {
 	cJSON *o = cJSON_CreateObject();
 	char action[1024] = "", *s;
@@ -163,13 +173,12 @@ static int qc_action_request(int argc, char **argv, bool json, char *req, size_t
 			snprintf(action + n, sizeof(action) - n, "%s%s", n ? " " : "", argv[k]);
 		}
 	}
-	if (by == NULL)
-		goto usage;
-	cJSON_AddStringToObject(o, "by", by);
+	if (by != NULL)
+		cJSON_AddStringToObject(o, "name", by);
 	if (action[0])
 		cJSON_AddStringToObject(o, "action", action);
 	s = cJSON_PrintUnformatted(o);
-	if (s && (size_t)snprintf(req, len, "%sqc-action %s", json ? "json " : "", s) < len)
+	if (s && (size_t)snprintf(req, len, "%sqc-action %s", prefix, s) < len)
 		rc = 0;
 	else
 		fprintf(stderr, "labqcctl: qc-action: request too long\n");
@@ -177,10 +186,35 @@ static int qc_action_request(int argc, char **argv, bool json, char *req, size_t
 	cJSON_Delete(o);
 	return rc;
 usage:
-	fprintf(stderr, "labqcctl: qc-action KEY RUN --by NAME [--reviewed] "
+	fprintf(stderr, "labqcctl: qc-action KEY RUN [--by NAME] [--reviewed] "
 	                "[--override accept|reject --reason TEXT] [WHAT WAS DONE]\n");
 	cJSON_Delete(o);
 	return -1;
+}
+
+/* "[json ][name=ENCODED ]": the display name percent-encoded (blanks
+ * and '%' as %20, %25), so it stays one word of the request line. */
+static int request_prefix(bool json, const char *name, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "%s", json ? "json " : "");
+
+	if (name == NULL)
+		return 0;
+	if (name[0] == '\0' || strlen(name) > 64) {
+		fprintf(stderr, "labqcctl: --name: 1 to 64 bytes\n");
+		return -1;
+	}
+	n += (size_t)snprintf(out + n, len - n, "name=");
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f) {
+			fprintf(stderr, "labqcctl: --name: no control characters\n");
+			return -1;
+		}
+		n += (size_t)(*c == ' ' || *c == '%' ? snprintf(out + n, len - n, "%%%02X", *c)
+		                                     : snprintf(out + n, len - n, "%c", *c));
+	}
+	snprintf(out + n, len - n, " ");
+	return 0;
 }
 
 /* Send the request, read the whole answer (malloc'ed, NUL-terminated). */
@@ -266,14 +300,22 @@ fail:
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"json", no_argument, NULL, 'j'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	const char *name = NULL;
+	char prefix[256];
 	const char *socket_path = DEFAULT_SOCKET;
 	char req[REQUEST_MAX];
 	bool json = false;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:jn:h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			name = optarg;
+			break;
 		case 's':
 			socket_path = optarg;
 			break;
@@ -299,9 +341,11 @@ int main(int argc, char **argv)
 		}
 		return verify_audit(optind + 1 < argc ? argv[optind + 1] : DEFAULT_AUDIT, json);
 	}
+	if (request_prefix(json, name, prefix, sizeof(prefix)) == -1)
+		return EXIT_USAGE;
 	if (strcmp(argv[optind], "qc-action") == 0
-	        ? qc_action_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1
-	        : build_request(argc - optind, argv + optind, json, req, sizeof(req) - 1) == -1) {
+	        ? qc_action_request(argc - optind, argv + optind, prefix, req, sizeof(req) - 1) == -1
+	        : build_request(argc - optind, argv + optind, prefix, req, sizeof(req) - 1) == -1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -59,7 +59,7 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 			return -1;
 		}
 	}
-	struct alerts_opts ao = {.state_dir = dc->state_dir, .external_url = NULL};
+	struct alerts_opts ao = {.state_dir = dc->state_dir, .external_url = NULL, .audit = d->audit};
 	if ((d->alerts = alerts_open(cfg, d->spool, &ao)) == NULL) {
 		log_warn("alert engine");
 		return -1;
@@ -131,6 +131,7 @@ void labqcd_checkpoint(struct labqcd *d)
 	journal_rotate(d->journal, d->next_seq);
 	store_flush(d->store);
 	audit_sync(d->audit);
+	audit_publish_head(d); /* the anchor, retained on the broker */
 	state_save(d);
 	upto = store_done_seq(d->store);
 	if (upto > d->state_seq)

@@ -111,9 +111,13 @@ void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m);
  * handed to the equipment rules. `seq` 0 for one that is not an input. */
 void labqcd_event(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
 		  const struct payload_event *ev);
-/* dispatch.c: a person acknowledged an alert (MQTT or labqcctl). */
-int labqcd_ack(struct labqcd *d, uint64_t seq, const char *key, const char *by,
-	       const char *comment);
+/* dispatch.c: a person acknowledged an alert (MQTT or labqcctl): `by`
+ * the account or signer, `name` a display name ("" = none). -1 with
+ * err when there is no such alert (a `dropped` record) or a critical
+ * alert's ack has no comment and ack_comment is required (a `denied`
+ * record, via "control" or "mqtt"). */
+int labqcd_ack(struct labqcd *d, uint64_t seq, const char *via, const char *key, const char *by,
+	       const char *name, const char *comment, char *err, size_t errlen);
 
 /* conditions.c: rule conditions -> alert transitions (records + engine).
  * Returns 1 when a transition was made. */
@@ -138,6 +142,7 @@ void qc_tick(struct labqcd *d, double now);
 /* A rejected run's disposition (labqcctl qc-action, the ack topic). */
 struct qc_action_req {
 	const char *key, *run, *by, *action; /* action "" with an override only */
+	const char *name;                    /* display name beside by; "" = none */
 	bool reviewed;                       /* patient results since the last accepted run */
 	int override;                        /* 0 none, 1 accept, 2 reject */
 	const char *reason;                  /* the override's */
@@ -210,6 +215,9 @@ void labqcd_commit_transitions(struct labqcd *d);
 void labqcd_commit_now(struct labqcd *d);
 /* The daemon's clock set to the wall clock now (inputs from labqcctl). */
 double labqcd_set_clock(struct labqcd *d);
+/* audit_publish.c: the audit log's anchor, retained on
+ * <prefix>/labqcd/audit/head (each checkpoint, every flush_interval). */
+void audit_publish_head(struct labqcd *d);
 /* config_load() whose errors go to the log. */
 struct config *config_load_logged(const char *path);
 /* Reload `path` (SIGHUP and labqcctl reload): 0, or -1 when it has

@@ -16,6 +16,7 @@
  * secrets it reads and the socket it binds are the user's.
  */
 #include "daemon/labqcd.h"
+#include "daemon/control.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -102,6 +103,21 @@ static int mkdir_owned(const char *path, unsigned mode, uid_t uid, gid_t gid)
 	}
 }
 
+/* Add gid to the supplementary groups initgroups set. 0 or -1. */
+static int join_group(gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX + 1];
+	int n = getgroups(NGROUPS_MAX, groups);
+
+	if (n == -1)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 0;
+	groups[n++] = gid;
+	return setgroups((size_t)n, groups);
+}
+
 /* Root with daemon.user: create the directories, then become the user.
  * 0, or -1 after logging why (fatal at start). */
 static int drop_privileges(const struct config *cfg)
@@ -124,17 +140,26 @@ static int drop_privileges(const struct config *cfg)
 			log_warnx("daemon.user %s: no such user", dc->user);
 		return -1;
 	}
+	/* The control group: the socket's directory is its, and the daemon
+	 * joins it (beside daemon.user's own groups) so that it may give
+	 * the socket to it once it is no longer root. */
+	gid_t cgid = pw->pw_gid;
+	int have_cgid = control_group_gid(dc, &cgid);
+	if (have_cgid == -1)
+		return -1;
 	snprintf(sockdir, sizeof(sockdir), "%s", dc->control_socket);
 	const char *dirs[] = {dc->state_dir, dc->rrd_dir, dc->www_dir,
 			      dc->control_socket[0] ? dirname(sockdir) : ""};
 	const unsigned modes[] = {0750, 0755, 0755, 0750}; /* as labqcd_open makes them */
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (dirs[i][0] && mkdir_owned(dirs[i], modes[i], pw->pw_uid, pw->pw_gid) == -1) {
+		gid_t g = i == 3 && have_cgid == 0 ? cgid : pw->pw_gid;
+		if (dirs[i][0] && mkdir_owned(dirs[i], modes[i], pw->pw_uid, g) == -1) {
 			log_warn("%s", dirs[i]);
 			return -1;
 		}
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    (have_cgid == 0 && join_group(cgid) == -1) || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
 		log_warn("dropping privileges to %s", dc->user);
 		return -1;
@@ -233,6 +258,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (check) {
 		config_qc_warnings(cfg, stderr);
+		config_access_describe(cfg, stdout);
 		printf("%s: configuration OK (%zu instruments, %zu receivers, %zu routes)\n",
 		       config_path, cfg->n_instruments, cfg->n_receivers, cfg->n_routes);
 		config_free(cfg);

@@ -334,6 +334,11 @@ char *mime_email(const struct notification *n, const struct mime_opts *o, size_t
 	sb_str(&b, "X-Labqcd-Status: ");
 	sb_header_value(&b, n->status);
 	sb_str(&b, "\r\n");
+	if (n->audit_head[0]) {
+		sb_str(&b, "X-Labqcd-Audit-Head: ");
+		sb_header_value(&b, n->audit_head);
+		sb_str(&b, "\r\n");
+	}
 
 	body = mime_body_text(n);
 	if (body == NULL) {

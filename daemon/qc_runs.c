@@ -278,6 +278,8 @@ int qc_action(struct labqcd *d, uint64_t seq, const struct qc_action_req *req, c
 	if (r->rerun_of[0])
 		cJSON_AddStringToObject(rec, "rerun_of", r->rerun_of);
 	cJSON_AddStringToObject(rec, "by", req->by);
+	if (req->name && req->name[0])
+		cJSON_AddStringToObject(rec, "name", req->name);
 	if (req->action[0])
 		cJSON_AddStringToObject(rec, "action", req->action);
 	cJSON_AddBoolToObject(rec, "reviewed", req->reviewed);
@@ -324,18 +326,20 @@ int qc_action_json(struct labqcd *d, uint64_t seq, const cJSON *o, char *err, si
 	const cJSON *reviewed = cJSON_GetObjectItemCaseSensitive(o, "reviewed");
 	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(o, "override");
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
-	struct qc_action_req req = {.action = "", .reason = ""};
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	struct qc_action_req req = {.action = "", .reason = "", .name = ""};
 
 	if (!cJSON_IsObject(o) || !cJSON_IsString(key) || !cJSON_IsString(run) ||
 	    !cJSON_IsString(by) || (action && !cJSON_IsString(action)) ||
 	    (reviewed && !cJSON_IsBool(reviewed)) || (ov && !cJSON_IsString(ov)) ||
-	    (reason && !cJSON_IsString(reason))) {
+	    (reason && !cJSON_IsString(reason)) || (name && !cJSON_IsString(name))) {
 		snprintf(err, errlen, "a qc_action needs {\"key\", \"run\", \"by\", \"action\"} "
 		                      "(strings), \"reviewed\" (true/false), \"override\" and "
 		                      "\"reason\" (strings)");
 		return -1;
 	}
-	if (strlen(by->valuestring) >= ID_MAX || (action && strlen(action->valuestring) >= QC_TEXT_MAX) ||
+	if (strlen(by->valuestring) >= ID_MAX || (name && strlen(name->valuestring) >= ID_MAX) ||
+	    (action && strlen(action->valuestring) >= QC_TEXT_MAX) ||
 	    (reason && strlen(reason->valuestring) >= QC_TEXT_MAX)) {
 		snprintf(err, errlen, "by, action or reason too long");
 		return -1;
@@ -345,6 +349,13 @@ int qc_action_json(struct labqcd *d, uint64_t seq, const cJSON *o, char *err, si
 			snprintf(err, errlen, "control character in by");
 			return -1;
 		}
+	for (const char *c = name ? name->valuestring : ""; *c; c++)
+		if ((unsigned char)*c < 0x20) {
+			snprintf(err, errlen, "control character in name");
+			return -1;
+		}
+	if (name)
+		req.name = name->valuestring;
 	req.key = key->valuestring;
 	req.run = run->valuestring;
 	req.by = by->valuestring;

@@ -18,6 +18,7 @@
  * and says the severity it was told. Main thread only.
  */
 #include "daemon/alerts_int.h"
+#include "daemon/audit.h"
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -221,6 +222,12 @@ int alerts_flush_group(struct alerts *a, struct group *g, double now)
 	snprintf(n->reason, sizeof(n->reason), "%s", g->reason);
 	snprintf(n->group_key, sizeof(n->group_key), "{}:{receiver=\"%s\"}", rcv->name);
 	snprintf(n->external_url, sizeof(n->external_url), "%s", a->external_url);
+	if (a->audit) { /* issue 20: a copy of the chain's end outside the host */
+		unsigned long records;
+		char sha[65];
+		audit_head(a->audit, &records, sha);
+		snprintf(n->audit_head, sizeof(n->audit_head), "records=%lu sha256=%s", records, sha);
+	}
 	n->created = now;
 	if (rcv->n_email > 0 && !g->email_done) {
 		n->kind = NOTIF_EMAIL;

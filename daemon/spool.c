@@ -121,6 +121,8 @@ char *notification_to_json(const struct notification *n)
 	cJSON_AddStringToObject(o, "reason", n->reason);
 	cJSON_AddStringToObject(o, "group_key", n->group_key);
 	cJSON_AddStringToObject(o, "external_url", n->external_url);
+	if (n->audit_head[0])
+		cJSON_AddStringToObject(o, "audit_head", n->audit_head);
 	cJSON_AddNumberToObject(o, "created", n->created);
 	if (n->kind == NOTIF_EMAIL) {
 		to = cJSON_AddArrayToObject(o, "to");
@@ -217,6 +219,7 @@ int notification_from_json(const char *text, struct notification *n, char *err, 
 	    get_str(o, "reason", n->reason, sizeof(n->reason), false) == -1 ||
 	    get_str(o, "group_key", n->group_key, sizeof(n->group_key), false) == -1 ||
 	    get_str(o, "external_url", n->external_url, sizeof(n->external_url), false) == -1 ||
+	    get_str(o, "audit_head", n->audit_head, sizeof(n->audit_head), false) == -1 ||
 	    get_str(o, "last_error", n->last_error, sizeof(n->last_error), false) == -1) {
 		snprintf(err, errlen, "missing or oversized string field");
 		goto out;

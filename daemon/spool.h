@@ -68,6 +68,7 @@ struct notification {
 	char reason[16];       /* new | repeat | escalation | resolved */
 	char group_key[NOTIF_KEY_MAX];
 	char external_url[CFG_PATH_MAX];
+	char audit_head[128];  /* "records=N sha256=HEX": the audit log's anchor; "" = none */
 	double created;        /* epoch seconds */
 
 	/* email */

@@ -137,7 +137,10 @@ char *webhook_alertmanager(const struct notification *n)
 		cJSON_AddItemToArray(arr, ao);
 	}
 	cJSON_AddItemToObject(o, "commonLabels", common_of(labels, n->n_alerts));
-	cJSON_AddItemToObject(o, "commonAnnotations", common_of(annos, n->n_alerts));
+	cJSON *common = common_of(annos, n->n_alerts);
+	if (n->audit_head[0]) /* issue 20: the audit log's anchor */
+		cJSON_AddStringToObject(common, "audit_head", n->audit_head);
+	cJSON_AddItemToObject(o, "commonAnnotations", common);
 	cJSON_AddStringToObject(o, "externalURL", n->external_url);
 	cJSON_AddItemToObject(o, "alerts", arr);
 	free(labels);
@@ -167,6 +170,8 @@ char *webhook_slack(const struct notification *n)
 		off += (size_t)snprintf(md + off, cap - off, "\n• *%s* (%s, %s) %s, since %s",
 					a->key, a->severity, a->status, a->summary, when);
 	}
+	if (n->audit_head[0] && off < cap)
+		snprintf(md + off, cap - off, "\naudit head: %s", n->audit_head);
 	cJSON_AddStringToObject(o, "text", head);
 	blocks = cJSON_AddArrayToObject(o, "blocks");
 	sec = cJSON_CreateObject();
@@ -189,6 +194,8 @@ char *webhook_plain(const struct notification *n)
 	cJSON_AddStringToObject(o, "status", n->status);
 	cJSON_AddStringToObject(o, "reason", n->reason);
 	cJSON_AddStringToObject(o, "group_key", n->group_key);
+	if (n->audit_head[0])
+		cJSON_AddStringToObject(o, "audit_head", n->audit_head);
 	arr = cJSON_AddArrayToObject(o, "records");
 	for (size_t i = 0; i < n->n_alerts; i++) {
 		const struct notif_alert *a = &n->alerts[i];

@@ -437,7 +437,7 @@ int rep_read_audit(struct rep_model *m, char *err, size_t errlen)
 	/* The chain, by labqcctl verify-audit's own check. */
 	unsigned long broken_at = 0;
 	char why[200];
-	if (audit_verify(path, why, sizeof(why), &broken_at) == -1) {
+	if (audit_verify(path, why, sizeof(why), &broken_at, NULL) == -1) {
 		/* The link naming the head is the next line's prev. */
 		if (broken_at <= m->audit.head_line + 1 || m->audit.head_line == 0) {
 			m->audit.chain_ok = false;

@@ -14,7 +14,7 @@ JSON with their time, published through the broker.
 2. Twelve fridges out of range in one burst: one grouped message per
    receiver, naming all twelve.
 3. With `repeat: 3s` the alert is sent again until an acknowledgement on
-   <prefix>/labqcd/ack; the ack writes an `alert` record with state
+   <prefix>/labqcd/ack (signed by its user, issue 20); the ack writes an `alert` record with state
    acknowledged and the repeats stop.
 4. Outage: one alarm delivered, receivers down, a second alarm fires and
    its first send fails, labqcd is SIGKILLed at once (whatever alerts.json
@@ -42,6 +42,7 @@ import subprocess
 import time
 
 from harness import ROOT, BUILD, Receiver, free_port, publish, wait_for, wait_port
+from signing import signed_ack
 
 FILES = os.path.join(ROOT, "tests", "files")
 SECRET = "s3cret-key-for-hmac"
@@ -265,8 +266,13 @@ def test_twelve_alarms_one_message_each(env):
 def test_ack_stops_repeats(env):
     smtp, http = start_receivers(env)
     broker = env.broker()
+    alice_key = os.path.join(env.dir, "alice.key")
+    with open(alice_key, "wb") as f:
+        f.write(b"alice-hmac-key\n")
+    os.chmod(alice_key, 0o600)
     d = env.labqcd(broker.port, config_body=config(env, smtp.port, http.port, group_wait="1s",
-                                                   repeat="3s"))
+                                                   repeat="3s")
+                   + f"access_mqtt:\n  alice: {{ key_file: {alice_key} }}\n")
     sample(broker.port, 1, 5.0, time.time() - 2)
     sample(broker.port, 1, 9.4)
     # The first message and at least one repeat.
@@ -276,7 +282,7 @@ def test_ack_stops_repeats(env):
     assert "repeat" in text_of(smtp.messages()[1][1]).lower()
 
     publish(broker.port, "lab/labqcd/ack",
-            json.dumps({"key": KEY1, "by": "alice", "comment": "door was open, closed it"}))
+            signed_ack("alice", b"alice-hmac-key", KEY1, "door was open, closed it"))
     wait_for(lambda: alert_records(d, KEY1, "acknowledged"), 15, 0.1,
              "the acknowledged record")
     rec = alert_records(d, KEY1, "acknowledged")

@@ -20,6 +20,7 @@ import os
 import subprocess
 
 from harness import LABQCD
+from signing import signed_qc_action
 
 T0 = 1763884800  # 2025-11-23T08:00:00Z
 
@@ -40,7 +41,11 @@ instruments:
         levels:
           L1: {{ mean: 100, sd: 2 }}
           L2: {{ mean: 250, sd: 5 }}
+access_mqtt:
+  ana: {{ key_file: {d}/ana.key, may: [qc-action] }}
+  lead: {{ key_file: {d}/lead.key, may: [qc-action, override] }}
 """
+KEYS = {"ana": b"ana-key-4711", "lead": b"lead-key-0815"}
 
 
 def iso(t):
@@ -54,8 +59,11 @@ def qc(level, value, t, run):
         level, json.dumps({"value": value, "t": t, "run": run}))
 
 
-def ack(obj):
-    return "lab/labqcd/ack " + json.dumps({"qc_action": obj})
+def ack(obj, ts=T0 + 9 * 3600 + 60):
+    """A disposition on the ack topic, signed by its "by" (issue 20), at
+    the replay's clock then (the last QC result's time)."""
+    user = obj.pop("by")
+    return "lab/labqcd/ack " + signed_qc_action(user, KEYS[user], obj, ts)
 
 
 def test_qc_record(env):
@@ -64,6 +72,10 @@ def test_qc_record(env):
     cfg = os.path.join(d, "labqcd.yaml")
     with open(cfg, "w") as f:
         f.write(CONFIG.format(d=d))
+    for user, secret in KEYS.items():
+        with open(os.path.join(d, user + ".key"), "wb") as f:
+            f.write(secret)
+        os.chmod(os.path.join(d, user + ".key"), 0o600)
     key = "main/chem-01/glucose"
     lines = [
         qc("L1", 107.0, T0, "r1"),            # z 3.5: 1-3s, rejected

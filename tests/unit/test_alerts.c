@@ -1,4 +1,4 @@
-/* test-links: daemon/alerts.c daemon/alerts_table.c daemon/alerts_told.c daemon/alerts_state.c daemon/routes.c daemon/spool.c daemon/log.c daemon/fsutil.c rules/severity.c */
+/* test-links: daemon/alerts.c daemon/alerts_table.c daemon/alerts_told.c daemon/alerts_state.c daemon/routes.c daemon/spool.c daemon/log.c daemon/fsutil.c daemon/audit.c daemon/clock.c rules/severity.c */
 /*
  * The alert engine on a fake clock: routing (first match, continue,
  * globs, active hours), grouping of a power cut's alarms into one

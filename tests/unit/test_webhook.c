@@ -90,6 +90,42 @@ static void test_alertmanager(void **state)
 	notification_free(&n);
 }
 
+/* Issue 20: the audit anchor rides in commonAnnotations (the body stays
+ * Alertmanager's: every other field as without it), and in plain's. */
+static void test_audit_head(void **state)
+{
+	static const char head[] = "records=12 sha256="
+	                           "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	struct notification n;
+	char *body, *without;
+	cJSON *o, *w, *common;
+
+	(void)state;
+	fixture_notification(&n, NOTIF_WEBHOOK);
+	n.format = WEBHOOK_ALERTMANAGER;
+	without = webhook_body(&n);
+	snprintf(n.audit_head, sizeof(n.audit_head), "%s", head);
+	body = webhook_body(&n);
+	o = cJSON_Parse(body);
+	w = cJSON_Parse(without);
+	assert_non_null(o);
+	common = cJSON_GetObjectItem(o, "commonAnnotations");
+	assert_string_equal(cJSON_GetObjectItem(common, "audit_head")->valuestring, head);
+	cJSON_DeleteItemFromObject(common, "audit_head");
+	assert_true(cJSON_Compare(o, w, true));
+	cJSON_Delete(o);
+	cJSON_Delete(w);
+	free(body);
+	free(without);
+	n.format = WEBHOOK_PLAIN;
+	body = webhook_body(&n);
+	o = cJSON_Parse(body);
+	assert_string_equal(cJSON_GetObjectItem(o, "audit_head")->valuestring, head);
+	cJSON_Delete(o);
+	free(body);
+	notification_free(&n);
+}
+
 static void test_slack(void **state)
 {
 	struct notification n;
@@ -146,6 +182,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alertmanager),
+		cmocka_unit_test(test_audit_head),
 		cmocka_unit_test(test_slack),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_hmac_rfc4231_case2),
