@@ -156,6 +156,9 @@ void cfg_instrument_free(struct cfg_instrument *ins);
 int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
 void cfg_analyte_free(struct cfg_qc_analyte *a);
 
+/* config_pbrtqc.c: an analyte's pbrtqc: (a CT_FUNC of config_qc.c's table) */
+int cfg_get_pbrtqc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
+
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);
