@@ -47,6 +47,8 @@ struct dash_instrument;
 struct dash_snapshot;
 struct dash_stats;
 struct qc_analyte;
+struct pbrtqc_analyte;
+struct pbrtqc_params;
 struct equip_channel;
 struct equip_instrument;
 
@@ -87,6 +89,7 @@ struct labqcd {
 	struct dashboard *dashboard; /* renderer thread; NULL in --replay */
 	struct cond_entry *conds;         /* conditions.c: last condition per alert key */
 	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
+	struct pbrtqc_analyte *pbrtqc;    /* pbrtqc.c: patient-based QC per analyte */
 	struct equip_channel *channels;   /* equipment.c: rule state per channel */
 	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
 	bool transitions_pending;         /* make durable before the next input */
@@ -146,6 +149,19 @@ int qc_action_json(struct labqcd *d, uint64_t seq, const cJSON *o, char *err, si
 cJSON *qc_to_json(struct labqcd *d);
 int qc_from_json(struct labqcd *d, const cJSON *o);
 void qc_free(struct labqcd *d);
+
+/* pbrtqc.c: one patient result through the analyte's moving statistic
+ * (issue 22); pbrtqc_configured: whether the analyte has pbrtqc:. */
+void pbrtqc_result(struct labqcd *d, uint64_t seq, const struct topic *tp, double value, double t);
+bool pbrtqc_configured(struct labqcd *d, const char *site, const char *instrument,
+		       const char *analyte);
+void pbrtqc_params_from_config(const struct cfg_pbrtqc *c, struct pbrtqc_params *p);
+void pbrtqc_reconfigure(struct labqcd *d);
+void pbrtqc_snapshot(struct labqcd *d, const char *site, const char *instrument,
+		     struct dash_instrument *di);
+cJSON *pbrtqc_to_state(struct labqcd *d);
+int pbrtqc_from_state(struct labqcd *d, const cJSON *o);
+void pbrtqc_free(struct labqcd *d);
 
 /* equipment.c: telemetry and events through the equipment rules (state: equipment_state.c). */
 void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
