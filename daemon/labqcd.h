@@ -125,6 +125,14 @@ cJSON *conditions_to_json(struct labqcd *d);
 int conditions_from_json(struct labqcd *d, const cJSON *arr);
 void conditions_free(struct labqcd *d);
 
+/* qc_analytes.c: the engine's parameters of an analyte's config (the
+ * daemon's and --what-if's): p points into targets and into a. 0, or -1
+ * with why in err (no levels, a bad target). */
+#define QC_TARGETS_MAX 16
+int qc_params_of(const struct cfg_qc_analyte *a, struct westgard_params *p,
+		 struct westgard_target targets[WG_LEVELS_MAX][QC_TARGETS_MAX], char *err,
+		 size_t errlen);
+
 /* qc.c: one QC result through the Westgard engine. */
 void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	       const struct payload_meta *meta, double value, double t);
@@ -231,6 +239,21 @@ int replay_run(struct config *cfg, const char *input, bool notify);
 /* report_run.c: labqcd --report PERIOD (issue 19); takes cfg. Exit code. */
 int report_run(struct config *cfg, const char *period, const char *const *only, size_t n_only,
 	       const char *out_dir);
+
+/* whatif.c: --what-if RULES (issue 22): the record re-judged by a
+ * candidate rule set; design.c: --pbrtqc-design. Take cfg; exit code. */
+struct whatif_opts {
+	const char *rules;   /* the candidate's rejection rules, "1-3s/2-2s/R-4s" */
+	const char *analyte; /* "site/instrument/analyte", or NULL: all */
+	const char *from;    /* an audit log (whatif), a capture of patient results (design) */
+	const char *period;  /* as --report takes it, or NULL */
+	const char *blocks;  /* design: block sizes "10,20,40", or NULL */
+	int scope;           /* enum wg_scope, or -1: the config's */
+	int replicates;      /* > 0: per level, else the config's */
+	bool table;          /* --format table */
+};
+int whatif_run(struct config *cfg, const struct whatif_opts *o);
+int design_run(struct config *cfg, const struct whatif_opts *o);
 
 /* Shared by daemon.c and replay.c. */
 int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify);
