@@ -163,10 +163,11 @@ int design_run(struct config *cfg, const struct whatif_opts *o)
 	p.has_limits = false;
 	if (o->table)
 		printf("PBRTQC design for %s: %s, %zu results, limits learnt from %d statistics at "
-		       "a false alarm rate of %g\nbias: %s\n%6s %12s %12s %8s %10s %10s %10s %10s\n",
+		       "a false alarm rate of %g\nbias: %s\n%6s %12s %12s %8s   MNPed at bias %+.4g "
+		       "%+.4g %+.4g %+.4g\n",
 		       o->analyte, pbrtqc_method_name(p.method), n, p.train_n, p.far,
 		       a->has_tea ? "-2, -1, +1, +2 x TEa/4" : "-1, -0.5, +0.5, +1 SD (no tea)",
-		       "block", "lo", "hi", "FAR", "MNPed -2", "-1", "+1", "+2");
+		       "block", "lo", "hi", "FAR", biases[0], biases[1], biases[2], biases[3]);
 	rc = 0;
 	for (size_t b = 0; b < n_blocks; b++) {
 		struct pbrtqc_design d;

@@ -366,9 +366,10 @@ int whatif_run(struct config *cfg, const struct whatif_opts *o)
 	FILE *in;
 	int rc = 0;
 
-	if (westgard_rules_parse(o->rules, &c.rules, err, sizeof(err)) == -1 || c.rules == 0) {
+	int parsed = westgard_rules_parse(o->rules, &c.rules, err, sizeof(err));
+	if (parsed == -1 || c.rules == 0) {
 		fprintf(stderr, "labqcd: --what-if: %s\n",
-			c.rules == 0 ? "no rules given (such as 1-3s/2-2s/R-4s)" : err);
+			parsed == -1 ? err : "no rules given (such as 1-3s/2-2s/R-4s)");
 		config_free(cfg);
 		return 2;
 	}
