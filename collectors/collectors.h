@@ -30,6 +30,7 @@ enum topic_kind {
 	TOPIC_TELEMETRY, /* <prefix>/<site>/<instrument>/<channel> */
 	TOPIC_QC,        /* <prefix>/<site>/<instrument>/qc/<analyte>/<level> */
 	TOPIC_EVENT,     /* <prefix>/<site>/<instrument>/event */
+	TOPIC_PATIENT,   /* <prefix>/<site>/<instrument>/patient/<analyte> */
 	TOPIC_ACK,       /* <prefix>/labqcd/ack */
 	TOPIC_SELF,      /* <prefix>/labqcd/...: our own health telemetry, ignored */
 };
@@ -38,7 +39,7 @@ struct topic {
 	enum topic_kind kind;
 	char site[ID_MAX];
 	char instrument[ID_MAX];
-	char channel[ID_MAX]; /* telemetry channel, or QC analyte */
+	char channel[ID_MAX]; /* telemetry channel, or QC or patient analyte */
 	char level[ID_MAX];   /* QC level */
 };
 
@@ -113,6 +114,16 @@ struct payload_event {
  */
 int payload_decode(const char *buf, size_t len, double now, struct payload_sample *out,
 		   size_t max, struct payload_meta *meta, char *err, size_t errlen);
+
+/*
+ * Decode a patient result (issue 22): a bare number, or a JSON object
+ * with "value"|"v", "t"|"ts"|"time" and "unit"|"u" only. Any other field
+ * (an identifier, a name, a date of birth ...) refuses the payload whole,
+ * the reason naming the field (its name when it is an identifier, so no
+ * hostile bytes reach the record). Fills *out; 0, or -1 with err.
+ */
+int payload_decode_patient(const char *buf, size_t len, double now, struct payload_sample *out,
+			   char *err, size_t errlen);
 
 /* Decode an event payload (DESIGN section 2). 0, or -1 with err. */
 int payload_decode_event(const char *buf, size_t len, double now, struct payload_event *ev,

@@ -295,6 +295,69 @@ int payload_decode(const char *buf, size_t len, double now, struct payload_sampl
 	return n;
 }
 
+int payload_decode_patient(const char *buf, size_t len, double now, struct payload_sample *out,
+			   char *err, size_t errlen)
+{
+	const cJSON *value = NULL, *t = NULL, *unit = NULL;
+	cJSON *root;
+	int rc = -1;
+
+	if (out == NULL)
+		return payload_fail(err, errlen, "no room for the result");
+	if (frame(&buf, &len, err, errlen) == -1)
+		return -1;
+	plain_sample(out);
+	if (buf[0] != '{') {
+		if (buf[0] == '[')
+			return payload_fail(err, errlen, "a patient result is one value, not a SenML pack");
+		if (bare_number(buf, len, &out->value, err, errlen) == -1)
+			return -1;
+		out->t = now;
+		out->arrival_time = true;
+		return 0;
+	}
+	if ((root = parse_json(buf, len, err, errlen)) == NULL)
+		return -1;
+	for (const cJSON *it = root->child; it; it = it->next) {
+		const cJSON **slot = key_is(it, "value", "v")  ? &value
+				     : key_is(it, "t", "ts")    ? &t
+				     : key_is(it, "time", NULL) ? &t
+				     : key_is(it, "unit", "u")  ? &unit
+								: NULL;
+		if (slot == NULL) {
+			/* no identifiers: nothing but the value may travel with it */
+			if (ident_ok(it->string))
+				payload_fail(err, errlen,
+					     "patient result carries field \"%s\" (only value, time and "
+					     "unit are accepted)",
+					     it->string);
+			else
+				payload_fail(err, errlen,
+					     "patient result carries a field other than value, time "
+					     "and unit");
+			goto out;
+		}
+		if (take(slot, it, err, errlen) == -1)
+			goto out;
+	}
+	if (value == NULL) {
+		payload_fail(err, errlen, "JSON object without \"value\"");
+		goto out;
+	}
+	if (json_value(value, &out->value, err, errlen) == -1)
+		goto out;
+	out->t = now;
+	out->arrival_time = t == NULL;
+	if (t && json_time(t, &out->t, err, errlen) == -1)
+		goto out;
+	if (text_field(unit, "unit", out->unit, sizeof(out->unit), false, err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
 static const char *const event_names[] = {
 	[EV_NONE] = "none",
 	[EV_SERVICE_DONE] = "service_done",

@@ -144,6 +144,11 @@ int topic_parse(const char *prefix, const char *topic, size_t len, struct topic 
 		copy_level(out->level, lv[4], lvlen[4]);
 		return 0;
 	}
+	if (nlevels == 4 && level_is(lv[2], lvlen[2], "patient")) {
+		out->kind = TOPIC_PATIENT;
+		copy_level(out->channel, lv[3], lvlen[3]);
+		return 0;
+	}
 	if (nlevels != 3)
 		return fail(err, errlen, "too many levels in topic");
 	if (level_is(lv[2], lvlen[2], "event")) {

@@ -153,6 +153,24 @@ struct cfg_qc_level {
 
 #define QC_RULES_MAX 16
 
+/* An analyte's patient-based QC (issue 22): values of rules/pbrtqc.h's
+ * struct pbrtqc_params, set by config_pbrtqc.c. */
+struct cfg_pbrtqc {
+	bool enabled;
+	int method; /* enum pbrtqc_method: ma (default), mm, ewma */
+	int block;  /* default 20 */
+	double lambda; /* ewma; 0: 2 / (block + 1) */
+	bool has_truncate;
+	double truncate[2];
+	bool has_target;
+	double target;
+	bool has_limits;
+	double limits[2];
+	int train;   /* without limits: statistics learnt from; default 500 */
+	double far;  /* without limits: false alarm rate per statistic; default 0.01 */
+	enum severity severity; /* default warning */
+};
+
 struct cfg_qc_analyte {
 	char name[CFG_NAME_MAX];
 	bool rules_auto;
@@ -175,6 +193,7 @@ struct cfg_qc_analyte {
 	int due_by_min;      /* >= 0: qc_missing when no complete run today by then */
 	double action_due_s; /* a rejected run's disposition; default 8 h */
 	size_t line, column; /* of the analyte in the file, for -t's warnings */
+	struct cfg_pbrtqc pbrtqc;
 	struct cfg_qc_level *levels;
 	size_t n_levels;
 };

@@ -160,6 +160,8 @@ void cfg_analyte_free(struct cfg_qc_analyte *a);
 void cfg_load_access(struct cfg_ctx *c, yaml_node_t *access, yaml_node_t *access_mqtt,
                      yaml_node_t *mqtt_ack, yaml_node_t *ack_comment);
 void cfg_access_free(struct cfg_access *a);
+/* config_pbrtqc.c: an analyte's pbrtqc: (a CT_FUNC of config_qc.c's table) */
+int cfg_get_pbrtqc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
 
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);

@@ -282,6 +282,7 @@ enum {
 	AN_DUE_BY,
 	AN_ACTION_DUE,
 	AN_LEVELS,
+	AN_PBRTQC,
 	AN_FIELDS
 };
 static const struct cfg_field analyte_fields[AN_FIELDS + 1] = {
@@ -304,6 +305,7 @@ static const struct cfg_field analyte_fields[AN_FIELDS + 1] = {
     [AN_ACTION_DUE] =
         FLD(struct cfg_qc_analyte, "action_due", CT_DURATION, action_due_s, 0, 366 * DAY, 0),
     [AN_LEVELS] = FN("levels", get_levels),
+    [AN_PBRTQC] = FN("pbrtqc", cfg_get_pbrtqc),
     [AN_FIELDS] = CFG_END,
 };
 
@@ -352,7 +354,8 @@ int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 		a->column = vn->start_mark.column + 1;
 		ins->n_qc++;
 		cfg_apply(c, vn, kp, analyte_fields, a, o);
-		if (cfg_map_get(c, vn, "levels") == NULL)
+		/* an analyte watched by patient results only needs no levels */
+		if (cfg_map_get(c, vn, "levels") == NULL && !a->pbrtqc.enabled)
 			cfg_error(c, vn, kp,
 			          "levels: missing (the control levels, such as L1, L2)");
 		if (a->rules_auto && cfg_map_get(c, vn, "tea") == NULL) {

@@ -142,6 +142,7 @@ static void add_instrument(const char *site, const char *instrument, bool maint,
 	alerts_foreach(ctx->d->alerts, scan_alert, &st);
 	equipment_snapshot(ctx->d, site, instrument, di);
 	qc_snapshot(ctx->d, site, instrument, di, ctx->day_start);
+	pbrtqc_snapshot(ctx->d, site, instrument, di);
 }
 
 struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now)

@@ -242,6 +242,27 @@ static void on_qc(struct labqcd *d, uint64_t seq, const struct message *m, const
 		qc_result(d, seq, tp, &meta, s[0].value, s[0].t);
 }
 
+/* A patient result (issue 22): value and time only, to the analyte's
+ * moving statistic; its value is not stored, only the statistic. */
+static void on_patient(struct labqcd *d, uint64_t seq, const struct message *m,
+		       const struct topic *tp)
+{
+	struct payload_sample s;
+	char err[160];
+
+	if (payload_decode_patient(m->payload, m->payload_len, m->arrival, &s, err, sizeof(err)) ==
+	    -1) {
+		drop(d, seq, m, err);
+		return;
+	}
+	if (!pbrtqc_configured(d, tp->site, tp->instrument, tp->channel)) {
+		drop(d, seq, m, "patient results of an analyte without pbrtqc: in the config");
+		return;
+	}
+	advance_clock(d, s.t);
+	pbrtqc_result(d, seq, tp, s.value, s.t);
+}
+
 static void on_event(struct labqcd *d, uint64_t seq, const struct message *m,
 		     const struct topic *tp)
 {
@@ -413,6 +434,9 @@ void dispatch_message(struct labqcd *d, uint64_t seq, const struct message *m)
 		break;
 	case TOPIC_QC:
 		on_qc(d, seq, m, &tp);
+		break;
+	case TOPIC_PATIENT:
+		on_patient(d, seq, m, &tp);
 		break;
 	case TOPIC_EVENT:
 		on_event(d, seq, m, &tp);

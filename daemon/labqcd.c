@@ -102,6 +102,7 @@ void labqcd_close(struct labqcd *d)
 	if (d->spool)
 		spool_close(d->spool);
 	qc_free(d);
+	pbrtqc_free(d);
 	conditions_free(d);
 	equipment_free(d);
 	d->alerts = NULL;
@@ -212,6 +213,7 @@ int labqcd_reload(struct labqcd *d, const char *path, char *err, size_t errlen)
 	if (d->heartbeat && heartbeat_configure(d->heartbeat, fresh, d->started) == -1)
 		log_warnx("reload: heartbeat: out of memory; no heartbeat");
 	qc_reconfigure(d);
+	pbrtqc_reconfigure(d);
 	equipment_reconfigure(d);
 	config_free(old);
 	log_set_level(fresh->daemon.log_level);

@@ -48,6 +48,8 @@ struct dash_instrument;
 struct dash_snapshot;
 struct dash_stats;
 struct qc_analyte;
+struct pbrtqc_analyte;
+struct pbrtqc_params;
 struct equip_channel;
 struct equip_instrument;
 
@@ -89,6 +91,7 @@ struct labqcd {
 	struct dashboard *dashboard; /* renderer thread; NULL in --replay */
 	struct cond_entry *conds;         /* conditions.c: last condition per alert key */
 	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
+	struct pbrtqc_analyte *pbrtqc;    /* pbrtqc.c: patient-based QC per analyte */
 	struct equip_channel *channels;   /* equipment.c: rule state per channel */
 	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
 	bool transitions_pending;         /* make durable before the next input */
@@ -132,6 +135,14 @@ cJSON *conditions_to_json(struct labqcd *d);
 int conditions_from_json(struct labqcd *d, const cJSON *arr);
 void conditions_free(struct labqcd *d);
 
+/* qc_analytes.c: the engine's parameters of an analyte's config (the
+ * daemon's and --what-if's): p points into targets and into a. 0, or -1
+ * with why in err (no levels, a bad target). */
+#define QC_TARGETS_MAX 16
+int qc_params_of(const struct cfg_qc_analyte *a, struct westgard_params *p,
+		 struct westgard_target targets[WG_LEVELS_MAX][QC_TARGETS_MAX], char *err,
+		 size_t errlen);
+
 /* qc.c: one QC result through the Westgard engine. */
 void qc_result(struct labqcd *d, uint64_t seq, const struct topic *tp,
 	       const struct payload_meta *meta, double value, double t);
@@ -157,6 +168,19 @@ int qc_action_json(struct labqcd *d, uint64_t seq, const cJSON *o, char *err, si
 cJSON *qc_to_json(struct labqcd *d);
 int qc_from_json(struct labqcd *d, const cJSON *o);
 void qc_free(struct labqcd *d);
+
+/* pbrtqc.c: one patient result through the analyte's moving statistic
+ * (issue 22); pbrtqc_configured: whether the analyte has pbrtqc:. */
+void pbrtqc_result(struct labqcd *d, uint64_t seq, const struct topic *tp, double value, double t);
+bool pbrtqc_configured(struct labqcd *d, const char *site, const char *instrument,
+		       const char *analyte);
+void pbrtqc_params_from_config(const struct cfg_pbrtqc *c, struct pbrtqc_params *p);
+void pbrtqc_reconfigure(struct labqcd *d);
+void pbrtqc_snapshot(struct labqcd *d, const char *site, const char *instrument,
+		     struct dash_instrument *di);
+cJSON *pbrtqc_to_state(struct labqcd *d);
+int pbrtqc_from_state(struct labqcd *d, const cJSON *o);
+void pbrtqc_free(struct labqcd *d);
 
 /* equipment.c: telemetry and events through the equipment rules (state: equipment_state.c). */
 void equipment_sample(struct labqcd *d, uint64_t seq, const char *site, const char *instrument,
@@ -242,6 +266,21 @@ int replay_run(struct config *cfg, const char *input, bool notify);
 /* report_run.c: labqcd --report PERIOD (issue 19); takes cfg. Exit code. */
 int report_run(struct config *cfg, const char *period, const char *const *only, size_t n_only,
 	       const char *out_dir);
+
+/* whatif.c: --what-if RULES (issue 22): the record re-judged by a
+ * candidate rule set; design.c: --pbrtqc-design. Take cfg; exit code. */
+struct whatif_opts {
+	const char *rules;   /* the candidate's rejection rules, "1-3s/2-2s/R-4s" */
+	const char *analyte; /* "site/instrument/analyte", or NULL: all */
+	const char *from;    /* an audit log (whatif), a capture of patient results (design) */
+	const char *period;  /* as --report takes it, or NULL */
+	const char *blocks;  /* design: block sizes "10,20,40", or NULL */
+	int scope;           /* enum wg_scope, or -1: the config's */
+	int replicates;      /* > 0: per level, else the config's */
+	bool table;          /* --format table */
+};
+int whatif_run(struct config *cfg, const struct whatif_opts *o);
+int design_run(struct config *cfg, const struct whatif_opts *o);
 
 /* Shared by daemon.c and replay.c. */
 int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, bool notify);

@@ -5,6 +5,8 @@
  *   labqcd -c FILE --render
  *   labqcd -c FILE --replay FILE [--notify]
  *   labqcd -c FILE --report PERIOD [--instrument SITE/INSTRUMENT]... --out DIR
+ *   labqcd -c FILE --what-if RULES [--analyte KEY] --from AUDIT [--period P] ...
+ *   labqcd -c FILE --pbrtqc-design --analyte KEY --from CAPTURE [--blocks ...]
  *
  * Loads and checks the config, then runs the daemon (detached, logging
  * to syslog, unless -f), replays a file, or renders the dashboard.
@@ -49,7 +51,14 @@ static void usage(FILE *out)
 		     "                   print every record as JSON lines, exit at end of input\n"
 		     "  --notify         with --replay: send the notifications too\n"
 		     "  --report PERIOD  write PDF reports and report.json for 2026-11,\n"
-		     "                   2026-W47 or 2026-11-01..2026-11-15 into --out DIR\n");
+		     "                   2026-W47 or 2026-11-01..2026-11-15 into --out DIR\n"
+		     "  --what-if RULES  re-judge the QC results of --from AUDIT.JSONL with\n"
+		     "                   these rejection rules [--analyte KEY] [--period P]\n"
+		     "                   [--scope runs|level|both] [--replicates N]\n"
+		     "  --pbrtqc-design  false alarms and results to detection per block size\n"
+		     "                   for --analyte KEY over --from FILE (patient results as\n"
+		     "                   \"topic payload\" lines) [--blocks 10,20,40] [--period P]\n"
+		     "  --format table   with --what-if or --pbrtqc-design: a table, not JSON\n");
 }
 
 /* Paths in the config are relative to the directory labqcd was started
@@ -180,13 +189,24 @@ int main(int argc, char **argv)
 						 {"report", required_argument, NULL, 'P'},
 						 {"instrument", required_argument, NULL, 'I'},
 						 {"out", required_argument, NULL, 'O'},
+						 {"what-if", required_argument, NULL, 'W'},
+						 {"pbrtqc-design", no_argument, NULL, 'G'},
+						 {"analyte", required_argument, NULL, 'A'},
+						 {"from", required_argument, NULL, 'F'},
+						 {"period", required_argument, NULL, 'Q'},
+						 {"blocks", required_argument, NULL, 'B'},
+						 {"scope", required_argument, NULL, 'S'},
+						 {"replicates", required_argument, NULL, 'E'},
+						 {"format", required_argument, NULL, 'M'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
 	const char *config_path = DEFAULT_CONFIG, *replay = NULL, *report = NULL, *out = NULL;
 	const char *only[64];
 	size_t n_only = 0;
-	bool foreground = false, check = false, render = false, notify = false;
+	bool foreground = false, check = false, render = false, notify = false, design = false;
+	struct whatif_opts wi = {.scope = -1};
+	char *end;
 	int verbose = 0, ch;
 	struct config *cfg;
 
@@ -225,6 +245,44 @@ int main(int argc, char **argv)
 		case 'O':
 			out = optarg;
 			break;
+		case 'W':
+			wi.rules = optarg;
+			break;
+		case 'G':
+			design = true;
+			break;
+		case 'A':
+			wi.analyte = optarg;
+			break;
+		case 'F':
+			wi.from = optarg;
+			break;
+		case 'Q':
+			wi.period = optarg;
+			break;
+		case 'B':
+			wi.blocks = optarg;
+			break;
+		case 'S':
+			if ((wi.scope = westgard_scope_parse(optarg)) < 0) {
+				fprintf(stderr, "labqcd: --scope runs, level or both\n");
+				return 2;
+			}
+			break;
+		case 'E':
+			wi.replicates = (int)strtol(optarg, &end, 10);
+			if (*end || wi.replicates < 1 || wi.replicates > WG_REPLICATES_MAX) {
+				fprintf(stderr, "labqcd: --replicates 1 to %d\n", WG_REPLICATES_MAX);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0) {
+				fprintf(stderr, "labqcd: --format table or json\n");
+				return 2;
+			}
+			wi.table = strcmp(optarg, "table") == 0;
+			break;
 		case 'I':
 			if (n_only == sizeof(only) / sizeof(only[0])) {
 				fprintf(stderr, "labqcd: at most 64 --instrument\n");
@@ -244,6 +302,17 @@ int main(int argc, char **argv)
 	}
 	if ((report != NULL) != (out != NULL) || (n_only && !report)) {
 		fprintf(stderr, "labqcd: --report PERIOD goes with --out DIR (and --instrument)\n");
+		return 2;
+	}
+	if ((wi.rules || design) != (wi.from != NULL) || (wi.rules && design) ||
+	    (design && !wi.analyte) ||
+	    (!wi.rules && !design &&
+	     (wi.analyte || wi.period || wi.blocks || wi.scope >= 0 || wi.replicates || wi.table)) ||
+	    (wi.blocks && !design) || (design && (wi.scope >= 0 || wi.replicates))) {
+		fprintf(stderr, "labqcd: --what-if RULES or --pbrtqc-design go with --from FILE "
+				"(--pbrtqc-design with --analyte KEY too); --analyte, --period, "
+				"--format with either, --scope and --replicates with --what-if, "
+				"--blocks with --pbrtqc-design\n");
 		return 2;
 	}
 	if (notify && !replay) {
@@ -272,6 +341,10 @@ int main(int argc, char **argv)
 		return render_run(cfg);
 	if (report)
 		return report_run(cfg, report, only, n_only, out);
+	if (wi.rules)
+		return whatif_run(cfg, &wi);
+	if (design)
+		return design_run(cfg, &wi);
 	if (drop_privileges(cfg) == -1) {
 		config_free(cfg);
 		return 1;

@@ -32,7 +32,7 @@ struct qc_run {
 	char reason[QC_TEXT_MAX];
 };
 
-#define TARGETS_MAX 16
+#define TARGETS_MAX QC_TARGETS_MAX
 #define LJ_KEPT 31 /* the Levey-Jennings chart shows the last 31 results */
 
 /* A result as the Levey-Jennings chart shows it. Its status is its

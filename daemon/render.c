@@ -47,6 +47,7 @@ out:
 	if (d.alerts)
 		alerts_close(d.alerts);
 	qc_free(&d);
+	pbrtqc_free(&d);
 	equipment_free(&d);
 	conditions_free(&d);
 	config_free(cfg);

@@ -53,9 +53,11 @@ int state_load(struct labqcd *d)
 	d->state_seq = (uint64_t)seq->valuedouble;
 	if (qc_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "qc")) == -1 ||
 	    equipment_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "equipment")) == -1 ||
+	    pbrtqc_from_state(d, cJSON_GetObjectItemCaseSensitive(o, "pbrtqc")) == -1 ||
 	    conditions_from_json(d, cJSON_GetObjectItemCaseSensitive(o, "conditions")) == -1) {
 		cJSON_Delete(o);
 		qc_free(d);
+		pbrtqc_free(d);
 		equipment_free(d);
 		conditions_free(d);
 		d->state_seq = 0;
@@ -82,6 +84,7 @@ int state_save(struct labqcd *d)
 	cJSON_AddItemToObject(o, "qc", qc_to_json(d));
 	cJSON_AddItemToObject(o, "conditions", conditions_to_json(d));
 	cJSON_AddItemToObject(o, "equipment", equipment_to_json(d));
+	cJSON_AddItemToObject(o, "pbrtqc", pbrtqc_to_state(d));
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL)

@@ -45,11 +45,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!strcmp(tp.site, "labqcd"))
 				abort();
 			break;
+		case TOPIC_PATIENT:
 		case TOPIC_QC:
 			check_id(tp.site, false);
 			check_id(tp.instrument, false);
 			check_id(tp.channel, false);
-			check_id(tp.level, false);
+			if (tp.kind == TOPIC_QC)
+				check_id(tp.level, false);
 			break;
 		case TOPIC_ACK:
 		case TOPIC_SELF:

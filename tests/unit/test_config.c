@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c */
+/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c */
 /*
  * The config loader: a good file loads with the values a user wrote
  * (profile merge, overrides, defaults, QC levels and lots, routes with
@@ -536,6 +536,70 @@ static void test_reports(void **state)
 	                 "weekday, 1 (Monday) to 7 (Sunday), got 8");
 }
 
+/* pbrtqc: (issue 22): every key read, defaults, an analyte with
+ * patient-based QC only needs no levels; bad values each at their key. */
+static void test_pbrtqc(void **state)
+{
+	char *errs = NULL;
+	struct config *cfg;
+
+	(void)state;
+	cfg = load(DIR "pbrtqc.yaml", &errs);
+	if (cfg == NULL)
+		fail_msg("%s", errs);
+	free(errs);
+	const struct cfg_instrument *ins = config_instrument(cfg, "main", "chem-01");
+	const struct cfg_qc_analyte *na = config_analyte(ins, "sodium");
+	const struct cfg_qc_analyte *glu = config_analyte(ins, "glucose");
+	assert_non_null(na);
+	assert_true(na->pbrtqc.enabled);
+	assert_int_equal(na->n_levels, 0);
+	assert_int_equal(na->pbrtqc.method, 1); /* mm */
+	assert_int_equal(na->pbrtqc.block, 50);
+	assert_true(na->pbrtqc.has_truncate && na->pbrtqc.truncate[0] == 130 &&
+		    na->pbrtqc.truncate[1] == 150);
+	assert_true(na->pbrtqc.has_target && na->pbrtqc.target == 140);
+	assert_true(na->pbrtqc.has_limits && na->pbrtqc.limits[0] == 138.5 &&
+		    na->pbrtqc.limits[1] == 141.5);
+	assert_int_equal(na->pbrtqc.severity, SEV_WARNING);
+	assert_int_equal(glu->pbrtqc.method, 2); /* ewma */
+	assert_true(glu->pbrtqc.lambda == 0.1);
+	assert_int_equal(glu->pbrtqc.train, 300);
+	assert_true(glu->pbrtqc.far == 0.005);
+	assert_false(glu->pbrtqc.has_limits);
+	assert_int_equal(glu->pbrtqc.severity, SEV_CRITICAL);
+	assert_int_equal(glu->n_levels, 1);
+	config_free(cfg);
+
+	cfg = load(DIR "good.yaml", &errs);
+	assert_non_null(cfg);
+	free(errs);
+	for (size_t i = 0; i < cfg->n_instruments; i++)
+		for (size_t q = 0; q < cfg->instruments[i].n_qc; q++)
+			assert_false(cfg->instruments[i].qc[q].pbrtqc.enabled);
+	config_free(cfg);
+
+	cfg = load(DIR "pbrtqc_bad.yaml", &errs);
+	assert_null(cfg);
+	const char *want[] = {
+	    DIR "pbrtqc_bad.yaml:7:27: instruments.main/chem-01.qc.sodium.pbrtqc.method: expected ma, mm or ewma, got \"mean\"",
+	    DIR "pbrtqc_bad.yaml:7:40: instruments.main/chem-01.qc.sodium.pbrtqc.block: must be from 1 to 1000, got \"0\"",
+	    DIR "pbrtqc_bad.yaml:7:59: instruments.main/chem-01.qc.sodium.pbrtqc.truncate: the low limit (150) must be below the high one (130)",
+	    DIR "pbrtqc_bad.yaml:9:46: instruments.main/chem-01.qc.potassium.pbrtqc.train: train: goes with limits learnt",
+	    DIR "pbrtqc_bad.yaml:11:27: instruments.main/chem-01.qc.chloride.pbrtqc.lambda: lambda: is for method: ewma",
+	};
+	const char *line = errs;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (strncmp(line, want[i], strlen(want[i])) != 0)
+			fail_msg("error %zu: expected \"%s...\", got \"%s\"", i, want[i], line);
+		line = strchr(line, '\n');
+		assert_non_null(line);
+		line++;
+	}
+	assert_string_equal(line, "");
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_reports),
+		cmocka_unit_test(test_pbrtqc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

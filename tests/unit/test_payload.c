@@ -419,6 +419,40 @@ static void test_events_refused(void **state)
 	assert_string_equal(payload_event_name((enum event_type)99), "unknown");
 }
 
+/* Patient results (issue 22): value, time and unit only; any other
+ * field refuses the payload, naming the field when it is a plain name. */
+static void test_patient(void **state)
+{
+	struct payload_sample ps;
+	char err[160];
+	(void)state;
+
+	assert_int_equal(payload_decode_patient("141", 3, 1800000000.0, &ps, err, sizeof(err)), 0);
+	assert_true(ps.value == 141 && ps.t == 1800000000.0 && ps.arrival_time);
+	const char *ok = "{\"value\": 4.1, \"t\": 1800000100, \"unit\": \"mmol/L\"}";
+	assert_int_equal(payload_decode_patient(ok, strlen(ok), 1.0, &ps, err, sizeof(err)), 0);
+	assert_true(ps.value == 4.1 && ps.t == 1800000100.0 && !ps.arrival_time);
+	assert_string_equal(ps.unit, "mmol/L");
+	const char *ok2 = "{\"v\": 5, \"time\": \"2027-01-15T08:00:00Z\"}";
+	assert_int_equal(payload_decode_patient(ok2, strlen(ok2), 1.0, &ps, err, sizeof(err)), 0);
+	assert_true(ps.value == 5 && ps.t == 1800000000.0);
+
+	const char *mrn = "{\"value\": 141, \"mrn\": \"00123456\"}";
+	assert_int_equal(payload_decode_patient(mrn, strlen(mrn), 1.0, &ps, err, sizeof(err)), -1);
+	assert_string_equal(err, "patient result carries field \"mrn\" (only value, time and unit "
+				 "are accepted)");
+	const char *run = "{\"value\": 141, \"run\": \"r1\"}";
+	assert_int_equal(payload_decode_patient(run, strlen(run), 1.0, &ps, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "\"run\""));
+	const char *odd = "{\"value\": 141, \"name\\n<x>\": \"Doe\"}";
+	assert_int_equal(payload_decode_patient(odd, strlen(odd), 1.0, &ps, err, sizeof(err)), -1);
+	assert_string_equal(err, "patient result carries a field other than value, time and unit");
+	assert_int_equal(payload_decode_patient("[{\"v\":1}]", 9, 1.0, &ps, err, sizeof(err)), -1);
+	assert_int_equal(payload_decode_patient("{\"t\": 1800000000}", 17, 1.0, &ps, err,
+						sizeof(err)), -1);
+	assert_int_equal(payload_decode_patient("nan", 3, 1.0, &ps, err, sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,7 +460,7 @@ int main(void)
 		cmocka_unit_test(test_qc_meta_refused), cmocka_unit_test(test_senml),
 		cmocka_unit_test(test_senml_max),   cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_rfc3339),     cmocka_unit_test(test_events),
-		cmocka_unit_test(test_events_refused),
+		cmocka_unit_test(test_events_refused), cmocka_unit_test(test_patient),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

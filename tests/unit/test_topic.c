@@ -55,6 +55,15 @@ static void test_qc_event_ack_self(void **state)
 	assert_string_equal(tp.instrument, "centrifuge-01");
 	assert_string_equal(tp.channel, "");
 
+	/* patient results (issue 22): patient/<analyte>, nothing deeper */
+	assert_int_equal(parse("lab", "lab/main/chem-01/patient/sodium", &tp), 0);
+	assert_int_equal(tp.kind, TOPIC_PATIENT);
+	assert_string_equal(tp.instrument, "chem-01");
+	assert_string_equal(tp.channel, "sodium");
+	assert_int_equal(parse("lab", "lab/main/chem-01/patient/sodium/x", &tp), -1);
+	assert_int_equal(parse("lab", "lab/main/chem-01/patient/..", &tp), -1);
+	assert_int_equal(parse("lab", "lab/main/chem-01/other/sodium", &tp), -1);
+
 	assert_int_equal(parse("lab", "lab/labqcd/ack", &tp), 0);
 	assert_int_equal(tp.kind, TOPIC_ACK);
 	assert_int_equal(parse("lab", "lab/labqcd/health", &tp), 0);
