@@ -248,6 +248,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 		if (now >= next_rule_tick) {
 			equipment_tick(&d, d.clock);
 			qc_tick(&d, d.clock);
+			reports_tick(d.reports, d.cfg, d.clock); /* issue 19: never blocks */
 			alerts_tick(d.alerts, d.clock);
 			next_rule_tick = now + 1.0;
 		} else if (alert_due > 0 && d.clock >= alert_due) {
