@@ -208,6 +208,11 @@ struct reports *reports_open(const char *state_dir, struct spool *sp)
 	return r;
 }
 
+void reports_set_program(struct reports *r, const char *exe)
+{
+	snprintf(r->exe, sizeof(r->exe), "%s", exe);
+}
+
 void reports_close(struct reports *r)
 {
 	if (r == NULL)

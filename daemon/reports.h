@@ -31,6 +31,9 @@ struct reports;
  * and errno on failure (a corrupt file is moved aside and logged: the
  * schedule starts afresh, sending at most the last period again). */
 struct reports *reports_open(const char *state_dir, struct spool *sp);
+/* The program reports_tick runs to render (default: this executable,
+ * /proc/self/exe); tests give a stand-in. */
+void reports_set_program(struct reports *r, const char *exe);
 /* Stops a render still running (it is started again at the next start:
  * the queue is durable). */
 void reports_close(struct reports *r);
