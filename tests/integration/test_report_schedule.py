@@ -18,7 +18,7 @@ Then `labqcctl report <month>` asks the running daemon for the same
 period again; the daemon is killed with -9 as soon as it logs that the
 render started (the child dies with it), and after the restart exactly
 one more email arrives: a crash between render and send neither loses
-nor duplicates it.
+nor duplicates it, and no render child is left behind.
 """
 import calendar
 import email
@@ -100,6 +100,15 @@ instruments:
 """
 
 
+def gone(pid):
+    """No such process, or a zombie waiting for its new parent to reap it."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 def pdfinfo(data, path):
     with open(path, "wb") as f:
         f.write(data)
@@ -178,6 +187,11 @@ def test_scheduled_report_emailed_once(env):
         wait_for(lambda: d.log().count("reports: rendering %s" % label) > n_render, 30, 0.01,
                  "the asked-for render to start")
         d.kill9()
+        # no render child left behind (PR_SET_PDEATHSIG; a month this small
+        # renders in under a second, so this does not prove the signal)
+        line = [l for l in d.log().splitlines() if "reports: rendering %s" % label in l][-1]
+        child = int(line.rsplit("pid ", 1)[1])
+        wait_for(lambda: gone(child), 10, 0.05, "the render child to die with the daemon")
         d.start()
         wait_for(lambda: len(smtp.messages()) >= 2, 240, 0.2, "the asked-for report's email")
         time.sleep(4)
