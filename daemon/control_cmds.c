@@ -309,6 +309,34 @@ static int cmd_flush(struct labqcd *d, const char *config_path, char *args,
 	return 0;
 }
 
+/* report PERIOD: queued (durably) and rendered by a child process off
+ * the event loop (reports.c); the answer does not wait for it. */
+static int cmd_report(struct labqcd *d, const char *config_path, char *args,
+                      struct reply *r, const char *by)
+{
+	(void)config_path;
+	char *period = control_next_word(&args), msg[400];
+
+	if (period == NULL || control_next_word(&args) != NULL) {
+		snprintf(r->err, sizeof(r->err), "usage: report PERIOD (2026-11, 2026-W47 or "
+		                                 "2026-11-01..2026-11-15)");
+		return -1;
+	}
+	if (d->reports == NULL) {
+		snprintf(r->err, sizeof(r->err), "reports are not available in this mode");
+		return -1;
+	}
+	if (reports_request(d->reports, d->cfg, period, by, labqcd_set_clock(d), msg,
+	                    sizeof(msg)) == -1) {
+		snprintf(r->err, sizeof(r->err), "report %s: %s", period, msg);
+		return -1;
+	}
+	cJSON_AddStringToObject(r->obj, "period", period);
+	cJSON_AddStringToObject(r->obj, "queued", msg);
+	fprintf(r->text, "%s\n", msg);
+	return 0;
+}
+
 const struct control_cmd control_cmds[] = {
     {"status", cmd_status},
     {"ack", cmd_ack},
@@ -318,5 +346,6 @@ const struct control_cmd control_cmds[] = {
     {"service-done", cmd_service_done},
     {"reload", cmd_reload},
     {"flush", cmd_flush},
+    {"report", cmd_report},
     {NULL, NULL},
 };

@@ -201,6 +201,7 @@ static double run_rules(struct loop *l, double now)
 	(void)now;
 	equipment_tick(d, d->clock);
 	qc_tick(d, d->clock);
+	reports_tick(d->reports, d->cfg, d->clock); /* never blocks: a child renders */
 	alerts_tick(d->alerts, d->clock);
 	return 1.0;
 }

@@ -41,6 +41,7 @@ static void usage(FILE *out)
 	        "usage: labqcctl [-s SOCKET] [--json] [-n NAME] status | ack KEY [COMMENT] |\n"
 	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
 	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE] |\n"
+	        "       report PERIOD |\n"
 	        "       qc-action KEY RUN [--by NAME] [--reviewed]\n"
 	        "                 [--override accept|reject --reason TEXT] [WHAT WAS DONE]\n"
 	        "  -s SOCKET        control socket (default " DEFAULT_SOCKET ")\n"
@@ -110,7 +111,7 @@ static int build_request(int argc, char **argv, const char *prefix, char *req, s
 		int min, max; /* arguments after the command; max -1 = any (comment) */
 	} cmds[] = {{"status", 0, 0},      {"ack", 1, -1},         {"silence", 2, 2},
 	            {"maintenance", 2, 2}, {"service-done", 1, 2}, {"reload", 0, 0},
-	            {"flush", 0, 0}};
+	            {"flush", 0, 0},       {"report", 1, 1}};
 	const char *cmd = argv[0];
 	int nargs = argc - 1;
 

@@ -59,6 +59,12 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 			return -1;
 		}
 	}
+	/* Before the alert engine's spool recovery: it deletes staged
+	 * entries it does not know, and the reports' may be recorded. */
+	if (!d->replay && (d->reports = reports_open(dc->state_dir, d->spool)) == NULL) {
+		log_warn("reports");
+		return -1;
+	}
 	struct alerts_opts ao = {.state_dir = dc->state_dir, .external_url = NULL, .audit = d->audit};
 	if ((d->alerts = alerts_open(cfg, d->spool, &ao)) == NULL) {
 		log_warn("alert engine");
@@ -97,6 +103,8 @@ void labqcd_close(struct labqcd *d)
 		alerts_save(d->alerts);
 		alerts_close(d->alerts);
 	}
+	reports_close(d->reports);
+	d->reports = NULL;
 	if (d->notify)
 		notify_close(d->notify);
 	if (d->spool)

@@ -25,6 +25,7 @@
 #include "daemon/log.h"
 #include "collectors/mqtt.h"
 #include "daemon/notify.h"
+#include "daemon/reports.h"
 #include "daemon/spool.h"
 #include "daemon/store.h"
 
@@ -89,6 +90,7 @@ struct labqcd {
 	struct notify *notify;   /* the sender thread (not started in --replay) */
 	struct alerts *alerts;
 	struct dashboard *dashboard; /* renderer thread; NULL in --replay */
+	struct reports *reports;     /* reports.c: scheduled and asked-for reports; NULL in --replay */
 	struct cond_entry *conds;         /* conditions.c: last condition per alert key */
 	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
 	struct pbrtqc_analyte *pbrtqc;    /* pbrtqc.c: patient-based QC per analyte */

@@ -1,7 +1,7 @@
 /*
  * mime.c: a notification as an email: RFC 5322 headers, a text/plain
- * body for people, and PNG charts as base64 parts of a multipart/mixed
- * message. Pure: everything it needs comes in as arguments.
+ * body for people, and PNG charts (or a report's PDFs) as base64 parts
+ * of a multipart/mixed message. Pure: everything it needs comes in as arguments.
  *
  * Header values that come from config or input are stripped of CR and LF
  * (no header injection). The body is UTF-8, 8bit; every line ends in
@@ -229,6 +229,11 @@ void mime_subject(const struct notification *n, char *buf, size_t len)
 	char more[32] = "";
 	const char *status = strcmp(n->status, "resolved") == 0 ? "RESOLVED" : "FIRING";
 
+	if (n->report[0]) {
+		snprintf(buf, len, "[labqcd] Report %s: %s%s", n->report, n->report_lab,
+			 n->report_chain_broken ? " (audit chain BROKEN)" : "");
+		return;
+	}
 	if (n->n_alerts > 1)
 		snprintf(more, sizeof(more), " (+%zu more)", n->n_alerts - 1);
 	if (a == NULL)
@@ -239,11 +244,34 @@ void mime_subject(const struct notification *n, char *buf, size_t len)
 			 a->site, a->instrument, a->channel, a->rule, more);
 }
 
+static char *report_body_text(const struct notification *n)
+{
+	struct sbuf b = {0};
+
+	sb_printf(&b, "The QC and equipment report of %s for %s is attached: a PDF per\n"
+		      "instrument, a summary PDF per site, and report.json with every figure\n"
+		      "printed (for a LIS or a spreadsheet).\n\n",
+		  n->report_lab, n->report);
+	if (n->report_chain_broken)
+		sb_str(&b, "The audit log's hash chain did NOT verify up to the period's end: the\n"
+			   "record was edited, removed or reordered. The reports say so on their\n"
+			   "first page; check it with: labqcctl verify-audit\n\n");
+	else
+		sb_str(&b, "The audit log's hash chain verified up to the period's end; each report\n"
+			   "ends with its head hash.\n\n");
+	sb_printf(&b, "The same files stay on the server in %s\n", n->report_dir);
+	sb_str(&b, "\n-- \n");
+	sb_printf(&b, "labqcd, receiver %s\n", n->receiver);
+	return sb_finish(&b, NULL);
+}
+
 char *mime_body_text(const struct notification *n)
 {
 	struct sbuf b = {0};
 	char when[64];
 
+	if (n->report[0])
+		return report_body_text(n);
 	if (strcmp(n->reason, "escalation") == 0)
 		sb_str(&b, "Nobody has acknowledged this alert yet; you are told as the next step.\n\n");
 	else if (strcmp(n->reason, "repeat") == 0)
@@ -386,7 +414,9 @@ char *mime_email(const struct notification *n, const struct mime_opts *o, size_t
 				break;
 			}
 			sb_printf(&b, "--%s\r\n", boundary);
-			sb_str(&b, "Content-Type: image/png; name=\"");
+			sb_str(&b, "Content-Type: ");
+			sb_header_value(&b, at->type ? at->type : "image/png");
+			sb_str(&b, "; name=\"");
 			sb_header_value(&b, at->name);
 			sb_str(&b, "\"\r\nContent-Transfer-Encoding: base64\r\n"
 				   "Content-Disposition: attachment; filename=\"");

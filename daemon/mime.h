@@ -12,8 +12,9 @@
 
 struct mime_attachment {
 	const char *name;          /* file name shown to the reader, "fridge-02-temp.png" */
-	const unsigned char *data; /* PNG bytes */
+	const unsigned char *data; /* the file's bytes */
 	size_t len;
+	const char *type;          /* Content-Type, "application/pdf"; NULL = image/png */
 };
 
 struct mime_opts {
@@ -33,11 +34,13 @@ struct mime_opts {
  * the caller frees. *len gets its length. NULL on ENOMEM. */
 char *mime_email(const struct notification *n, const struct mime_opts *o, size_t *len);
 
-/* "[labqcd] FIRING critical: main/fridge-02 temp range (+11 more)". */
+/* "[labqcd] FIRING critical: main/fridge-02 temp range (+11 more)";
+ * for a report, "[labqcd] Report 2026-11: Central Laboratory". */
 void mime_subject(const struct notification *n, char *buf, size_t len);
 
 /* The plain-text body (LF line endings; mime_email makes them CRLF):
- * what, where, since when, the value, the rule in words, the next step.
+ * what, where, since when, the value, the rule in words, the next step
+ * (for a report: what is attached and whether the audit chain held).
  * malloc'ed; NULL on ENOMEM. */
 char *mime_body_text(const struct notification *n);
 

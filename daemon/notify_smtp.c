@@ -6,7 +6,8 @@
  * if others may read it); TLS verification stays on. The message comes
  * from mime_email(), with each alert's chart drawn for it now (see
  * charts_load), or, for a spool entry of an earlier version, the PNG
- * file it names. curl_easy_perform returns CURLE_OK only after the server
+ * file it names; a report's email carries its PDFs and report.json
+ * (report_files_load). curl_easy_perform returns CURLE_OK only after the server
  * answered 250 to the end of DATA, which is when the spool entry may go.
  */
 #include "daemon/clock.h"
@@ -15,6 +16,7 @@
 #include "daemon/mime.h"
 #include "daemon/notify_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -166,6 +168,99 @@ static void charts_free(struct charts *c)
 		free(c->png[i].data);
 }
 
+/* A report's files: every "*.pdf" of its directory by name, then
+ * report.json, up to REPORT_MAX_FILES and REPORT_MAX_BYTES in all (SMTP
+ * servers refuse larger messages); what is left out is named in the
+ * note, and stays in the directory on the server. */
+#define REPORT_MAX_FILES 64
+#define REPORT_MAX_BYTES (20u << 20)
+
+struct report_files {
+	struct mime_attachment at[REPORT_MAX_FILES];
+	char *data[REPORT_MAX_FILES];
+	char *names[REPORT_MAX_FILES];
+	size_t n;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_report_file(const char *name)
+{
+	size_t len = strlen(name);
+
+	return strcmp(name, "report.json") == 0 ||
+	       (len > 4 && strcmp(name + len - 4, ".pdf") == 0 && name[0] != '.');
+}
+
+static void report_files_load(const struct notification *n, struct report_files *rf,
+			      struct charts *c)
+{
+	char *names[REPORT_MAX_FILES + 1], path[CFG_PATH_MAX + 300];
+	size_t n_names = 0, total = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	memset(rf, 0, sizeof(*rf));
+	if ((dir = opendir(n->report_dir)) == NULL) {
+		log_warn("notify: report %s: %s", n->report, n->report_dir);
+		note_add(c, "The report's files could not be read from %.300s: %s.\n", n->report_dir,
+			 strerror(errno));
+		return;
+	}
+	while ((de = readdir(dir)) != NULL && n_names <= REPORT_MAX_FILES)
+		if (is_report_file(de->d_name) && (names[n_names] = strdup(de->d_name)) != NULL)
+			n_names++;
+	closedir(dir);
+	/* PDFs by name, report.json last ('r' sorts after the site names
+	 * only by chance: put it there on purpose). */
+	qsort(names, n_names, sizeof(names[0]), by_name);
+	for (size_t i = 0; i + 1 < n_names; i++)
+		if (strcmp(names[i], "report.json") == 0) {
+			char *j = names[i];
+			memmove(names + i, names + i + 1, (n_names - i - 1) * sizeof(names[0]));
+			names[n_names - 1] = j;
+			break;
+		}
+	for (size_t i = 0; i < n_names; i++) {
+		char *data = NULL;
+		size_t len = 0;
+
+		snprintf(path, sizeof(path), "%s/%s", n->report_dir, names[i]);
+		if (rf->n == REPORT_MAX_FILES || fs_read_all(path, &data, &len) == -1 ||
+		    total + len > REPORT_MAX_BYTES) {
+			note_add(c, "%s: not attached (%s); it is in %.300s on the server.\n", names[i],
+				 data == NULL && rf->n < REPORT_MAX_FILES ? strerror(errno)
+									   : "too many or too large",
+				 n->report_dir);
+			free(data);
+			free(names[i]);
+			continue;
+		}
+		total += len;
+		rf->data[rf->n] = data;
+		rf->names[rf->n] = names[i];
+		rf->at[rf->n] = (struct mime_attachment){
+			.name = names[i],
+			.data = (const unsigned char *)data,
+			.len = len,
+			.type = strcmp(names[i], "report.json") == 0 ? "application/json"
+								     : "application/pdf"};
+		rf->n++;
+	}
+}
+
+static void report_files_free(struct report_files *rf)
+{
+	for (size_t i = 0; i < rf->n; i++) {
+		free(rf->data[i]);
+		free(rf->names[i]);
+	}
+	rf->n = 0;
+}
+
 int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notification *n,
 		     const char *hostname, const struct notify_opts *o, double now,
 		     const atomic_bool *cancel, char *err, size_t errlen)
@@ -175,6 +270,7 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	struct curl_slist *rcpts = NULL;
 	struct mime_opts mo = {0};
 	struct charts charts;
+	struct report_files *rf = NULL;
 	struct reader rd = {0};
 	double timeout_s = smtp->timeout_s > 0 ? smtp->timeout_s : 30;
 	char *msg;
@@ -194,6 +290,10 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	    fs_read_secret(smtp->password_file, password, sizeof(password), err, errlen) == -1)
 		return -1;
 
+	if (n->report[0] && (rf = malloc(sizeof(*rf))) == NULL) {
+		snprintf(err, errlen, "out of memory for the report's files");
+		return -1;
+	}
 	charts_load(n, o, now, &charts);
 	mo.chart_note = charts.note;
 	mo.from = smtp->from;
@@ -201,8 +301,16 @@ int notify_smtp_send(CURL *c, const struct cfg_smtp *smtp, const struct notifica
 	mo.msgid_host = hostname;
 	mo.attachments = charts.at;
 	mo.n_attachments = charts.n;
+	if (rf) {
+		report_files_load(n, rf, &charts);
+		mo.attachments = rf->at;
+		mo.n_attachments = rf->n;
+	}
 	msg = mime_email(n, &mo, &len);
 	charts_free(&charts);
+	if (rf)
+		report_files_free(rf);
+	free(rf);
 	if (msg == NULL) {
 		snprintf(err, errlen, "out of memory building the message");
 		return -1;

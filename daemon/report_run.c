@@ -8,11 +8,34 @@
  * audit log's chain is whole up to the period's head. Exit 0 when the
  * reports were written (a broken chain is said in them and on stderr,
  * and exits 3, so a script notices), 1 on an error, 2 on bad arguments.
+ *
+ * Started by a running daemon (reports_spawn.c), LABQCD_REPORT_PARENT
+ * holds the daemon's pid: the render then dies with the daemon and runs
+ * at nice 19, which posix_spawn cannot set for it.
  */
 #include "daemon/labqcd.h"
 #include "dashboards/report.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Started by the daemon: die with it (its queue renders this again at
+ * its next start), and yield the CPU. -1 if it is gone already. */
+static int bind_to_parent(void)
+{
+	const char *parent = getenv("LABQCD_REPORT_PARENT");
+
+	if (parent == NULL)
+		return 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != (pid_t)atol(parent))
+		return -1;
+	setpriority(PRIO_PROCESS, 0, 19);
+	return 0;
+}
 
 int report_run(struct config *cfg, const char *period, const char *const *only, size_t n_only,
 	       const char *out_dir)
@@ -22,6 +45,11 @@ int report_run(struct config *cfg, const char *period, const char *const *only, 
 	char err[512];
 	int rc;
 
+	if (bind_to_parent() == -1) {
+		fprintf(stderr, "labqcd: report %s: the daemon that asked for it is gone\n", period);
+		config_free(cfg);
+		return 1;
+	}
 	if (report_period_parse(period, &req.period, err, sizeof(err)) == -1) {
 		fprintf(stderr, "labqcd: --report %s\n", err);
 		config_free(cfg);

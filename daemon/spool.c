@@ -147,6 +147,15 @@ char *notification_to_json(const struct notification *n)
 		cJSON_AddNumberToObject(o, "next_attempt", 0);
 	}
 	cJSON_AddStringToObject(o, "last_error", n->last_error);
+	if (n->report[0]) {
+		cJSON *r = cJSON_AddObjectToObject(o, "report");
+		if (r == NULL)
+			goto out;
+		cJSON_AddStringToObject(r, "period", n->report);
+		cJSON_AddStringToObject(r, "lab", n->report_lab);
+		cJSON_AddStringToObject(r, "dir", n->report_dir);
+		cJSON_AddBoolToObject(r, "chain_broken", n->report_chain_broken);
+	}
 	arr = cJSON_AddArrayToObject(o, "alerts");
 	for (size_t i = 0; arr && i < n->n_alerts; i++) {
 		cJSON *a = alert_to_json(&n->alerts[i]);
@@ -255,6 +264,16 @@ int notification_from_json(const char *text, struct notification *n, char *err, 
 	n->timeout_s = get_num(o, "timeout_s", 0);
 	n->attempts = (int)get_num(o, "attempts", 0);
 	n->next_attempt = get_num(o, "next_attempt", 0);
+	v = cJSON_GetObjectItemCaseSensitive(o, "report");
+	if (v != NULL &&
+	    (!cJSON_IsObject(v) || get_str(v, "period", n->report, sizeof(n->report), true) == -1 ||
+	     get_str(v, "lab", n->report_lab, sizeof(n->report_lab), false) == -1 ||
+	     get_str(v, "dir", n->report_dir, sizeof(n->report_dir), true) == -1)) {
+		snprintf(err, errlen, "bad \"report\"");
+		goto out;
+	}
+	n->report_chain_broken =
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "chain_broken"));
 	v = cJSON_GetObjectItemCaseSensitive(o, "alerts");
 	cJSON_ArrayForEach(it, v)
 	{

@@ -87,6 +87,14 @@ struct notification {
 
 	struct notif_alert *alerts; /* owned; free with notification_free */
 	size_t n_alerts;
+
+	/* A scheduled or requested report (issue 19) instead of alerts:
+	 * report[0] != '\0'. Every "*.pdf" of report_dir, then its
+	 * report.json, is attached when the email is built. */
+	char report[40];               /* the period's label, "2026-11" */
+	char report_lab[CFG_TEXT_MAX]; /* reports.lab */
+	char report_dir[CFG_PATH_MAX];
+	bool report_chain_broken;      /* the audit log's chain failed to verify */
 };
 
 /* Frees n->alerts (not n itself) and zeroes the count. */

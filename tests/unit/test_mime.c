@@ -150,6 +150,74 @@ static void test_png_attachment(void **state)
 	notification_free(&n);
 }
 
+/* A report (issue 19): its subject, a body about the files and the
+ * chain, a PDF part with its own content type, and the report fields
+ * surviving the spool's JSON (the notifier reads them back from it). */
+static void test_report_email(void **state)
+{
+	static const unsigned char pdf[] = "%PDF-1.5\n%\xe2\xe3";
+	struct notification n, back;
+	struct mime_attachment at = {.name = "main_fridge-01_2026-11.pdf", .data = pdf,
+				     .len = sizeof(pdf) - 1, .type = "application/pdf"};
+	struct mime_opts o = {.from = "labqcd@lab.example", .date = FIXTURE_T0,
+			      .boundary = "B", .attachments = &at, .n_attachments = 1};
+	char subject[256], err[128], *msg, *json, *body;
+	size_t len;
+
+	(void)state;
+	memset(&n, 0, sizeof(n));
+	snprintf(n.id, sizeof(n.id), "1763542810000-00000008-qc-team");
+	snprintf(n.receiver, sizeof(n.receiver), "qc-team");
+	snprintf(n.status, sizeof(n.status), "report");
+	snprintf(n.to[n.n_to++], sizeof(n.to[0]), "qc-lead@lab.example");
+	snprintf(n.report, sizeof(n.report), "2026-11");
+	snprintf(n.report_lab, sizeof(n.report_lab), "Central Laboratory");
+	snprintf(n.report_dir, sizeof(n.report_dir), "/var/lib/labqcd/reports/2026-11.1");
+	mime_subject(&n, subject, sizeof(subject));
+	assert_string_equal(subject, "[labqcd] Report 2026-11: Central Laboratory");
+	msg = mime_email(&n, &o, &len);
+	assert_non_null(msg);
+	assert_crlf(msg, len);
+	assert_non_null(strstr(msg, "--B\r\nContent-Type: application/pdf; "
+				    "name=\"main_fridge-01_2026-11.pdf\"\r\n"
+				    "Content-Transfer-Encoding: base64\r\n"
+				    "Content-Disposition: attachment; "
+				    "filename=\"main_fridge-01_2026-11.pdf\"\r\n\r\n"
+				    /* base64 of "%PDF-1.5\n%\xe2\xe3", by hand */
+				    "JVBERi0xLjUKJeLj\r\n"));
+	assert_non_null(strstr(msg, "report of Central Laboratory for 2026-11 is attached"));
+	assert_non_null(strstr(msg, "chain verified"));
+	assert_null(strstr(msg, "Acknowledge with"));
+	free(msg);
+
+	n.report_chain_broken = true;
+	mime_subject(&n, subject, sizeof(subject));
+	assert_string_equal(subject,
+			    "[labqcd] Report 2026-11: Central Laboratory (audit chain BROKEN)");
+	body = mime_body_text(&n);
+	assert_non_null(strstr(body, "did NOT verify"));
+	free(body);
+
+	json = notification_to_json(&n);
+	assert_non_null(json);
+	assert_int_equal(notification_from_json(json, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.report, "2026-11");
+	assert_string_equal(back.report_lab, "Central Laboratory");
+	assert_string_equal(back.report_dir, "/var/lib/labqcd/reports/2026-11.1");
+	assert_true(back.report_chain_broken);
+	free(json);
+	notification_free(&back);
+	/* An alert's entry has no report. */
+	fixture_notification(&n, NOTIF_EMAIL);
+	json = notification_to_json(&n);
+	assert_null(strstr(json, "\"report\""));
+	assert_int_equal(notification_from_json(json, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.report, "");
+	free(json);
+	notification_free(&back);
+	notification_free(&n);
+}
+
 static void test_base64_lines(void **state)
 {
 	unsigned char data[200];
@@ -181,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_no_header_injection),
 		cmocka_unit_test(test_png_attachment),
 		cmocka_unit_test(test_base64_lines),
+		cmocka_unit_test(test_report_email),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
