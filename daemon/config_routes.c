@@ -220,13 +220,12 @@ static int get_matcher(struct cfg_ctx *c, yaml_node_t *n, const char *path, char
 	}
 
 static const char *const kinds[] = {"qc", "equipment", "monitor", NULL};
-static const char *const severities[] = {"info", "warning", "critical", NULL};
 static const char *const rules[] = {"range",    "stale", "rate",   "drift", "service",
                                     "calendar", "task",  "status", "qc",    "pbrtqc",
                                     "broker",   NULL};
 
 MATCHER(get_match_kind, kind, kinds, "qc, equipment or monitor")
-MATCHER(get_match_severity, severity, severities, "info, warning or critical")
+MATCHER(get_match_severity, severity, severity_words(), "info, warning or critical")
 MATCHER(get_match_site, site, NULL, "a site name")
 MATCHER(get_match_instrument, instrument, NULL, "an instrument name")
 MATCHER(get_match_channel, channel, NULL, "a channel, analyte or task name")

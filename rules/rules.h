@@ -25,6 +25,8 @@ enum severity { SEV_NONE = 0, SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 const char *severity_name(enum severity s);
 int severity_parse(const char *s, enum severity *out);
 enum severity severity_from_name(const char *s);
+/* The names a config may give, NULL-terminated: "info", "warning", "critical". */
+const char *const *severity_words(void);
 
 /* What a rule says about its key right now. The daemon's alert engine
  * compares it with the key's previous condition to make transitions

@@ -9,11 +9,17 @@
 static const char *const names[] = {[SEV_NONE] = "none",
                                     [SEV_INFO] = "info",
                                     [SEV_WARNING] = "warning",
-                                    [SEV_CRITICAL] = "critical"};
+                                    [SEV_CRITICAL] = "critical",
+                                    NULL};
 
 const char *severity_name(enum severity s)
 {
 	return (int)s >= SEV_NONE && s <= SEV_CRITICAL ? names[s] : "none";
+}
+
+const char *const *severity_words(void)
+{
+	return names + SEV_INFO;
 }
 
 int severity_parse(const char *s, enum severity *out)
