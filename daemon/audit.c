@@ -105,7 +105,7 @@ static int queue_line(struct audit *a, const char *line, size_t len)
 	return 0;
 }
 
-static void sha256_hex(const char *data, size_t len, char out[HASH_HEX])
+void audit_sha256_hex(const char *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -199,7 +199,7 @@ static bool line_hash(const char *data, size_t len, unsigned long k, char out[HA
 		if (nl == NULL)
 			return false;
 		if (i == k) {
-			sha256_hex(data + off, (size_t)(nl - (data + off)), out);
+			audit_sha256_hex(data + off, (size_t)(nl - (data + off)), out);
 			return true;
 		}
 		off = (size_t)(nl - data) + 1;
@@ -264,7 +264,7 @@ static int audit_scan(struct audit *a, bool *anchor_ok)
 			start--;
 		size_t llen = end - 1 - start; /* without '\n' */
 		if (!have_hash) {
-			sha256_hex(data + start, llen, a->prev);
+			audit_sha256_hex(data + start, llen, a->prev);
 			have_hash = true;
 		}
 		uint64_t seq = line_seq(data + start, llen);
@@ -417,7 +417,7 @@ int audit_write(struct audit *a, double t, uint64_t seq, cJSON *rec)
 		return -1;
 	size_t n = strlen(line);
 	char hash[HASH_HEX];
-	sha256_hex(line, n, hash);
+	audit_sha256_hex(line, n, hash);
 	line[n] = '\n'; /* overwrite the NUL: one write(2) of the whole line */
 	if (queue_line(a, line, n + 1) == -1) {
 		rc = -1;
@@ -535,7 +535,7 @@ int audit_verify(const char *path, char *err, size_t errlen, unsigned long *line
 		cJSON_Delete(o);
 		if (rc)
 			break;
-		sha256_hex(data + off, llen, prev);
+		audit_sha256_hex(data + off, llen, prev);
 		off += llen + 1;
 	}
 	if (rc == 0)

@@ -76,4 +76,8 @@ void audit_format_ts(double t, char *buf, size_t len);
 int audit_verify(const char *path, char *err, size_t errlen, unsigned long *lines,
                  unsigned long *unanchored);
 
+/* The SHA-256 of data as 64 hex digits and a NUL (how a record's `prev`
+ * names the line before it). */
+void audit_sha256_hex(const char *data, size_t len, char out[65]);
+
 #endif

@@ -30,17 +30,6 @@ static int level_index(const struct qc_analyte *q, const char *level)
 	return -1;
 }
 
-static cJSON *rule_names(unsigned mask)
-{
-	const char *names[WG_RULE_COUNT];
-	size_t n = westgard_rules_names(mask, names, WG_RULE_COUNT);
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
-	return arr;
-}
-
 static void qc_record(struct labqcd *d, uint64_t seq, const struct qc_analyte *q,
 		      const char *level, const struct payload_meta *meta, double value, double t,
 		      const struct qc_verdict *v, const char *status)
@@ -63,7 +52,7 @@ static void qc_record(struct labqcd *d, uint64_t seq, const struct qc_analyte *q
 	else
 		cJSON_AddNullToObject(rec, "z");
 	cJSON_AddStringToObject(rec, "status", status);
-	cJSON_AddItemToObject(rec, "rules", rule_names(v ? v->fired : 0));
+	cJSON_AddItemToObject(rec, "rules", westgard_rules_json(v ? v->fired : 0));
 	if (v && v->n_involved) {
 		cJSON *inv = cJSON_CreateArray();
 		for (size_t i = 0; i < v->n_involved; i++) {
@@ -113,7 +102,7 @@ static void auto_record(struct labqcd *d, uint64_t seq, struct qc_analyte *q,
 	cJSON_AddStringToObject(rec, "type", "qc_rules");
 	cJSON_AddStringToObject(rec, "key", q->key);
 	cJSON_AddNumberToObject(rec, "sigma", round(ch->sigma * 100) / 100);
-	cJSON_AddItemToObject(rec, "rules", rule_names(ch->rules));
+	cJSON_AddItemToObject(rec, "rules", westgard_rules_json(ch->rules));
 	cJSON_AddNumberToObject(rec, "n", ch->n_per_run);
 	cJSON_AddNumberToObject(rec, "replicates", q->p.replicates > 0 ? q->p.replicates : ch->replicates);
 	cJSON_AddNumberToObject(rec, "runs", ch->runs);

@@ -227,17 +227,6 @@ static int cmp_key(const struct wi_analyte *x, const struct wi_analyte *y)
 	return strcmp(x->key, y->key);
 }
 
-static cJSON *rule_names(unsigned mask)
-{
-	const char *names[WG_RULE_COUNT];
-	size_t n = westgard_rules_names(mask, names, WG_RULE_COUNT);
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
-	return arr;
-}
-
 static void print_json(cJSON *o)
 {
 	char *s = cJSON_PrintUnformatted(o);
@@ -314,7 +303,7 @@ static void report(struct wi_ctx *c)
 			cJSON_AddStringToObject(o, "ts", ts);
 			cJSON_AddStringToObject(o, "before", westgard_status_name(r->before));
 			cJSON_AddStringToObject(o, "after", westgard_status_name(r->after));
-			cJSON_AddItemToObject(o, "rules", rule_names(r->fired));
+			cJSON_AddItemToObject(o, "rules", westgard_rules_json(r->fired));
 			print_json(o);
 		}
 	}
@@ -340,7 +329,7 @@ static void report(struct wi_ctx *c)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "what_if_summary");
-	cJSON_AddItemToObject(o, "rules", rule_names(c->rules));
+	cJSON_AddItemToObject(o, "rules", westgard_rules_json(c->rules));
 	if (c->o->analyte)
 		cJSON_AddStringToObject(o, "key", c->o->analyte);
 	if (c->have_period)

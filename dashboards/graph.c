@@ -595,12 +595,8 @@ int graph_render(const char *rrd_path, const char *png_path, const char *rrdcach
 
 	snprintf(title, sizeof(title), "%s %s, last %s", in->name, c->name,
 	         dash_period_name(period));
-	if (graph_draw(&g, &png, err, errlen) == 0) {
-		if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
-			snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
-		else
-			rc = 0;
-	}
+	if (graph_draw(&g, &png, err, errlen) == 0)
+		rc = sbuf_write_file(&png, png_path, err, errlen);
 	sbuf_free(&png);
 	return rc;
 }

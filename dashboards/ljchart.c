@@ -472,12 +472,8 @@ int ljchart_render(const char *png_path, const struct dash_instrument *in,
 	struct sbuf png = {0};
 	int rc = -1;
 
-	if (ljchart_draw(in, a, l, now, &png, err, errlen) == 0) {
-		if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
-			snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
-		else
-			rc = 0;
-	}
+	if (ljchart_draw(in, a, l, now, &png, err, errlen) == 0)
+		rc = sbuf_write_file(&png, png_path, err, errlen);
 	sbuf_free(&png);
 	return rc;
 }

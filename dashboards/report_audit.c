@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,20 +356,6 @@ static void on_record(struct rep_model *m, const cJSON *o, double t)
 	}
 }
 
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	static const char hex[] = "0123456789abcdef";
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < mdlen && i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 int rep_read_audit(struct rep_model *m, char *err, size_t errlen)
 {
 	char path[CFG_PATH_MAX + 16], *line = NULL, *head_text = NULL;
@@ -431,7 +416,7 @@ int rep_read_audit(struct rep_model *m, char *err, size_t errlen)
 	fclose(f);
 	m->audit.lines = lineno;
 	if (m->audit.head_line > 0)
-		sha256_hex(head_text, head_len, m->audit.head);
+		audit_sha256_hex(head_text, head_len, m->audit.head);
 	free(head_text);
 
 	/* The chain, by labqcctl verify-audit's own check. */

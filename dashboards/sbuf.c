@@ -3,7 +3,9 @@
  * escaping of every string that comes from a topic or the config.
  */
 #include "dashboards/dash_int.h"
+#include "daemon/fsutil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,3 +157,11 @@ void sbuf_html(struct sbuf *b, const char *s)
 	}
 }
 
+int sbuf_write_file(const struct sbuf *b, const char *path, char *err, size_t errlen)
+{
+	if (fs_write_atomic(path, b->p, b->len, 0644) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -393,6 +393,8 @@ unsigned westgard__rules(const struct westgard *w, const struct westgard_params 
 
 /* The whole state as a new cJSON object; the caller frees it with
  * cJSON_Delete(). NULL when out of memory. */
+/* The rules of `mask` as a JSON array of their canonical names (records). */
+cJSON *westgard_rules_json(unsigned mask);
 cJSON *westgard_to_json(const struct westgard *w);
 
 /* Replace *w with the state in j. Returns 0, or -1 with why in err and *w

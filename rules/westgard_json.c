@@ -462,3 +462,14 @@ int westgard_from_json(struct westgard *w, const cJSON *j, char *err, size_t err
 	free(s);
 	return 0;
 }
+
+cJSON *westgard_rules_json(unsigned mask)
+{
+	const char *names[WG_RULE_COUNT];
+	size_t n = westgard_rules_names(mask, names, WG_RULE_COUNT);
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+	return arr;
+}
