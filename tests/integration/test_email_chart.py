@@ -28,10 +28,9 @@ import email
 import email.policy
 import json
 import os
-import struct
 import time
-import zlib
 
+import pngread
 from harness import Receiver, publish, wait_for
 
 
@@ -45,54 +44,6 @@ class Smtp(Receiver):
             with open(os.path.join(self.out, name), "rb") as f:
                 out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
         return out
-
-
-def png_decode(data):
-    """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB or RGBA PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        crc = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
-        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-        pos += 12 + n
-    assert ihdr, "no IHDR"
-    w, h, depth, ctype, _, _, interlace = ihdr
-    assert depth == 8 and ctype in (2, 6) and interlace == 0, ihdr
-    bpp = 3 if ctype == 2 else 4
-    raw = zlib.decompress(idat)
-    stride = w * bpp
-    assert len(raw) == h * (stride + 1), "IDAT size does not match IHDR"
-    rows, prev = [], bytearray(stride)
-    for y in range(h):
-        f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-            else:
-                assert f == 0, f"unknown filter {f}"
-        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
-        prev = line
-    return w, h, rows
 
 
 def near(px, rgb, tol=3):
@@ -164,7 +115,7 @@ def test_first_alarm_email_has_its_chart(env):
     assert len(pngs) == 1, [n for n, _ in pngs]
     name, data = pngs[0]
     assert name == "fridge-01-temp.png", name
-    w, h, rows = png_decode(data)
+    w, h, rows = pngread.decode(data)
     assert (w, h) == (700, 240), (w, h)
 
     limit_rows = long_rows(rows, LIMIT, PLOT_X0, PLOT_X0 + PLOT_W, 100)
@@ -222,7 +173,7 @@ def test_qc_rejection_email_has_lj_chart(env):
     pngs = pngs_of(msg)
     names = [n for n, _ in pngs]
     assert names == ["chem-01-glucose-L1-lj.png", "chem-01-glucose-L2-lj.png"], names
-    decoded = [png_decode(data) for _, data in pngs]
+    decoded = [pngread.decode(data) for _, data in pngs]
     for w, h, _ in decoded:
         assert (w, h) == (700, 300), (w, h)
     red_l1 = red_above_3sd(decoded[0][2])

@@ -31,11 +31,10 @@ import json
 import os
 import re
 import socket
-import struct
 import subprocess
 import time
-import zlib
 
+import pngread
 from harness import ROOT, rrd_fetch
 
 PORTS = (18830, 18825, 18900)
@@ -56,53 +55,6 @@ def port_taken(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def png_pixels(path):
-    """(width, height, rows of RGB(A) tuples) of an 8-bit PNG (RGB, RGBA or
-    palette), unfiltered here by the PNG specification's five filters."""
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
-    pos, idat, palette = 8, b"", None
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        ctype, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        if ctype == b"IHDR":
-            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
-        elif ctype == b"PLTE":
-            palette = [tuple(body[i:i + 3]) for i in range(0, len(body), 3)]
-        elif ctype == b"IDAT":
-            idat += body
-        pos += 12 + length
-    assert depth == 8 and interlace == 0 and color in (2, 3, 6), (path, depth, color)
-    bpp = {2: 3, 3: 1, 6: 4}[color]
-    raw, stride = zlib.decompress(idat), w * bpp
-    rows, prev = [], bytearray(stride)
-    for y in range(h):
-        ftype = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if ftype == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif ftype == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif ftype == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xFF
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
-                line[i] = (line[i] + pred) & 0xFF
-        prev = line
-        if color == 3:
-            rows.append([palette[v] for v in line])
-        else:
-            rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
-    return w, h, rows
-
-
 def line_colour():
     """The colour dashboards/graph.c draws a channel's average line in."""
     with open(os.path.join(ROOT, "dashboards", "graph.c")) as f:
@@ -114,7 +66,7 @@ def line_colour():
 def columns_with(path, rgb, tolerance=24, box=None):
     """(width, the columns holding a pixel within `tolerance` of `rgb`),
     inside box = (x0, y0, x1, y1) when given."""
-    w, h, rows = png_pixels(path)
+    w, h, rows = pngread.decode_file(path)
     x0, y0, x1, y1 = box or (0, 0, w, h)
     cols = set()
     for y in range(y0, y1):
