@@ -45,11 +45,12 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 # Debian packages. RUN_PKGS: building and `make run` (the private broker,
 # the alert printer's SMTP server, fonts for the graphs' text); TEST_PKGS:
 # besides those, what the tests, benchmarks, fuzzing and the browser check
-# use (npm is its own package in Debian, apart from nodejs).
+# use (npm is its own package in Debian, apart from nodejs; clang's fuzzer
+# and sanitizer runtimes are only recommended by clang, so named here).
 RUN_PKGS = build-essential pkg-config libmosquitto-dev mosquitto librrd-dev libcurl4-openssl-dev \
 	libyaml-dev libcjson-dev libssl-dev zlib1g-dev libsystemd-dev uthash-dev libcairo2-dev \
 	fonts-dejavu-core python3 python3-aiosmtpd ca-certificates
-TEST_PKGS = $(RUN_PKGS) mosquitto-clients rrdtool libjansson-dev libcmocka-dev tidy clang \
+TEST_PKGS = $(RUN_PKGS) mosquitto-clients rrdtool libjansson-dev libcmocka-dev tidy clang libclang-rt-14-dev \
 	chromium nodejs npm rrdcached collectd-core mandoc valgrind poppler-utils
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
