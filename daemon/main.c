@@ -52,12 +52,16 @@ static void usage(FILE *out)
 		     "  --notify         with --replay: send the notifications too\n"
 		     "  --report PERIOD  write PDF reports and report.json for 2026-11,\n"
 		     "                   2026-W47 or 2026-11-01..2026-11-15 into --out DIR\n"
+		     "  --instrument SITE/INSTRUMENT  with --report: only it (repeatable)\n"
+		     "  --out DIR        with --report: the directory written\n"
 		     "  --what-if RULES  re-judge the QC results of --from AUDIT.JSONL with\n"
 		     "                   these rejection rules [--analyte KEY] [--period P]\n"
 		     "                   [--scope runs|level|both] [--replicates N]\n"
 		     "  --pbrtqc-design  false alarms and results to detection per block size\n"
 		     "                   for --analyte KEY over --from FILE (patient results as\n"
 		     "                   \"topic payload\" lines) [--blocks 10,20,40] [--period P]\n"
+		     "  --analyte KEY    with --what-if or --pbrtqc-design: one analyte; with\n"
+		     "                   the input with --from FILE, the period with --period P\n"
 		     "  --format table   with --what-if or --pbrtqc-design: a table, not JSON\n");
 }
 
