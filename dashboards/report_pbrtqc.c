@@ -90,7 +90,7 @@ static void pbrtqc_section(struct rep_doc *d, const struct rep_model *m,
 	const struct rep_pbrtqc *pb = f->pb;
 	const struct cfg_pbrtqc *c = &f->cfg->pbrtqc;
 	const struct rep_chan *ch = &pb->chan;
-	char buf[600], a[48], b[48], e[48], g[48], h[48];
+	char buf[600], a[48], b[48], e[48], g[48], h[48], k[48];
 	size_t o;
 
 	snprintf(buf, sizeof(buf), "Patient-based QC (PBRTQC): %s", f->cfg->name);
@@ -117,7 +117,7 @@ static void pbrtqc_section(struct rep_doc *d, const struct rep_model *m,
 		         e, pb->rec->n, pb->rec->method, pb->rec->block,
 		         rep_fmt(a, sizeof(a), pb->lo, 4), rep_fmt(b, sizeof(b), pb->hi, 4),
 		         rep_fmt(g, sizeof(g), pb->rec->mean, 4), rep_fmt(h, sizeof(h), pb->rec->sd, 4),
-		         rep_fmt(e, sizeof(e), pb->rec->far, 4), pb->rec->source);
+		         rep_fmt(k, sizeof(k), pb->rec->far, 4), pb->rec->source);
 	} else {
 		snprintf(buf, sizeof(buf),
 		         "Limits: none yet; being learnt from the first %d statistics at a false "

@@ -278,7 +278,7 @@ def test_report_pbrtqc_and_what_if(env):
     text = subprocess.run(["pdftotext", "-layout", os.path.join(out, "main_chem-01_2026-11.pdf"),
                            "-"], capture_output=True, text=True, timeout=60).stdout
     assert "Patient-based QC (PBRTQC): glucose" in text
-    assert "Limits (learnt" in text and "PBRTQC alerts" in text
+    assert "Limits (learnt 2026-11-" in text and "PBRTQC alerts" in text
     assert "What if: glucose under 1-2.5s/2-2s/R-4s/4-1s" in text, text[-3000:]
     assert "Runs judged: %d" % wi["runs"] in text
     assert "gateway" in text
