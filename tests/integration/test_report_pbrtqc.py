@@ -282,3 +282,12 @@ def test_report_pbrtqc_and_what_if(env):
     assert "What if: glucose under 1-2.5s/2-2s/R-4s/4-1s" in text, text[-3000:]
     assert "Runs judged: %d" % wi["runs"] in text
     assert "gateway" in text
+
+
+def test_what_if_key_checked(env):
+    cfg = os.path.join(env.dir, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"daemon:\n  state_dir: {env.dir}/s\n  rrd_dir: {env.dir}/r\n"
+                f"  www_dir: {env.dir}/w\nreports:\n  what_if: 1-9s\n")
+    r = run(["-t", "-c", cfg], timeout=60)
+    assert r.returncode != 0 and "reports.what_if" in r.stderr and "1-9s" in r.stderr, r.stderr
