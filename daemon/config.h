@@ -264,6 +264,7 @@ struct cfg_reports {
 	int on;                 /* month: day 1..28; week: ISO weekday 1 (Mon)..7; default 1 */
 	char **receivers;       /* receivers' names whose email gets the PDFs */
 	size_t n_receivers;
+	char what_if[CFG_TEXT_MAX]; /* a candidate rule set ("1-3s/2-2s/R-4s"), or "" (issue 22) */
 };
 
 /* `heartbeat:` an always-firing Watchdog sent to one receiver every

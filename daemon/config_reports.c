@@ -9,11 +9,13 @@
  *     every: month            # or week
  *     on: 1                   # month: day 1..28; week: ISO weekday 1 (Mon)..7
  *     receivers: [qc-team]
+ *     what_if: 1-3s/2-2s/R-4s/4-1s   # a candidate rule set, re-judged in each report
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "daemon/config_int.h"
+#include "rules/westgard.h"
 
 static int get_every(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 {
@@ -60,12 +62,35 @@ static int get_receivers(struct cfg_ctx *c, yaml_node_t *n, const char *path, vo
 	return rc;
 }
 
+/* A candidate set of rejection rules, as --what-if takes it: every QC
+ * analyte's record of the period re-judged with it in the report. */
+static int get_what_if(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	struct cfg_reports *r = base;
+	const char *s = cfg_scalar(n);
+	char got[96], err[160] = "";
+	unsigned mask = 0;
+
+	if (s == NULL || strlen(s) >= sizeof(r->what_if)) {
+		cfg_error(c, n, path, "expected rules such as 1-3s/2-2s/R-4s, got %s",
+		          cfg_got(n, got, sizeof(got)));
+		return -1;
+	}
+	if (westgard_rules_parse(s, &mask, err, sizeof(err)) == -1 || mask == 0) {
+		cfg_error(c, n, path, "%s", err[0] ? err : "no rules given");
+		return -1;
+	}
+	snprintf(r->what_if, sizeof(r->what_if), "%s", s);
+	return 0;
+}
+
 static const struct cfg_field reports_fields[] = {
     FLD(struct cfg_reports, "lab", CT_STRING, lab, 0, 0, CF_NONEMPTY),
     FLD(struct cfg_reports, "mkt_ea", CT_NUMBER, mkt_ea, 0, 1000, CF_LO_OPEN),
     FN("every", get_every),
     FLD(struct cfg_reports, "on", CT_INT, on, 1, 28, 0),
     FN("receivers", get_receivers),
+    FN("what_if", get_what_if),
     CFG_END,
 };
 

@@ -43,6 +43,27 @@ static const char *sev_name(int s)
 	return severity_name((enum severity)s);
 }
 
+static cJSON *excursion_json(const struct report_period *p, const struct excursion *e)
+{
+	cJSON *x = cJSON_CreateObject();
+	double end = isnan(e->end) ? p->end : e->end;
+
+	jtime(x, "start", e->start);
+	jtime(x, "end", e->end);
+	jnum(x, "duration_s", end - e->start);
+	jnum(x, "peak", e->peak);
+	cJSON_AddStringToObject(x, "severity", sev_name(e->severity));
+	cJSON_AddBoolToObject(x, "fired", e->fired);
+	cJSON_AddBoolToObject(x, "cleared", e->cleared);
+	if (e->ack_by[0])
+		cJSON_AddStringToObject(x, "acknowledged_by", e->ack_by);
+	else
+		cJSON_AddNullToObject(x, "acknowledged_by");
+	jtime(x, "acknowledged_at", e->ack_t);
+	cJSON_AddStringToObject(x, "comment", e->comment);
+	return x;
+}
+
 static cJSON *chan_json(const struct report_period *p, const struct rep_chan *c)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
@@ -73,26 +94,8 @@ static cJSON *chan_json(const struct report_period *p, const struct rep_chan *c)
 	jnum(o, "resolution_finest_s", c->finest_s);
 	jnum(o, "resolution_coarsest_s", c->coarsest_s);
 	arr = cJSON_AddArrayToObject(o, "excursions");
-	for (size_t i = 0; c->exc && i < c->exc->n; i++) {
-		const struct excursion *e = &c->exc->v[i];
-		cJSON *x = cJSON_CreateObject();
-		double end = isnan(e->end) ? p->end : e->end;
-
-		jtime(x, "start", e->start);
-		jtime(x, "end", e->end);
-		jnum(x, "duration_s", end - e->start);
-		jnum(x, "peak", e->peak);
-		cJSON_AddStringToObject(x, "severity", sev_name(e->severity));
-		cJSON_AddBoolToObject(x, "fired", e->fired);
-		cJSON_AddBoolToObject(x, "cleared", e->cleared);
-		if (e->ack_by[0])
-			cJSON_AddStringToObject(x, "acknowledged_by", e->ack_by);
-		else
-			cJSON_AddNullToObject(x, "acknowledged_by");
-		jtime(x, "acknowledged_at", e->ack_t);
-		cJSON_AddStringToObject(x, "comment", e->comment);
-		cJSON_AddItemToArray(arr, x);
-	}
+	for (size_t i = 0; c->exc && i < c->exc->n; i++)
+		cJSON_AddItemToArray(arr, excursion_json(p, &c->exc->v[i]));
 	arr = cJSON_AddArrayToObject(o, "gaps");
 	for (size_t i = 0; i < c->n_gaps; i++) {
 		cJSON *x = cJSON_CreateObject();
@@ -115,7 +118,112 @@ static cJSON *chan_json(const struct report_period *p, const struct rep_chan *c)
 	return o;
 }
 
-static cJSON *analyte_json(const struct rep_instrument *in, const struct rep_analyte_fig *f)
+/* The analyte's PBRTQC (issue 22): its method, block, limits (with the
+ * learnt limits' record), the statistic's figures and its alerts. */
+static cJSON *pbrtqc_json(const struct report_period *p, const struct rep_analyte_fig *f)
+{
+	static const char *const methods[] = {"ma", "mm", "ewma"};
+	const struct cfg_pbrtqc *c = &f->cfg->pbrtqc;
+	const struct rep_pbrtqc *pb = f->pb;
+	const struct rep_chan *ch = &pb->chan;
+	cJSON *o = cJSON_CreateObject(), *x, *arr;
+	size_t fired = 0;
+
+	cJSON_AddStringToObject(o, "method", methods[c->method >= 0 && c->method < 3 ? c->method : 0]);
+	cJSON_AddNumberToObject(o, "block", c->block);
+	if (c->has_truncate) {
+		x = cJSON_AddArrayToObject(o, "truncate");
+		cJSON_AddItemToArray(x, cJSON_CreateNumber(c->truncate[0]));
+		cJSON_AddItemToArray(x, cJSON_CreateNumber(c->truncate[1]));
+	} else {
+		cJSON_AddNullToObject(o, "truncate");
+	}
+	cJSON_AddStringToObject(o, "limits_source", pb->limits_source);
+	jnum(o, "lo", pb->lo);
+	jnum(o, "hi", pb->hi);
+	if (pb->rec) {
+		x = cJSON_AddObjectToObject(o, "learnt");
+		jtime(x, "t", pb->rec->t);
+		cJSON_AddStringToObject(x, "method", pb->rec->method);
+		jnum(x, "block", pb->rec->block);
+		jnum(x, "lo", pb->rec->lo);
+		jnum(x, "hi", pb->rec->hi);
+		jnum(x, "mean", pb->rec->mean);
+		jnum(x, "sd", pb->rec->sd);
+		jnum(x, "n", pb->rec->n);
+		jnum(x, "false_alarm_rate", pb->rec->far);
+		cJSON_AddStringToObject(x, "source", pb->rec->source);
+	} else {
+		cJSON_AddNullToObject(o, "learnt");
+	}
+	cJSON_AddStringToObject(o, "series", ch->cfg->name);
+	cJSON_AddBoolToObject(o, "data", ch->has_file && ch->all.minutes > 0);
+	jnum(o, "min", ch->all.min);
+	jnum(o, "mean", chan_acc_mean(&ch->all));
+	jnum(o, "max", ch->all.max);
+	jnum(o, "minutes", ch->all.minutes);
+	jnum(o, "minutes_beyond_limits", ch->all.band_minutes[BAND_OUT]);
+	arr = cJSON_AddArrayToObject(o, "alerts");
+	for (size_t i = 0; ch->exc && i < ch->exc->n; i++) {
+		cJSON_AddItemToArray(arr, excursion_json(p, &ch->exc->v[i]));
+		fired += ch->exc->v[i].fired;
+	}
+	cJSON_AddNumberToObject(o, "alerts_fired", (double)fired);
+	return o;
+}
+
+static cJSON *rule_names(unsigned mask)
+{
+	const char *names[WG_RULE_COUNT];
+	size_t n = westgard_rules_names(mask, names, WG_RULE_COUNT);
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+	return arr;
+}
+
+/* The candidate's re-judging of the analyte's period (issue 22): the
+ * figures `labqcd --what-if --analyte KEY --period PERIOD` prints. */
+static cJSON *whatif_json(const struct whatif *w, const struct whatif_analyte *a)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	struct whatif_counts n = {0};
+
+	cJSON_AddItemToObject(o, "rules", rule_names(w->rules));
+	if (a)
+		whatif_count(a, &n, NULL, NULL);
+	cJSON_AddNumberToObject(o, "results", a ? (double)a->results : 0);
+	cJSON_AddNumberToObject(o, "unjudged", a ? (double)a->unjudged : 0);
+	cJSON_AddNumberToObject(o, "runs", (double)n.runs);
+	cJSON_AddNumberToObject(o, "rejected_before", (double)n.rejected_before);
+	cJSON_AddNumberToObject(o, "rejected_after", (double)n.rejected_after);
+	cJSON_AddNumberToObject(o, "rejection_rate_before", whatif_rate(n.rejected_before, n.runs));
+	cJSON_AddNumberToObject(o, "rejection_rate_after", whatif_rate(n.rejected_after, n.runs));
+	cJSON_AddNumberToObject(o, "changed", (double)n.changed);
+	cJSON_AddNumberToObject(o, "corrective_actions", (double)n.actions);
+	cJSON_AddNumberToObject(o, "caught", (double)n.caught);
+	arr = cJSON_AddArrayToObject(o, "changed_runs");
+	for (size_t i = 0; a && i < a->n_runs; i++) {
+		const struct whatif_run_verdict *r = &a->runs[i];
+		cJSON *x;
+
+		if (r->before == r->after)
+			continue;
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "run", r->id);
+		cJSON_AddBoolToObject(x, "rerun", r->rerun);
+		jtime(x, "t", r->t);
+		cJSON_AddStringToObject(x, "before", westgard_status_name(r->before));
+		cJSON_AddStringToObject(x, "after", westgard_status_name(r->after));
+		cJSON_AddItemToObject(x, "rules", rule_names(r->fired));
+		cJSON_AddItemToArray(arr, x);
+	}
+	return o;
+}
+
+static cJSON *analyte_json(const struct report_period *p, const struct whatif *wi,
+                           const struct rep_instrument *in, const struct rep_analyte_fig *f)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *runs, *rules;
 	char date[16];
@@ -179,6 +287,10 @@ static cJSON *analyte_json(const struct rep_instrument *in, const struct rep_ana
 		rep_date(f->missing_days[i], date, sizeof(date));
 		cJSON_AddItemToArray(arr, cJSON_CreateString(date));
 	}
+	if (f->pb)
+		cJSON_AddItemToObject(o, "pbrtqc", pbrtqc_json(p, f));
+	if (wi)
+		cJSON_AddItemToObject(o, "what_if", whatif_json(wi, f->wi));
 	return o;
 }
 
@@ -278,11 +390,16 @@ static int do_instrument(struct rep_model *m, struct rep_instrument *in, cJSON *
 			nc++;
 			goto out;
 		}
-	for (; nf < ci->n_qc; nf++)
+	for (; nf < ci->n_qc; nf++) {
 		if (rep_analyte_figures(m, in, &ci->qc[nf], &figs[nf]) == -1) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
+		if (rep_pbrtqc_figures(m, in, &figs[nf], err, errlen) == -1) {
+			nf++;
+			goto out;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/%s_%s_%s.pdf", req->out_dir, ci->site, ci->name,
 	         req->period.label);
 	cJSON_AddStringToObject(jins, "site", ci->site);
@@ -295,7 +412,7 @@ static int do_instrument(struct rep_model *m, struct rep_instrument *in, cJSON *
 			cJSON_AddItemToArray(arr, chan_json(&req->period, &chans[i]));
 	arr = cJSON_AddArrayToObject(jins, "qc");
 	for (size_t i = 0; i < nf; i++)
-		cJSON_AddItemToArray(arr, analyte_json(in, &figs[i]));
+		cJSON_AddItemToArray(arr, analyte_json(&req->period, m->whatif, in, &figs[i]));
 	cJSON_AddItemToObject(jins, "maintenance", maintenance_json(m, in));
 	if (rep_pdf_instrument(m, in, chans, nc, figs, nf, path, err, errlen) == -1 ||
 	    add_file(res, path) == -1)
@@ -304,8 +421,10 @@ static int do_instrument(struct rep_model *m, struct rep_instrument *in, cJSON *
 out:
 	for (size_t i = 0; chans && i < nc; i++)
 		rep_chan_free(&chans[i]);
-	for (size_t i = 0; figs && i < nf; i++)
+	for (size_t i = 0; figs && i < nf; i++) {
+		rep_pbrtqc_free(&figs[i]);
 		rep_analyte_fig_free(&figs[i]);
+	}
 	free(chans);
 	free(figs);
 	return rc;
@@ -356,11 +475,22 @@ int report_render(const struct report_req *req, struct report_result *res, char 
                   size_t errlen)
 {
 	struct rep_model m = {0};
+	struct whatif wi = {0};
 	cJSON *root = NULL, *jins, *audit;
 	char path[CFG_PATH_MAX + 64], *text = NULL;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (req->cfg->reports.what_if[0]) {
+		/* reports.what_if: the period's record re-judged with it, by
+		 * --what-if's engine, as rep_read_audit reads the record */
+		if (whatif_init(&wi, req->cfg, req->cfg->reports.what_if, err, errlen) == -1)
+			goto out;
+		wi.have_period = true;
+		wi.start = req->period.start;
+		wi.end = req->period.end;
+		m.whatif = &wi;
+	}
 	if (set_up(&m, req, err, errlen) == -1 || rep_read_audit(&m, err, errlen) == -1)
 		goto out;
 	if (fs_mkdir_p(req->out_dir, 0755) == -1) {
@@ -373,6 +503,8 @@ int report_render(const struct report_req *req, struct report_result *res, char 
 	jtime(root, "start", req->period.start);
 	jtime(root, "end", req->period.end);
 	cJSON_AddStringToObject(root, "generator", "labqcd");
+	if (m.whatif)
+		cJSON_AddItemToObject(root, "what_if_rules", rule_names(wi.rules));
 	jnum(root, "mkt_ea", req->cfg->reports.mkt_ea);
 	audit = cJSON_AddObjectToObject(root, "audit");
 	cJSON_AddStringToObject(audit, "head", m.audit.head);
@@ -419,6 +551,7 @@ out:
 	for (size_t i = 0; i < m.n_ins; i++)
 		rep_instrument_free(&m.ins[i]);
 	free(m.ins);
+	whatif_free(&wi);
 	if (rc == -1)
 		report_result_free(res);
 	return rc;

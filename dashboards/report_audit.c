@@ -58,6 +58,11 @@ struct excursion_list *rep_exc_list(struct rep_instrument *in, const char *chann
 	return &e->list;
 }
 
+bool rep_pbrtqc_name(const char *analyte, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "pbrtqc/%s", analyte) < len;
+}
+
 void rep_instrument_free(struct rep_instrument *in)
 {
 	free(in->qc);
@@ -70,6 +75,7 @@ void rep_instrument_free(struct rep_instrument *in)
 	for (size_t i = 0; i < in->n_exc; i++)
 		free(in->exc[i].list.v);
 	free(in->exc);
+	free(in->pbl);
 }
 
 static const char *str(const cJSON *o, const char *name)
@@ -265,8 +271,15 @@ static void on_alert(struct rep_model *m, struct rep_instrument *in, const cJSON
 {
 	const char *state = str(o, "state");
 	double start = m->req->period.start;
+	char pbname[CFG_NAME_MAX];
 	bool ok;
 
+	/* A PBRTQC alert (<analyte>/pbrtqc) is an excursion of its
+	 * statistic, kept under the name of the statistic's series. */
+	if (strcmp(rule, "pbrtqc") == 0 && rep_pbrtqc_name(channel, pbname, sizeof(pbname))) {
+		rule = "range";
+		channel = pbname;
+	}
 	if (strcmp(rule, "range") == 0) {
 		enum exc_state st = exc_state(state, &ok);
 		struct excursion_list *l = rep_exc_list(in, channel, true);
@@ -317,6 +330,29 @@ static void on_event(struct rep_model *m, struct rep_instrument *in, const cJSON
 	copy(e->comment, sizeof(e->comment), str(o, "comment"));
 }
 
+/* The latest learnt limits of an analyte before the period's end. */
+static void on_pb_limits(struct rep_instrument *in, const cJSON *o, double t, const char *analyte)
+{
+	struct rep_pb_limits *l = NULL;
+
+	for (size_t i = 0; i < in->n_pbl && l == NULL; i++)
+		if (strcmp(in->pbl[i].analyte, analyte) == 0)
+			l = &in->pbl[i];
+	if (l == NULL && (l = rep_grow(&in->pbl, &in->n_pbl, &in->cap_pbl, sizeof(*l))) == NULL)
+		return;
+	copy(l->analyte, sizeof(l->analyte), analyte);
+	l->t = t;
+	l->lo = num(o, "lo");
+	l->hi = num(o, "hi");
+	l->mean = num(o, "mean");
+	l->sd = num(o, "sd");
+	l->n = num(o, "n");
+	l->far = num(o, "false_alarm_rate");
+	l->block = num(o, "block");
+	copy(l->method, sizeof(l->method), str(o, "method"));
+	copy(l->source, sizeof(l->source), str(o, "source"));
+}
+
 /* One record, already known to fall before the period's end. */
 static void on_record(struct rep_model *m, const cJSON *o, double t)
 {
@@ -331,6 +367,8 @@ static void on_record(struct rep_model *m, const cJSON *o, double t)
 		part[np++] = tok;
 	if (np < 2 || (in = find_ins(m, part[0], part[1])) == NULL)
 		return;
+	if (m->whatif && np == 3)
+		whatif_record(m->whatif, o, t); /* it keeps the period's own */
 	if (strcmp(type, "event") == 0 && np == 2) {
 		on_event(m, in, o, t);
 	} else if (strcmp(type, "alert") == 0 && np == 4) {
@@ -347,6 +385,8 @@ static void on_record(struct rep_model *m, const cJSON *o, double t)
 			g->sd = num(o, "sd");
 			copy(g->source, sizeof(g->source), str(o, "source"));
 		}
+	} else if (strcmp(type, "pbrtqc_limits") == 0 && np == 3) {
+		on_pb_limits(in, o, t, part[2]);
 	} else if (in_period && np == 3 && strcmp(type, "qc") == 0) {
 		on_qc(in, o, t, part[2]);
 	} else if (in_period && np == 3 && strcmp(type, "qc_run") == 0) {

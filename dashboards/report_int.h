@@ -17,6 +17,7 @@
 
 #include <cJSON.h>
 
+#include "daemon/whatif.h"
 #include "dashboards/report.h"
 #include "rules/report_stats.h"
 
@@ -66,6 +67,14 @@ struct rep_span {
 	char what[CFG_NAME_MAX];
 };
 
+/* The last `pbrtqc_limits` record of an analyte before the period's
+ * end: the limits its moving statistic learnt (issue 22). */
+struct rep_pb_limits {
+	char analyte[CFG_NAME_MAX];
+	double t, lo, hi, mean, sd, n, far, block;
+	char method[8], source[64];
+};
+
 struct rep_exc {
 	char channel[CFG_NAME_MAX];
 	struct excursion_list list;
@@ -86,6 +95,8 @@ struct rep_instrument {
 	struct rep_exc *exc;
 	size_t n_exc, cap_exc;
 	double last_calibration; /* the last calibration_done before the end; NAN */
+	struct rep_pb_limits *pbl;
+	size_t n_pbl, cap_pbl;
 };
 
 struct rep_audit {
@@ -101,6 +112,7 @@ struct rep_model {
 	struct rep_instrument *ins;
 	size_t n_ins;
 	struct rep_audit audit;
+	struct whatif *whatif; /* reports.what_if's candidate, fed the period's records; NULL: none */
 };
 
 /* ---- report_audit.c ---- */
@@ -178,10 +190,34 @@ struct rep_analyte_fig {
 	size_t n_rules;
 	double *missing_days; /* local midnights without a QC result */
 	size_t n_missing_days;
+	struct rep_pbrtqc *pb;            /* with pbrtqc: configured, else NULL */
+	const struct whatif_analyte *wi;  /* the candidate's re-judging; NULL: none */
 };
 int rep_analyte_figures(const struct rep_model *m, const struct rep_instrument *in,
                         const struct cfg_qc_analyte *a, struct rep_analyte_fig *out);
 void rep_analyte_fig_free(struct rep_analyte_fig *f);
+
+/* ---- report_pbrtqc.c: patient-based QC and "what if" (issue 22) ---- */
+
+/* An analyte's moving statistic over the period: its series read like a
+ * channel's (rep_chan_read of a channel "pbrtqc/<analyte>" whose limits
+ * are the statistic's), its alerts the excursions of that name. */
+struct rep_pbrtqc {
+	struct cfg_channel ch;
+	struct rep_chan chan;
+	bool has_limits;
+	double lo, hi;
+	const char *limits_source;        /* "configured", "learnt", "learning" */
+	const struct rep_pb_limits *rec;  /* the learnt limits' record; NULL */
+	bool graphable;                   /* the name fits: "pbrtqc/<analyte>" */
+};
+/* report_audit.c: "pbrtqc/<analyte>" into buf; false when it does not fit. */
+bool rep_pbrtqc_name(const char *analyte, char *buf, size_t len);
+/* f->pb (when the analyte has pbrtqc:) and f->wi (with a candidate). 0,
+ * or -1 with err set. */
+int rep_pbrtqc_figures(const struct rep_model *m, struct rep_instrument *in,
+                       struct rep_analyte_fig *f, char *err, size_t errlen);
+void rep_pbrtqc_free(struct rep_analyte_fig *f);
 
 /* ---- report_pdf.c / report_pages.c: drawing ---- */
 

@@ -4,7 +4,8 @@
  * excursions, gaps, the day-by-day table), its QC pages (per analyte:
  * statistics per level and lot, runs by verdict and rule, rejected runs
  * with their disposition, a Levey-Jennings chart per level drawn by
- * ljchart.c onto the page, days without QC), its maintenance page, and
+ * ljchart.c onto the page, days without QC, then its patient-based QC
+ * and "what if" by report_pbrtqc.c), its maintenance page, and
  * the record's head and chain result. A site's PDF: one summary table
  * from report.json's figures. Every number printed is one report.json
  * holds.
@@ -362,6 +363,7 @@ static int qc_pages(struct rep_doc *d, const struct ins_ctx *x, const struct rep
 	if (f->n_missing_days == 0)
 		snprintf(buf + o, sizeof(buf) - o, "none");
 	rep_doc_text(d, buf, 9, f->n_missing_days ? 1 : 0);
+	rep_pdf_analyte_extra(d, x->m, in, f);
 	return 0;
 }
 

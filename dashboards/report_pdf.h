@@ -56,6 +56,11 @@ void rep_doc_space(struct rep_doc *d, double h);
 void rep_doc_channel_graph(struct rep_doc *d, const struct rep_model *m,
                            const struct rep_instrument *in, const struct rep_chan *c);
 
+/* report_pbrtqc.c: an analyte's PBRTQC and "what if" sections, after
+ * its QC pages (each only when there is one). */
+void rep_pdf_analyte_extra(struct rep_doc *d, const struct rep_model *m,
+                           const struct rep_instrument *in, const struct rep_analyte_fig *f);
+
 /* "1.23" or "-" for NAN, with `dec` decimals. */
 const char *rep_fmt(char *buf, size_t len, double v, int dec);
 

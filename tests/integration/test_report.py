@@ -30,6 +30,10 @@ import statistics
 import subprocess
 
 from harness import LABQCD
+from signing import signed_ack, signed_qc_action
+
+# the acknowledgements are signed (access_mqtt), by ana and by lee
+SECRETS = {u: (u + "-").encode() + os.urandom(16).hex().encode() for u in ("ana", "lee")}
 
 T0 = 1793491200  # 2026-11-01T00:00:00Z
 DAY = 86400
@@ -40,6 +44,9 @@ daemon:
   state_dir: {d}/state
   rrd_dir: {d}/rrd
   www_dir: {d}/www
+access_mqtt:
+  ana: {{ key_file: {d}/ana.key }}
+  lee: {{ key_file: {d}/lee.key, may: [ack, qc-action] }}
 reports:
   lab: "Central Laboratory"
 instruments:
@@ -131,13 +138,14 @@ def replay_input():
     out = [x[1] for x in lines]
     # the acknowledgement of fridge-01's excursion, while it lasts (04:00)
     i = next(k for k, (t, _) in enumerate(lines) if t > T0 + 4 * DAY + 4 * 3600)
-    out.insert(i, "lab/labqcd/ack " + js({"key": "main/fridge-01/temp/range", "by": "ana",
-                                          "comment": "door left ajar, closed it"}))
+    out.insert(i, "lab/labqcd/ack " + signed_ack("ana", SECRETS["ana"], "main/fridge-01/temp/range",
+                                                 "door left ajar, closed it",
+                                                 ts=T0 + 4 * DAY + 4 * 3600))
     # the disposition of the rejected run, the next morning
     i = next(k for k, (t, _) in enumerate(lines) if t > T0 + 8 * DAY + 6 * 3600)
-    out.insert(i, "lab/labqcd/ack " + js({"qc_action": {
-        "key": "main/chem-01/glucose", "run": "g-08", "by": "lee",
-        "action": "recalibrated, reran", "reviewed": True}}))
+    out.insert(i, "lab/labqcd/ack " + signed_qc_action("lee", SECRETS["lee"], {
+        "key": "main/chem-01/glucose", "run": "g-08",
+        "action": "recalibrated, reran", "reviewed": True}, T0 + 8 * DAY + 6 * 3600))
     return out
 
 
@@ -184,6 +192,10 @@ def test_report_month(env):
     cfg = os.path.join(d, "labqcd.yaml")
     with open(cfg, "w") as f:
         f.write(CONFIG.format(d=d))
+    for user, secret in SECRETS.items():
+        with open(os.path.join(d, user + ".key"), "wb") as f:
+            f.write(secret + b"\n")
+        os.chmod(os.path.join(d, user + ".key"), 0o600)
     inp = os.path.join(d, "input.txt")
     with open(inp, "w") as f:
         f.write("\n".join(replay_input()) + "\n")

@@ -30,6 +30,7 @@ import random
 import subprocess
 
 from harness import LABQCD
+from signing import signed_qc_action
 
 T0 = 1800000000
 MEAN = {"L1": 100.0, "L2": 250.0}
@@ -38,13 +39,22 @@ LAB_RULES = "1-3s/2-2s/R-4s/4-1s/10x"
 CANDIDATE = "1-2.5s/2-2s/R-4s/4-1s/8x"
 
 
+SECRET = b"ana-" + os.urandom(16).hex().encode()
+
+
 def write_cfg(path, base, rules):
+    keyfile = os.path.join(base, "ana.key")
+    with open(keyfile, "wb") as f:
+        f.write(SECRET + b"\n")
+    os.chmod(keyfile, 0o600)
     with open(path, "w") as f:
         f.write(
             "daemon:\n"
             f"  state_dir: {base}/state\n"
             f"  rrd_dir: {base}/rrd\n"
             f"  www_dir: {base}/www\n"
+            "access_mqtt:\n"
+            f"  ana: {{ key_file: {keyfile}, may: [ack, qc-action] }}\n"
             "instruments:\n"
             "  main/chem-01:\n"
             "    qc:\n"
@@ -73,9 +83,10 @@ def qc_input(rng):
             lines.append(f"lab/main/chem-01/qc/glucose/{lv} "
                          + json.dumps({"value": v, "t": t + i, "run": f"r{r}"}))
         if r == 123:
-            lines.append("lab/labqcd/ack " + json.dumps({"qc_action": {
-                "key": "main/chem-01/glucose", "run": "r123", "by": "ana",
-                "action": "recalibrated, reran"}}))
+            # signed by ana (access_mqtt), at the replay's clock
+            lines.append("lab/labqcd/ack " + signed_qc_action("ana", SECRET, {
+                "key": "main/chem-01/glucose", "run": "r123",
+                "action": "recalibrated, reran"}, t + 1))
     return lines
 
 
