@@ -51,7 +51,7 @@ RUN_PKGS = build-essential pkg-config libmosquitto-dev mosquitto librrd-dev libc
 	libyaml-dev libcjson-dev libssl-dev zlib1g-dev libsystemd-dev uthash-dev libcairo2-dev \
 	fonts-dejavu-core python3 python3-aiosmtpd ca-certificates
 TEST_PKGS = $(RUN_PKGS) mosquitto-clients rrdtool libjansson-dev libcmocka-dev tidy clang libclang-rt-14-dev \
-	chromium nodejs npm rrdcached collectd-core mandoc valgrind poppler-utils
+	chromium nodejs npm rrdcached collectd-core mandoc valgrind poppler-utils openssl
 
 DAEMON_SRC = $(filter-out daemon/main.c daemon/labqcctl.c,$(wildcard daemon/*.c))
 LIB_SRC = $(DAEMON_SRC) $(wildcard collectors/*.c) $(wildcard rules/*.c) $(wildcard dashboards/*.c)

@@ -93,9 +93,24 @@ def _exists(lookup, name):
         return False
 
 
+# The other users run a copy of labqcctl the test puts where they can reach
+# it: the build's may be under a directory only root may enter (a checkout
+# in /root, as on a fresh machine).
+CTL_COPY = {}
+
+
 def as_user(user, sock, *args):
-    argv = ["runuser", "-u", user, "--", LABQCCTL, "-s", sock] + list(args)
+    prog = CTL_COPY.get("path", LABQCCTL)
+    argv = ["runuser", "-u", user, "--", prog, "-s", sock] + list(args)
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def reachable_labqcctl(directory):
+    """A copy of labqcctl in `directory` (mode 0755) for as_user."""
+    path = os.path.join(directory, "labqcctl")
+    shutil.copy(LABQCCTL, path)
+    os.chmod(path, 0o755)
+    CTL_COPY["path"] = path
 
 
 def as_root(sock, *args):
@@ -150,6 +165,7 @@ def test_roles_on_the_control_socket(env):
         lead = acc.user("lead", groups=(ctl, qc))
         outsider = acc.user("out")
         os.chmod(env.dir, 0o755)  # mkdtemp's 0700 keeps every user out
+        reachable_labqcctl(env.dir)
         broker = env.broker()
         access = (
             "access:\n"
@@ -241,7 +257,7 @@ def gateway_ack_shell(port, keyfile, key, comment):
         "sig=$(printf 'ack\\n%s\\n%s\\n%s\\n%s\\n\\n%s' \"$user\" \"$ts\" \"$nonce\" \"$key\" "
         "\"$comment\" |\n"
         f"      openssl dgst -sha256 -hmac \"$(cat {keyfile})\" -r | cut -d' ' -f1)\n"
-        f"mosquitto_pub -p {port} -q 1 -t lab/labqcd/ack -m "
+        f"mosquitto_pub -h 127.0.0.1 -p {port} -q 1 -t lab/labqcd/ack -m "
         "\"{\\\"key\\\":\\\"$key\\\",\\\"user\\\":\\\"$user\\\",\\\"ts\\\":$ts,"
         "\\\"nonce\\\":\\\"$nonce\\\",\\\"comment\\\":\\\"$comment\\\",\\\"sig\\\":\\\"$sig\\\"}\"\n"
         "echo \"{\\\"key\\\":\\\"$key\\\",\\\"user\\\":\\\"$user\\\",\\\"ts\\\":$ts,"
@@ -339,7 +355,8 @@ def verify(path):
 def make_log(env, broker):
     """A stopped labqcd with a few records in its anchored log."""
     d = env.labqcd(broker.port, config_body=fridges())
-    head = subprocess.run(["mosquitto_sub", "-p", str(broker.port), "-t", "lab/labqcd/audit/head",
+    head = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                           "-t", "lab/labqcd/audit/head",
                            "-C", "1", "-W", "20"], capture_output=True, text=True, timeout=30)
     for i in range(4):
         publish(broker.port, "lab/main/fridge-01/temp", f"not a number {i}")
