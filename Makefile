@@ -143,7 +143,8 @@ fuzz_src_payload = collectors/payload.c collectors/senml.c collectors/timefmt.c 
 fuzz_src_topic = collectors/topic.c collectors/replay_line.c
 fuzz_src_replay = collectors/replay_line.c collectors/topic.c collectors/payload.c \
 	collectors/senml.c collectors/timefmt.c
-fuzz_src_config = $(wildcard daemon/config*.c) rules/westgard_names.c collectors/topic.c
+fuzz_src_config = $(wildcard daemon/config*.c) daemon/rrd_layout.c rules/westgard_names.c \
+	collectors/topic.c
 FUZZ_RUN = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_src_$$*)

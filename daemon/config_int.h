@@ -156,6 +156,9 @@ void cfg_instrument_free(struct cfg_instrument *ins);
 int cfg_get_qc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
 void cfg_analyte_free(struct cfg_qc_analyte *a);
 
+/* config_rrd.c */
+void cfg_load_rrd(struct cfg_ctx *c, yaml_node_t *n, bool daemon_heartbeat_set);
+
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);

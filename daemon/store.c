@@ -44,8 +44,10 @@
  */
 #include "daemon/store.h"
 #include "daemon/store_int.h"
+#include "daemon/fsutil.h"
 #include "daemon/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -134,6 +136,52 @@ static double file_last_time(const char *path, bool *exists)
 	return (double)last;
 }
 
+static bool dir_has_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	while (d != NULL && !any && (e = readdir(d)) != NULL)
+		any = e->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return any;
+}
+
+/* Files keep the layout they were made with: when the configured one
+ * differs from the one noted in <rrd_dir>/.layout (by the last start),
+ * say so once, and note the new one. */
+static void note_layout(const char *rrd_dir, const struct cfg_rrd *lay)
+{
+	char path[4200], now[1100], *was = NULL;
+	size_t len = 0;
+
+	config_rrd_describe(lay, now, sizeof(now) - 1);
+	strcat(now, "\n");
+	snprintf(path, sizeof(path), "%s/.layout", rrd_dir);
+	if (fs_read_all(path, &was, &len) == -1 && dir_has_files(rrd_dir)) {
+		/* Made before layouts were noted: DESIGN's, the only one then. */
+		struct cfg_rrd def;
+		config_rrd_defaults(&def);
+		if ((was = malloc(1100)) != NULL) {
+			config_rrd_describe(&def, was, 1098);
+			strcat(was, "\n");
+			len = strlen(was);
+		}
+	}
+	if (was != NULL && (len != strlen(now) || memcmp(was, now, len))) {
+		was[len ? len - 1 : 0] = '\0';
+		log_info("store: the RRD layout changed (was %s; now %.*s): files that exist keep "
+			 "theirs, new files get the new one",
+			 was, (int)strlen(now) - 1, now);
+	}
+	if (was == NULL || len != strlen(now) || memcmp(was, now, len) != 0)
+		if (fs_write_atomic(path, now, strlen(now), 0644) == -1)
+			log_warn("store: %s", path);
+	free(was);
+}
+
 /* ---- main thread ---- */
 
 static void helper_join(struct store *st)
@@ -173,7 +221,18 @@ struct store *store_open(const struct store_opts *opts)
 	if (opts->rrdcached != NULL && *opts->rrdcached != '\0' &&
 	    (st->rrdcached = strdup(opts->rrdcached)) == NULL)
 		goto fail;
-	st->heartbeat_s = opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s : 600;
+	struct cfg_rrd def;
+	const struct cfg_rrd *lay = opts->layout;
+	if (lay == NULL) {
+		config_rrd_defaults(&def);
+		lay = &def;
+	}
+	st->step_s = lay->step_s;
+	st->rra_argc = config_rrd_rra_args(lay, st->rra_bufs, st->rra_argv);
+	st->heartbeat_s = opts->layout != NULL ? lay->heartbeat_s
+			  : opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s
+						   : 600;
+	note_layout(st->rrd_dir, lay);
 	st->fill_min = NO_SEQ;
 	st->flush_min = opts->pending_min > 0 ? opts->pending_min : FLUSH_MIN;
 	st->flush_at = st->flush_min;
@@ -380,6 +439,8 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
 	helper_join(st);
+	store_templates_free(&st->wmain);
+	store_templates_free(&st->whelper);
 	HASH_ITER(hh, st->table, s, next)
 	{
 		HASH_DEL(st->table, s);

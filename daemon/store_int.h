@@ -60,11 +60,24 @@ struct series {
 	struct series *work_next;
 };
 
+/* An empty file librrd made for one kind of series and start time,
+ * kept to be written again for the next file of that kind and start
+ * (store_writer.c, file_create). */
+#define TEMPLATES 4
+struct tmpl {
+	char *bytes; /* NULL: slot empty */
+	size_t len;
+	long long start;
+	enum series_kind kind;
+};
+
 /* What one writing thread needs of its own: librrd takes the values as
- * strings, formatted here. */
+ * strings, formatted here; its templates. */
 struct wctx {
 	char strs[CHUNK][VALUE_STR];
 	const char *argv[CHUNK];
+	struct tmpl tmpl[TEMPLATES];
+	unsigned tmpl_next;
 };
 
 struct pass_result {
@@ -76,6 +89,11 @@ struct store {
 	char *rrd_dir;
 	char *rrdcached; /* NULL: direct writes */
 	long heartbeat_s;
+	/* the layout of files created: rrd_create's step and RRA arguments */
+	long step_s;
+	char rra_bufs[CFG_RRA_MAX * 4][64];
+	const char *rra_argv[CFG_RRA_MAX * 4];
+	int rra_argc;
 
 	/* main thread */
 	struct series *table;
@@ -137,5 +155,6 @@ void store_vbuf_consume(struct vbuf *b, size_t k);
 /* store_writer.c: the threads store_open() starts, each given the store. */
 void *writer_main(void *arg);
 void *writer_helper_main(void *arg);
+void store_templates_free(struct wctx *w);
 
 #endif
