@@ -62,6 +62,7 @@
 
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
 #define FLUSH_MIN (1 << 20) /* values (16 MiB), unless store_opts says otherwise */
+#define NEW_FILES_BATCH 64  /* series without a file that start a hand-over */
 
 /* ---- files ---- */
 
@@ -237,6 +238,7 @@ struct store *store_open(const struct store_opts *opts)
 	st->flush_min = opts->pending_min > 0 ? opts->pending_min : FLUSH_MIN;
 	st->flush_at = st->flush_min;
 	atomic_init(&st->held_min, NO_SEQ);
+	atomic_init(&st->healthy, true);
 	st->last_pass_ok = true;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
@@ -286,6 +288,7 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 	store_vbuf_clear(&s->work);
 	s->last_t = file_last_time(path, &exists);
 	s->file_known = exists;
+	s->new_file = !exists;
 	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
 	return s;
 }
@@ -327,7 +330,14 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 		s->dirty_next = st->dirty_head;
 		st->dirty_head = s;
 	}
-	if (++st->fill_values >= st->flush_at)
+	/* A series without a file goes to the writer soon, not at the next
+	 * flush: its file is made while the load goes on, instead of all
+	 * files of a first day (or a wiped rrd_dir) at once at the end. */
+	if (s->new_file) {
+		s->new_file = false;
+		st->new_files++;
+	}
+	if (++st->fill_values >= st->flush_at || st->new_files >= NEW_FILES_BATCH)
 		store_flush(st);
 	return STORE_QUEUED;
 }
@@ -340,6 +350,7 @@ static uint64_t store_flush_gen(struct store *st)
 	pthread_mutex_lock(&st->lock);
 	st->fill_min = NO_SEQ;
 	st->fill_values = 0;
+	st->new_files = 0;
 	for (s = st->dirty_head; s != NULL; s = next) {
 		next = s->dirty_next;
 		if (store_vbuf_move(&s->handed, &s->fill) == -1) {
@@ -394,6 +405,14 @@ int store_sync(struct store *st)
 		return -1;
 	}
 	return 0;
+}
+
+bool store_backlogged(const struct store *st)
+{
+	uint64_t done = atomic_load(&st->written) + atomic_load(&st->dropped);
+	uint64_t handed = st->queued - st->fill_values;
+
+	return atomic_load(&st->healthy) && handed > done && handed - done > 2 * st->flush_at;
 }
 
 uint64_t store_done_seq(const struct store *st)

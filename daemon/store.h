@@ -87,6 +87,12 @@ int store_sync(struct store *st);
 /* See the header comment. */
 uint64_t store_done_seq(const struct store *st);
 
+/* The writers are behind by more than two hand-overs' worth of values
+ * while writing fine: the caller stops taking input until they catch up
+ * (so memory stays bounded). False while writes fail (disk full): input,
+ * and the alerts it drives, go on; values wait in memory for the retry. */
+bool store_backlogged(const struct store *st);
+
 void store_get_stats(const struct store *st, struct store_stats *out);
 
 /* Last accepted timestamp of a series, or NAN if none (for tests and

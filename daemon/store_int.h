@@ -57,6 +57,7 @@ struct series {
 	struct vbuf work;
 	bool in_work;
 	bool file_known; /* the file exists as far as we know */
+	bool new_file;   /* main thread: no file when first seen, not counted yet */
 	struct series *work_next;
 };
 
@@ -99,6 +100,7 @@ struct store {
 	struct series *table;
 	struct series *dirty_head;
 	size_t fill_values; /* values in fill buffers */
+	size_t new_files;   /* series without a file among them */
 	size_t flush_at;    /* fill_values that trigger a hand-over */
 	size_t flush_min;   /* the least flush_at */
 	uint64_t fill_min;
@@ -117,6 +119,7 @@ struct store {
 	/* written by the writer, read by anyone */
 	_Atomic uint64_t held_min;
 	_Atomic uint64_t written, dropped, write_errors, files_created;
+	_Atomic bool healthy; /* the last pass wrote everything it had */
 
 	/* writer thread */
 	pthread_t thread;

@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define QC_HEARTBEAT_S 259200
 #define PARALLEL_MIN 256 /* series in a pass worth a second writer */
+#define WRITER_NICE 5
 
 /* mkdir -p for the directories of `path` below rrd_dir (which exists). */
 static int make_parents(const struct store *st, const char *path)
@@ -418,11 +420,23 @@ static struct series *write_list(struct store *st, struct wctx *w, struct series
 	return head;
 }
 
+/* The writers yield to the main thread (and the broker on the same
+ * machine): a burst of new files must not slow the taking of messages,
+ * which is what bounds what the broker holds. When the main thread has
+ * nothing to do the writers get every cycle anyway; when they fall far
+ * behind, store_backlogged() makes the main thread wait for them. */
+static void writer_priority(void)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) == -1)
+		log_debug("store: writer priority: %s", strerror(errno));
+}
+
 void *writer_helper_main(void *arg)
 {
 	struct store *st = arg;
 
 	pthread_setname_np(pthread_self(), "labqcd-rrd2");
+	writer_priority();
 	pthread_mutex_lock(&st->helper_lock);
 	for (;;) {
 		while (!st->helper_go && !st->helper_stop)
@@ -528,6 +542,7 @@ void *writer_main(void *arg)
 	uint64_t seen = 0;
 
 	pthread_setname_np(pthread_self(), "labqcd-rrd");
+	writer_priority();
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		uint64_t gen;
@@ -547,6 +562,7 @@ void *writer_main(void *arg)
 		atomic_store(&st->held_min, held_min_locked(st));
 		st->done_gen = gen;
 		st->last_pass_ok = failing == 0;
+		atomic_store(&st->healthy, failing == 0);
 		pthread_cond_broadcast(&st->done);
 	}
 	pthread_mutex_unlock(&st->lock);
