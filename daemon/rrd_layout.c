@@ -15,6 +15,9 @@
 static const char *const cf_names[] = {"average", "min", "max", "last"};
 static const char *const cf_rrd[] = {"AVERAGE", "MIN", "MAX", "LAST"};
 
+/* DESIGN's order within an archive: min, average, max (then last). */
+static const unsigned order[] = {1, 0, 2, 3};
+
 static bool whole(double x)
 {
 	return x == floor(x);
@@ -51,9 +54,6 @@ unsigned long long config_rrd_file_bytes(const struct cfg_rrd *r)
 int config_rrd_rra_args(const struct cfg_rrd *r, char bufs[][64], const char **argv)
 {
 	int k = 0;
-
-	/* DESIGN's order within an archive: min, average, max (then last). */
-	static const unsigned order[] = {1, 0, 2, 3};
 
 	for (size_t i = 0; i < r->n_rra; i++)
 		for (unsigned o = 0, b; o < 4; o++)
@@ -93,10 +93,10 @@ void config_rrd_describe(const struct cfg_rrd *r, char *buf, size_t len)
 		human((double)(r->rra[i].every_steps * r->step_s), a, sizeof(a));
 		human((double)(r->rra[i].every_steps * r->step_s * r->rra[i].rows), b, sizeof(b));
 		o += (size_t)snprintf(buf + o, len - o, "%s %s for %s (", i ? ";" : ":", a, b);
-		for (unsigned k = 0, first = 1; k < 4 && o < len; k++)
-			if ((r->rra[i].cfs >> k) & 1) {
+		for (unsigned k = 0, first = 1, cf; k < 4 && o < len; k++)
+			if ((r->rra[i].cfs >> (cf = order[k])) & 1) {
 				o += (size_t)snprintf(buf + o, len - o, "%s%s", first ? "" : " ",
-						      cf_names[k]);
+						      cf_names[cf]);
 				first = 0;
 			}
 		if (o < len)

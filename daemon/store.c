@@ -7,7 +7,8 @@
  * Threads and ownership. The main thread owns the series table (uthash,
  * keyed by relpath), every series' `fill` buffer and last timestamp; it
  * never does I/O except reading an existing file's last update time the
- * first time a series is touched. The writer thread ("labqcd-rrd") owns
+ * first time a series is touched, when the times saved at the last stop
+ * (below, "last-update times") do not have it. The writer thread ("labqcd-rrd") owns
  * every series' `work` buffer and file state and is the only caller of
  * librrd's write functions and of rrdc_* (whose client is process-wide),
  * except that it lends half of a large pass to a second writer
@@ -58,6 +59,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
@@ -185,6 +187,8 @@ static void note_layout(const char *rrd_dir, const struct cfg_rrd *lay)
 
 /* ---- main thread ---- */
 
+static void last_load(struct store *st);
+
 static void helper_join(struct store *st)
 {
 	if (st->helper_running) {
@@ -257,6 +261,7 @@ struct store *store_open(const struct store_opts *opts)
 		errno = err;
 		goto fail;
 	}
+	last_load(st);
 	return st;
 fail:
 	err = errno;
@@ -267,11 +272,10 @@ fail:
 	return NULL;
 }
 
-static struct series *series_new(struct store *st, const char *relpath, enum series_kind kind)
+static struct series *series_alloc(struct store *st, const char *relpath, enum series_kind kind)
 {
 	struct series *s;
 	char path[4096];
-	bool exists;
 
 	if (store_path(st, relpath, path, sizeof(path)) == -1)
 		return NULL;
@@ -286,11 +290,106 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 	store_vbuf_clear(&s->fill);
 	store_vbuf_clear(&s->handed);
 	store_vbuf_clear(&s->work);
-	s->last_t = file_last_time(path, &exists);
-	s->file_known = exists;
-	s->new_file = !exists;
 	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
 	return s;
+}
+
+/* A series not in the table (nor in the last-update times saved at the
+ * last stop): its file's last update, if it has a file. */
+static struct series *series_new(struct store *st, const char *relpath, enum series_kind kind)
+{
+	struct series *s = series_alloc(st, relpath, kind);
+	bool exists;
+
+	if (s == NULL)
+		return NULL;
+	s->last_t = file_last_time(s->path, &exists);
+	s->file_known = exists;
+	s->new_file = !exists;
+	return s;
+}
+
+/* ---- last-update times across a restart ----
+ *
+ * At a clean stop every series' last update time goes to
+ * <rrd_dir>/.last-updates ("kind<TAB>milliseconds<TAB>relpath" a line),
+ * and the next start reads it back (and removes it): the first sample of
+ * each series after a restart costs no rrd_last on the main thread (at
+ * 100k series, seconds of it). Only series whose every value is in its
+ * file are saved; the others, a file not listed, and every series after
+ * a crash (no file: it was removed when read) are read from their files
+ * as before. The file sits with the RRD files: a wiped rrd_dir loses both. */
+
+static void last_path(const struct store *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/.last-updates", st->rrd_dir);
+}
+
+static void last_load(struct store *st)
+{
+	char path[4200], *data, *line, *next;
+	size_t len, n = 0;
+
+	last_path(st, path, sizeof(path));
+	if (fs_read_all(path, &data, &len) == -1) {
+		if (errno != ENOENT)
+			log_warn("store: %s", path);
+		return;
+	}
+	if (unlink(path) == -1)
+		log_warn("store: %s", path);
+	for (line = data; line < data + len && *line != '\0'; line = next) {
+		char *tab1, *tab2, *end;
+		struct series *s;
+		long kind;
+		long long ms;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : data + len;
+		if (next[-1] == '\n')
+			next[-1] = '\0';
+		kind = strtol(line, &tab1, 10);
+		if (*tab1 != '\t' || kind < SERIES_GAUGE || kind > SERIES_QC)
+			continue;
+		ms = strtoll(tab1 + 1, &tab2, 10);
+		if (*tab2 != '\t' || ms <= 0 || !valid_relpath(tab2 + 1))
+			continue;
+		end = tab2 + 1;
+		HASH_FIND_STR(st->table, end, s);
+		if (s != NULL || (s = series_alloc(st, end, (enum series_kind)kind)) == NULL)
+			continue;
+		s->last_t = (double)ms / 1000;
+		s->file_known = true;
+		n++;
+	}
+	free(data);
+	log_info("store: last update times of %zu series read from %s", n, path);
+}
+
+static void last_save(struct store *st)
+{
+	char path[4200];
+	struct series *s, *tmp;
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return;
+	last_path(st, path, sizeof(path));
+	HASH_ITER(hh, st->table, s, tmp)
+	{
+		if (s->fill.n || s->handed.n || s->work.n || !s->file_known ||
+		    s->last_t == -INFINITY)
+			continue;
+		/* relpath runs on into ".rrd" (store_int.h) */
+		fprintf(f, "%d\t%lld\t%.*s\n", (int)s->kind, llround(s->last_t * 1000),
+			(int)strlen(s->relpath) - 4, s->relpath);
+		n++;
+	}
+	if (fclose(f) == 0 && n > 0 && fs_write_atomic(path, buf, len, 0644) == -1)
+		log_warn("store: %s", path);
+	free(buf);
 }
 
 enum store_put_result store_put(struct store *st, const char *relpath, enum series_kind kind,
@@ -458,6 +557,7 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
 	helper_join(st);
+	last_save(st);
 	store_templates_free(&st->wmain);
 	store_templates_free(&st->whelper);
 	HASH_ITER(hh, st->table, s, next)
