@@ -202,6 +202,8 @@ static void defaults(struct config *cfg)
 	d->notify_retry_s = 30;
 	d->notify_retry_max_s = 3600;
 
+	config_rrd_defaults(&cfg->rrd);
+
 	snprintf(m->url, sizeof(m->url), "mqtt://127.0.0.1:1883");
 	snprintf(m->host, sizeof(m->host), "127.0.0.1");
 	m->port = 1883;
@@ -290,8 +292,9 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const sections[] = {
 	    "daemon",    "mqtt",   "smtp",        "profiles", "receivers",   "instruments", "routes",
-	    "reports",   "heartbeat", "access",   "access_mqtt", "mqtt_ack", "ack_comment", NULL};
-	yaml_node_t *sec[13] = {NULL};
+	    "reports",   "heartbeat", "access",   "access_mqtt", "mqtt_ack", "ack_comment", "rrd",
+	    NULL};
+	yaml_node_t *sec[14] = {NULL};
 	yaml_node_pair_t *p;
 
 	if (cfg_is_null(root))
@@ -314,11 +317,15 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 			cfg_error(c, kn, k,
 			          "unknown key (expected one of: daemon, mqtt, smtp, profiles, "
 			          "instruments, receivers, routes, reports, heartbeat, access, "
-			          "access_mqtt, mqtt_ack, ack_comment)");
+			          "access_mqtt, mqtt_ack, ack_comment, rrd)");
 		else if (sec[i] == NULL)
 			sec[i] = cfg_node(c, p->value);
 	}
 	load_daemon(c, sec[0]);
+	c->cfg->rrd.heartbeat_s = (long)c->cfg->daemon.rrd_heartbeat_s;
+	cfg_load_rrd(c, sec[13], sec[0] != NULL && sec[0]->type == YAML_MAPPING_NODE &&
+	                            cfg_map_get(c, sec[0], "rrd_heartbeat") != NULL);
+	c->cfg->daemon.rrd_heartbeat_s = (double)c->cfg->rrd.heartbeat_s;
 	load_mqtt(c, sec[1]);
 	cfg_apply(c, sec[2], "smtp", smtp_fields, &c->cfg->smtp, NULL);
 	cfg_load_profiles(c, sec[3]);

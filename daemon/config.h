@@ -299,9 +299,28 @@ struct cfg_access {
 	bool ack_comment_required;   /* for critical alerts; default true */
 };
 
+/* rrd: the layout of the RRD files created from now on (DESIGN section 6
+ * is the default). Files that exist keep the layout they were made with. */
+#define CFG_RRA_MAX 16
+enum cfg_rrd_cf { RRD_CF_AVERAGE = 1, RRD_CF_MIN = 2, RRD_CF_MAX = 4, RRD_CF_LAST = 8 };
+
+struct cfg_rra {
+	long every_steps; /* primary data points a row consolidates */
+	long rows;        /* `for` / `every` */
+	unsigned cfs;     /* enum cfg_rrd_cf bits, one archive each */
+};
+
+struct cfg_rrd {
+	long step_s;      /* default 60 */
+	long heartbeat_s; /* telemetry; default 600 (daemon.rrd_heartbeat, kept as a synonym) */
+	struct cfg_rra rra[CFG_RRA_MAX];
+	size_t n_rra;
+};
+
 struct config {
 	char path[CFG_PATH_MAX];
 	struct cfg_daemon daemon;
+	struct cfg_rrd rrd;
 	struct cfg_mqtt mqtt;
 	struct cfg_smtp smtp;
 	struct cfg_instrument *instruments;
@@ -346,6 +365,19 @@ extern const char *const config_rights[];
 
 /* -t: what access: means for this config, one paragraph to out. */
 void config_access_describe(const struct config *cfg, FILE *out);
+/* rrd_layout.c: DESIGN section 6's layout (1 min for 2 days, 5 min for 2
+ * weeks, 1 h for 396 days; min, average and max; heartbeat 600 s). */
+void config_rrd_defaults(struct cfg_rrd *r);
+/* The bytes of one RRD file of this layout (librrd's format: a header,
+ * then 8 bytes a row and data source). */
+unsigned long long config_rrd_file_bytes(const struct cfg_rrd *r);
+/* The argv of rrd_create for the archives ("RRA:AVERAGE:0.5:1:2880", ...)
+ * into bufs (CFG_RRA_MAX * 4 entries of 64 bytes); returns how many. */
+int config_rrd_rra_args(const struct cfg_rrd *r, char bufs[][64], const char **argv);
+/* -t: the layout and what it costs a channel and for the configured ones. */
+void config_rrd_report(const struct config *cfg, FILE *out);
+/* A one-line description of the layout (the store notes a change in the log). */
+void config_rrd_describe(const struct cfg_rrd *r, char *buf, size_t len);
 
 /* -t: warnings that do not make the config bad (rules: auto with a level
  * without bias, counted as bias 0); returns how many were printed. */

@@ -162,6 +162,8 @@ void cfg_load_access(struct cfg_ctx *c, yaml_node_t *access, yaml_node_t *access
 void cfg_access_free(struct cfg_access *a);
 /* config_pbrtqc.c: an analyte's pbrtqc: (a CT_FUNC of config_qc.c's table) */
 int cfg_get_pbrtqc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base);
+/* config_rrd.c */
+void cfg_load_rrd(struct cfg_ctx *c, yaml_node_t *n, bool daemon_heartbeat_set);
 
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);

@@ -335,14 +335,16 @@ int daemon_run(struct config *cfg, const char *config_path)
 
 	while (!want_stop) {
 		struct pollfd pfds[2 + CONTROL_CLIENTS_MAX];
-		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = POLLIN};
+		/* Writers far behind: let the broker hold messages a moment. */
+		bool hold = store_backlogged(d.store);
+		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = hold ? 0 : POLLIN};
 		double now = mono_clock();
 		double wait = fmin(next_timer(&l, timers, n_timers, now) - now,
 				   mqtt_next_deadline(d.mqtt, now));
 		int timeout_ms;
 
 		d.clock = wall_clock();
-		wait = fmin(wait, 1.0);
+		wait = fmin(wait, hold ? 0.01 : 1.0);
 		timeout_ms = wait <= 0 ? 0 : (int)ceil(wait * 1000);
 		if (want_reload) {
 			want_reload = 0;

@@ -19,7 +19,8 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 	const struct cfg_daemon *dc = &cfg->daemon;
 	char path[4200];
 	struct store_opts so = {
-		.rrd_dir = dc->rrd_dir, .rrdcached = dc->rrdcached, .heartbeat_s = dc->rrd_heartbeat_s};
+		.rrd_dir = dc->rrd_dir, .rrdcached = dc->rrdcached, .heartbeat_s = dc->rrd_heartbeat_s,
+		.layout = &cfg->rrd};
 
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;

@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 		config_access_describe(cfg, stdout);
 		printf("%s: configuration OK (%zu instruments, %zu receivers, %zu routes)\n",
 		       config_path, cfg->n_instruments, cfg->n_receivers, cfg->n_routes);
+		config_rrd_report(cfg, stdout);
 		config_free(cfg);
 		return 0;
 	}

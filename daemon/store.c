@@ -7,7 +7,8 @@
  * Threads and ownership. The main thread owns the series table (uthash,
  * keyed by relpath), every series' `fill` buffer and last timestamp; it
  * never does I/O except reading an existing file's last update time the
- * first time a series is touched. The writer thread ("labqcd-rrd") owns
+ * first time a series is touched, when the times saved at the last stop
+ * (below, "last-update times") do not have it. The writer thread ("labqcd-rrd") owns
  * every series' `work` buffer and file state and is the only caller of
  * librrd's write functions and of rrdc_* (whose client is process-wide),
  * except that it lends half of a large pass to a second writer
@@ -44,8 +45,10 @@
  */
 #include "daemon/store.h"
 #include "daemon/store_int.h"
+#include "daemon/fsutil.h"
 #include "daemon/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -56,10 +59,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
 #define FLUSH_MIN (1 << 20) /* values (16 MiB), unless store_opts says otherwise */
+#define NEW_FILES_BATCH 64  /* series without a file that start a hand-over */
 
 /* ---- files ---- */
 
@@ -134,7 +139,55 @@ static double file_last_time(const char *path, bool *exists)
 	return (double)last;
 }
 
+static bool dir_has_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	while (d != NULL && !any && (e = readdir(d)) != NULL)
+		any = e->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return any;
+}
+
+/* Files keep the layout they were made with: when the configured one
+ * differs from the one noted in <rrd_dir>/.layout (by the last start),
+ * say so once, and note the new one. */
+static void note_layout(const char *rrd_dir, const struct cfg_rrd *lay)
+{
+	char path[4200], now[1100], *was = NULL;
+	size_t len = 0;
+
+	config_rrd_describe(lay, now, sizeof(now) - 1);
+	strcat(now, "\n");
+	snprintf(path, sizeof(path), "%s/.layout", rrd_dir);
+	if (fs_read_all(path, &was, &len) == -1 && dir_has_files(rrd_dir)) {
+		/* Made before layouts were noted: DESIGN's, the only one then. */
+		struct cfg_rrd def;
+		config_rrd_defaults(&def);
+		if ((was = malloc(1100)) != NULL) {
+			config_rrd_describe(&def, was, 1098);
+			strcat(was, "\n");
+			len = strlen(was);
+		}
+	}
+	if (was != NULL && (len != strlen(now) || memcmp(was, now, len))) {
+		was[len ? len - 1 : 0] = '\0';
+		log_info("store: the RRD layout changed (was %s; now %.*s): files that exist keep "
+			 "theirs, new files get the new one",
+			 was, (int)strlen(now) - 1, now);
+	}
+	if (was == NULL || len != strlen(now) || memcmp(was, now, len) != 0)
+		if (fs_write_atomic(path, now, strlen(now), 0644) == -1)
+			log_warn("store: %s", path);
+	free(was);
+}
+
 /* ---- main thread ---- */
+
+static void last_load(struct store *st);
 
 static void helper_join(struct store *st)
 {
@@ -173,11 +226,23 @@ struct store *store_open(const struct store_opts *opts)
 	if (opts->rrdcached != NULL && *opts->rrdcached != '\0' &&
 	    (st->rrdcached = strdup(opts->rrdcached)) == NULL)
 		goto fail;
-	st->heartbeat_s = opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s : 600;
+	struct cfg_rrd def;
+	const struct cfg_rrd *lay = opts->layout;
+	if (lay == NULL) {
+		config_rrd_defaults(&def);
+		lay = &def;
+	}
+	st->step_s = lay->step_s;
+	st->rra_argc = config_rrd_rra_args(lay, st->rra_bufs, st->rra_argv);
+	st->heartbeat_s = opts->layout != NULL ? lay->heartbeat_s
+			  : opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s
+						   : 600;
+	note_layout(st->rrd_dir, lay);
 	st->fill_min = NO_SEQ;
 	st->flush_min = opts->pending_min > 0 ? opts->pending_min : FLUSH_MIN;
 	st->flush_at = st->flush_min;
 	atomic_init(&st->held_min, NO_SEQ);
+	atomic_init(&st->healthy, true);
 	st->last_pass_ok = true;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
@@ -196,6 +261,7 @@ struct store *store_open(const struct store_opts *opts)
 		errno = err;
 		goto fail;
 	}
+	last_load(st);
 	return st;
 fail:
 	err = errno;
@@ -206,11 +272,10 @@ fail:
 	return NULL;
 }
 
-static struct series *series_new(struct store *st, const char *relpath, enum series_kind kind)
+static struct series *series_alloc(struct store *st, const char *relpath, enum series_kind kind)
 {
 	struct series *s;
 	char path[4096];
-	bool exists;
 
 	if (store_path(st, relpath, path, sizeof(path)) == -1)
 		return NULL;
@@ -225,10 +290,106 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 	store_vbuf_clear(&s->fill);
 	store_vbuf_clear(&s->handed);
 	store_vbuf_clear(&s->work);
-	s->last_t = file_last_time(path, &exists);
-	s->file_known = exists;
 	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
 	return s;
+}
+
+/* A series not in the table (nor in the last-update times saved at the
+ * last stop): its file's last update, if it has a file. */
+static struct series *series_new(struct store *st, const char *relpath, enum series_kind kind)
+{
+	struct series *s = series_alloc(st, relpath, kind);
+	bool exists;
+
+	if (s == NULL)
+		return NULL;
+	s->last_t = file_last_time(s->path, &exists);
+	s->file_known = exists;
+	s->new_file = !exists;
+	return s;
+}
+
+/* ---- last-update times across a restart ----
+ *
+ * At a clean stop every series' last update time goes to
+ * <rrd_dir>/.last-updates ("kind<TAB>milliseconds<TAB>relpath" a line),
+ * and the next start reads it back (and removes it): the first sample of
+ * each series after a restart costs no rrd_last on the main thread (at
+ * 100k series, seconds of it). Only series whose every value is in its
+ * file are saved; the others, a file not listed, and every series after
+ * a crash (no file: it was removed when read) are read from their files
+ * as before. The file sits with the RRD files: a wiped rrd_dir loses both. */
+
+static void last_path(const struct store *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/.last-updates", st->rrd_dir);
+}
+
+static void last_load(struct store *st)
+{
+	char path[4200], *data, *line, *next;
+	size_t len, n = 0;
+
+	last_path(st, path, sizeof(path));
+	if (fs_read_all(path, &data, &len) == -1) {
+		if (errno != ENOENT)
+			log_warn("store: %s", path);
+		return;
+	}
+	if (unlink(path) == -1)
+		log_warn("store: %s", path);
+	for (line = data; line < data + len && *line != '\0'; line = next) {
+		char *tab1, *tab2, *end;
+		struct series *s;
+		long kind;
+		long long ms;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : data + len;
+		if (next[-1] == '\n')
+			next[-1] = '\0';
+		kind = strtol(line, &tab1, 10);
+		if (*tab1 != '\t' || kind < SERIES_GAUGE || kind > SERIES_QC)
+			continue;
+		ms = strtoll(tab1 + 1, &tab2, 10);
+		if (*tab2 != '\t' || ms <= 0 || !valid_relpath(tab2 + 1))
+			continue;
+		end = tab2 + 1;
+		HASH_FIND_STR(st->table, end, s);
+		if (s != NULL || (s = series_alloc(st, end, (enum series_kind)kind)) == NULL)
+			continue;
+		s->last_t = (double)ms / 1000;
+		s->file_known = true;
+		n++;
+	}
+	free(data);
+	log_info("store: last update times of %zu series read from %s", n, path);
+}
+
+static void last_save(struct store *st)
+{
+	char path[4200];
+	struct series *s, *tmp;
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return;
+	last_path(st, path, sizeof(path));
+	HASH_ITER(hh, st->table, s, tmp)
+	{
+		if (s->fill.n || s->handed.n || s->work.n || !s->file_known ||
+		    s->last_t == -INFINITY)
+			continue;
+		/* relpath runs on into ".rrd" (store_int.h) */
+		fprintf(f, "%d\t%lld\t%.*s\n", (int)s->kind, llround(s->last_t * 1000),
+			(int)strlen(s->relpath) - 4, s->relpath);
+		n++;
+	}
+	if (fclose(f) == 0 && n > 0 && fs_write_atomic(path, buf, len, 0644) == -1)
+		log_warn("store: %s", path);
+	free(buf);
 }
 
 enum store_put_result store_put(struct store *st, const char *relpath, enum series_kind kind,
@@ -268,7 +429,14 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 		s->dirty_next = st->dirty_head;
 		st->dirty_head = s;
 	}
-	if (++st->fill_values >= st->flush_at)
+	/* A series without a file goes to the writer soon, not at the next
+	 * flush: its file is made while the load goes on, instead of all
+	 * files of a first day (or a wiped rrd_dir) at once at the end. */
+	if (s->new_file) {
+		s->new_file = false;
+		st->new_files++;
+	}
+	if (++st->fill_values >= st->flush_at || st->new_files >= NEW_FILES_BATCH)
 		store_flush(st);
 	return STORE_QUEUED;
 }
@@ -281,6 +449,7 @@ static uint64_t store_flush_gen(struct store *st)
 	pthread_mutex_lock(&st->lock);
 	st->fill_min = NO_SEQ;
 	st->fill_values = 0;
+	st->new_files = 0;
 	for (s = st->dirty_head; s != NULL; s = next) {
 		next = s->dirty_next;
 		if (store_vbuf_move(&s->handed, &s->fill) == -1) {
@@ -337,6 +506,14 @@ int store_sync(struct store *st)
 	return 0;
 }
 
+bool store_backlogged(const struct store *st)
+{
+	uint64_t done = atomic_load(&st->written) + atomic_load(&st->dropped);
+	uint64_t handed = st->queued - st->fill_values;
+
+	return atomic_load(&st->healthy) && handed > done && handed - done > 2 * st->flush_at;
+}
+
 uint64_t store_done_seq(const struct store *st)
 {
 	uint64_t held = atomic_load(&st->held_min);
@@ -380,6 +557,9 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
 	helper_join(st);
+	last_save(st);
+	store_templates_free(&st->wmain);
+	store_templates_free(&st->whelper);
 	HASH_ITER(hh, st->table, s, next)
 	{
 		HASH_DEL(st->table, s);

@@ -2,8 +2,10 @@
  * store.h: the RRD store (DESIGN section 6).
  *
  * One RRD file per series, <rrd_dir>/<relpath>.rrd, created on its first
- * sample: step 60 s, GAUGE (or DERIVE), MIN/AVERAGE/MAX RRAs at 1 min for
- * 2 days, 5 min for 2 weeks, 1 h for 13 months.
+ * sample with the configured layout (struct cfg_rrd, the `rrd:` section;
+ * DESIGN's by default: step 60 s, GAUGE (or DERIVE), MIN/AVERAGE/MAX RRAs
+ * at 1 min for 2 days, 5 min for 2 weeks, 1 h for 13 months). Files that
+ * exist keep their own layout; a change is noted once in the log.
  *
  * Threads: store_put() is called by the main loop only; it checks the
  * timestamp against the series' last one (late or duplicate samples are
@@ -29,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/config.h" /* struct cfg_rrd */
+
 enum series_kind {
 	SERIES_GAUGE = 0, /* telemetry: heartbeat = opts.heartbeat_s */
 	SERIES_DERIVE,    /* counters where a rate is wanted */
@@ -38,7 +42,8 @@ enum series_kind {
 struct store_opts {
 	const char *rrd_dir;   /* must exist or be creatable */
 	const char *rrdcached; /* NULL or "" = write files directly */
-	double heartbeat_s;    /* telemetry heartbeat, e.g. 600 */
+	double heartbeat_s;    /* telemetry heartbeat, e.g. 600 (the layout's when it has one) */
+	const struct cfg_rrd *layout; /* NULL = DESIGN's (config_rrd_defaults) */
 	size_t pending_min;    /* values waiting before the memory bound hands them
 				* to the writer (at least 64 a series); 0 = 1 Mi */
 };
@@ -81,6 +86,12 @@ int store_sync(struct store *st);
 
 /* See the header comment. */
 uint64_t store_done_seq(const struct store *st);
+
+/* The writers are behind by more than two hand-overs' worth of values
+ * while writing fine: the caller stops taking input until they catch up
+ * (so memory stays bounded). False while writes fail (disk full): input,
+ * and the alerts it drives, go on; values wait in memory for the retry. */
+bool store_backlogged(const struct store *st);
 
 void store_get_stats(const struct store *st, struct store_stats *out);
 

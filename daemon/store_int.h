@@ -57,14 +57,28 @@ struct series {
 	struct vbuf work;
 	bool in_work;
 	bool file_known; /* the file exists as far as we know */
+	bool new_file;   /* main thread: no file when first seen, not counted yet */
 	struct series *work_next;
 };
 
+/* An empty file librrd made for one kind of series and start time,
+ * kept to be written again for the next file of that kind and start
+ * (store_writer.c, file_create). */
+#define TEMPLATES 4
+struct tmpl {
+	char *bytes; /* NULL: slot empty */
+	size_t len;
+	long long start;
+	enum series_kind kind;
+};
+
 /* What one writing thread needs of its own: librrd takes the values as
- * strings, formatted here. */
+ * strings, formatted here; its templates. */
 struct wctx {
 	char strs[CHUNK][VALUE_STR];
 	const char *argv[CHUNK];
+	struct tmpl tmpl[TEMPLATES];
+	unsigned tmpl_next;
 };
 
 struct pass_result {
@@ -76,11 +90,17 @@ struct store {
 	char *rrd_dir;
 	char *rrdcached; /* NULL: direct writes */
 	long heartbeat_s;
+	/* the layout of files created: rrd_create's step and RRA arguments */
+	long step_s;
+	char rra_bufs[CFG_RRA_MAX * 4][64];
+	const char *rra_argv[CFG_RRA_MAX * 4];
+	int rra_argc;
 
 	/* main thread */
 	struct series *table;
 	struct series *dirty_head;
 	size_t fill_values; /* values in fill buffers */
+	size_t new_files;   /* series without a file among them */
 	size_t flush_at;    /* fill_values that trigger a hand-over */
 	size_t flush_min;   /* the least flush_at */
 	uint64_t fill_min;
@@ -99,6 +119,7 @@ struct store {
 	/* written by the writer, read by anyone */
 	_Atomic uint64_t held_min;
 	_Atomic uint64_t written, dropped, write_errors, files_created;
+	_Atomic bool healthy; /* the last pass wrote everything it had */
 
 	/* writer thread */
 	pthread_t thread;
@@ -137,5 +158,6 @@ void store_vbuf_consume(struct vbuf *b, size_t k);
 /* store_writer.c: the threads store_open() starts, each given the store. */
 void *writer_main(void *arg);
 void *writer_helper_main(void *arg);
+void store_templates_free(struct wctx *w);
 
 #endif

@@ -10,19 +10,23 @@
 #include "daemon/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <rrd.h>
 #include <rrd_client.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#define STEP_S 60
 #define QC_HEARTBEAT_S 259200
 #define PARALLEL_MIN 256 /* series in a pass worth a second writer */
+#define WRITER_NICE 5
 
 /* mkdir -p for the directories of `path` below rrd_dir (which exists). */
 static int make_parents(const struct store *st, const char *path)
@@ -106,21 +110,88 @@ static int cached_connect(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/* The template of this kind and start, or NULL. */
+static const struct tmpl *tmpl_find(const struct wctx *w, enum series_kind kind, long long start)
+{
+	for (unsigned i = 0; i < TEMPLATES; i++)
+		if (w->tmpl[i].bytes != NULL && w->tmpl[i].kind == kind &&
+		    w->tmpl[i].start == start)
+			return &w->tmpl[i];
+	return NULL;
+}
+
+/* Keep the file librrd just made at `path` as the template of its kind
+ * and start (the oldest one goes). Nothing is lost if it cannot be read:
+ * the next file is made by librrd again. */
+static void tmpl_keep(struct wctx *w, const char *path, enum series_kind kind, long long start)
+{
+	struct tmpl *t = &w->tmpl[w->tmpl_next++ % TEMPLATES];
+	char *bytes;
+	size_t len;
+
+	if (fs_read_all(path, &bytes, &len) == -1)
+		return;
+	free(t->bytes);
+	*t = (struct tmpl){bytes, len, start, kind};
+}
+
+void store_templates_free(struct wctx *w)
+{
+	for (unsigned i = 0; i < TEMPLATES; i++) {
+		free(w->tmpl[i].bytes);
+		w->tmpl[i].bytes = NULL;
+	}
+}
+
+static int write_bytes(const char *path, const struct tmpl *t)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t off = 0;
+
+	if (fd == -1)
+		return -1;
+	while (off < t->len) {
+		ssize_t k = write(fd, t->bytes + off, t->len - off);
+		if (k == -1 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			int e = k == 0 ? EIO : errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		off += (size_t)k;
+	}
+	return close(fd);
+}
+
 /* Create the file to start one step before the value at `from`: a
  * GAUGE value stands for the interval before it, so the first sample
  * then fills its own one-minute row (starting 1 s before it left that
- * row unknown: 59 of its 60 seconds had no data). */
-static int file_create(struct store *st, struct series *s, size_t from, char *err, size_t errlen)
+ * row unknown: 59 of its 60 seconds had no data).
+ *
+ * What a create costs (measured: README, Benchmarks): librrd fills the
+ * whole file with NaN rows and writes it in a dozen pieces through a
+ * temporary name; of ~0.5-0.8 ms a file of DESIGN's layout, a third is
+ * the file system allocating the inode, a third writing 396 KB, a sixth
+ * librrd setting the NaNs. An empty file depends only on its layout,
+ * kind and start time (librrd's random starting row aside), so the
+ * first file of a kind and start is made by librrd and kept; the next
+ * ones of that kind and start (a new instrument's channels, a first day,
+ * a wiped rrd_dir: thousands of files whose first samples share their
+ * second) are those same bytes written in one write(2), a quarter of
+ * the cost. */
+static int file_create(struct store *st, struct wctx *w, struct series *s, size_t from, char *err,
+		       size_t errlen)
 {
 	char ds[96];
-	const char *argv[] = {ds,
-			      "RRA:MIN:0.5:1:2880",  "RRA:AVERAGE:0.5:1:2880",  "RRA:MAX:0.5:1:2880",
-			      "RRA:MIN:0.5:5:4032",  "RRA:AVERAGE:0.5:5:4032",  "RRA:MAX:0.5:5:4032",
-			      "RRA:MIN:0.5:60:9504", "RRA:AVERAGE:0.5:60:9504", "RRA:MAX:0.5:60:9504"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-	time_t start = (time_t)floor(s->work.v[from].t) - STEP_S;
+	const char *argv[1 + CFG_RRA_MAX * 4];
+	int argc = 1 + st->rra_argc;
+	long long start = (long long)floor(s->work.v[from].t) - st->step_s;
 	int rc;
 
+	argv[0] = ds;
+	memcpy(argv + 1, st->rra_argv, (size_t)st->rra_argc * sizeof(argv[0]));
 	if (s->kind == SERIES_DERIVE)
 		snprintf(ds, sizeof(ds), "DS:value:DERIVE:%ld:0:U", st->heartbeat_s);
 	else
@@ -134,18 +205,31 @@ static int file_create(struct store *st, struct series *s, size_t from, char *er
 	if (use_cached(st)) {
 		if (cached_connect(st, err, errlen) == -1)
 			return -1;
-		rc = rrdc_create(s->path, STEP_S, start, 1, argc, argv);
+		rc = rrdc_create(s->path, (unsigned long)st->step_s, (time_t)start, 1, argc, argv);
 	} else {
 		/* Created under a temporary name and renamed: a reader (the
 		 * dashboard, rrdtool, a backup) never sees a file whose
 		 * header is still being written. */
 		char tmp[4200];
+		const struct tmpl *t = tmpl_find(w, s->kind, start);
 		if (snprintf(tmp, sizeof(tmp), "%s.new", s->path) >= (int)sizeof(tmp)) {
 			snprintf(err, errlen, "path too long");
 			return -1;
 		}
 		unlink(tmp); /* left by a crash inside a create */
-		rc = rrd_create_r2(tmp, STEP_S, start, 1, NULL, NULL, argc, argv);
+		if (t != NULL) {
+			if (write_bytes(tmp, t) == -1) {
+				snprintf(err, errlen, "writing the new file: %s", strerror(errno));
+				unlink(tmp);
+				return -1;
+			}
+			rc = 0;
+		} else {
+			rc = rrd_create_r2(tmp, (unsigned long)st->step_s, (time_t)start, 1, NULL,
+					   NULL, argc, argv);
+			if (rc == 0)
+				tmpl_keep(w, tmp, s->kind, start);
+		}
 		if (rc == 0 && rename(tmp, s->path) == -1) {
 			int e = errno;
 			if (snprintf(err, errlen, "rename to %s: %s", s->path, strerror(e)) >=
@@ -160,7 +244,7 @@ static int file_create(struct store *st, struct series *s, size_t from, char *er
 		return -1;
 	}
 	atomic_fetch_add(&st->files_created, 1);
-	log_info("store: created %s", s->path);
+	log_debug("store: created %s", s->path);
 	return 0;
 }
 
@@ -257,7 +341,7 @@ static int write_series(struct store *st, struct wctx *w, struct series *s, char
 				failed = true;
 				break;
 			}
-			if (absent != 0 && file_create(st, s, off, err, errlen) == -1) {
+			if (absent != 0 && file_create(st, w, s, off, err, errlen) == -1) {
 				failed = true;
 				break;
 			}
@@ -336,11 +420,23 @@ static struct series *write_list(struct store *st, struct wctx *w, struct series
 	return head;
 }
 
+/* The writers yield to the main thread (and the broker on the same
+ * machine): a burst of new files must not slow the taking of messages,
+ * which is what bounds what the broker holds. When the main thread has
+ * nothing to do the writers get every cycle anyway; when they fall far
+ * behind, store_backlogged() makes the main thread wait for them. */
+static void writer_priority(void)
+{
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) == -1)
+		log_debug("store: writer priority: %s", strerror(errno));
+}
+
 void *writer_helper_main(void *arg)
 {
 	struct store *st = arg;
 
 	pthread_setname_np(pthread_self(), "labqcd-rrd2");
+	writer_priority();
 	pthread_mutex_lock(&st->helper_lock);
 	for (;;) {
 		while (!st->helper_go && !st->helper_stop)
@@ -446,6 +542,7 @@ void *writer_main(void *arg)
 	uint64_t seen = 0;
 
 	pthread_setname_np(pthread_self(), "labqcd-rrd");
+	writer_priority();
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		uint64_t gen;
@@ -465,6 +562,7 @@ void *writer_main(void *arg)
 		atomic_store(&st->held_min, held_min_locked(st));
 		st->done_gen = gen;
 		st->last_pass_ok = failing == 0;
+		atomic_store(&st->healthy, failing == 0);
 		pthread_cond_broadcast(&st->done);
 	}
 	pthread_mutex_unlock(&st->lock);

@@ -1,4 +1,4 @@
-/* test-links: daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/fsutil.c daemon/log.c */
+/* test-links: daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c */
 /*
  * test_store.c: the RRD store against real RRD files in a temporary
  * directory, read back with librrd (rrd_info_r, rrd_fetch_r), and through
@@ -95,6 +95,15 @@ static int teardown(void **state)
 static void path_of(struct fixture *f, const char *rel, char *buf, size_t len)
 {
 	assert_int_equal(store_path(f->st, rel, buf, len), 0);
+}
+
+/* The last-update times a clean stop leaves for the next start. */
+static void forget_saved_times(struct fixture *f)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/.last-updates", f->dir);
+	assert_int_equal(unlink(p), 0);
 }
 
 /* The AVERAGE (or cf) value of the one-minute row ending at `t`. */
@@ -299,7 +308,9 @@ static void test_many_series_coalesced(void **state)
 	struct store_stats s;
 	uint64_t seq = 0;
 
-	/* Five samples per file, all handed over in a single flush. */
+	/* Five samples per file; new series go to the writer 64 at a time
+	 * (their files are made while samples go on arriving), the rest at
+	 * store_sync. */
 	for (int k = 1; k <= 5; k++)
 		for (int i = 0; i < 300; i++) {
 			snprintf(rel, sizeof(rel), "site%d/inst%d/ch", i % 7, i);
@@ -308,8 +319,7 @@ static void test_many_series_coalesced(void **state)
 					 STORE_QUEUED);
 		}
 	store_get_stats(f->st, &s);
-	assert_int_equal(s.pending, 1500);
-	assert_int_equal(s.written, 0);
+	assert_int_equal(s.pending + s.written, 1500);
 	assert_int_equal(store_sync(f->st), 0);
 	store_get_stats(f->st, &s);
 	assert_int_equal(s.series, 300);
@@ -512,6 +522,7 @@ static void test_restart_reads_last(void **state)
 	for (int k = 1; k <= 5; k++)
 		store_put(f->st, "s/i/c", SERIES_GAUGE, T0 + 60.0 * k, k, k);
 	store_close(f->st);
+	forget_saved_times(f); /* as after a crash: read from the file */
 	assert_non_null(f->st = store_open(&f->opts));
 	assert_true(isnan(store_last_time(f->st, "s/i/c")));
 	assert_int_equal(store_put(f->st, "s/i/c", SERIES_GAUGE, T0 + 180, 99, 3), STORE_LATE);
@@ -538,6 +549,7 @@ static void test_restart_subsecond(void **state)
 
 	store_put(f->st, "s/i/c", SERIES_GAUGE, T0 + 60.5, 1, 1);
 	store_close(f->st);
+	forget_saved_times(f); /* as after a crash: read from the file */
 	assert_non_null(f->st = store_open(&f->opts));
 	assert_int_equal(store_put(f->st, "s/i/c", SERIES_GAUGE, T0 + 60.25, 2, 2), STORE_QUEUED);
 	assert_int_equal(store_put(f->st, "s/i/c", SERIES_GAUGE, T0 + 120, 3, 3), STORE_QUEUED);
