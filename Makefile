@@ -180,10 +180,16 @@ valgrind: deps
 	LABQCD_VALGRIND="$(VALGRIND)" tests/run-integration $(TESTS)
 
 # Installs the packages of $(1) that dpkg does not list as installed;
-# apt-get update first, since a fresh machine has no package lists.
+# apt-get update first, since a fresh machine has no package lists. A
+# package of CMD_PKGS counts as there when its command is on PATH: npm
+# comes with some other builds of nodejs (which then conflict with
+# Debian's npm package).
+CMD_PKGS = npm
 define install_pkgs
 	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		grep -q '^install ok installed' || echo $$p; done); \
+		grep -q '^install ok installed' || \
+		{ case " $(CMD_PKGS) " in *" $$p "*) command -v $$p >/dev/null;; *) false;; esac; } || \
+		echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "make $@: all packages present"; \
 	elif [ "$$(id -u)" != 0 ]; then echo "make $@: missing Debian packages:" $$missing; \
 		echo "make $@: run it as root (it uses apt-get)"; exit 1; \
