@@ -128,6 +128,8 @@ void html_head(struct sbuf *b, const char *title_html, const struct html_ctx *ct
 void html_time(struct sbuf *b, double t);
 void html_ago(struct sbuf *b, double now, double t); /* "3 min ago" */
 void html_num(struct sbuf *b, double v);
+/* A value and its unit ("4.2 C"; a dash when unknown, then no unit). */
+void html_value(struct sbuf *b, double v, const char *unit);
 void html_badge(struct sbuf *b, enum dash_status st);
 void html_qc_badge(struct sbuf *b, enum dash_qc_status st);
 void html_generated(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx);

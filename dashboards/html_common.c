@@ -159,6 +159,15 @@ void html_num(struct sbuf *b, double v)
 		sbuf_puts(b, "&#8212;");
 }
 
+void html_value(struct sbuf *b, double v, const char *unit)
+{
+	html_num(b, v);
+	if (unit && unit[0] && isfinite(v)) {
+		sbuf_puts(b, " ");
+		sbuf_html(b, unit);
+	}
+}
+
 void html_badge(struct sbuf *b, enum dash_status st)
 {
 	sbuf_printf(b, "<span class=\"badge st-%s\">%s</span>", dash_status_name(st),

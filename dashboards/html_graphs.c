@@ -83,11 +83,7 @@ int html_graphs(struct sbuf *b, const struct dash_snapshot *s, const struct dash
 	sbuf_puts(b, " ");
 	html_badge(b, dash_channel_status(in, c));
 	sbuf_puts(b, "</h1>\n<p>Last value <strong>");
-	html_num(b, c->last_value);
-	if (c->unit[0] && isfinite(c->last_value)) {
-		sbuf_puts(b, " ");
-		sbuf_html(b, c->unit);
-	}
+	html_value(b, c->last_value, c->unit);
 	sbuf_puts(b, "</strong> at ");
 	html_time(b, c->last_time);
 	sbuf_puts(b, ".</p>\n");

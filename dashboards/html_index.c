@@ -69,11 +69,7 @@ static void put_channels(struct sbuf *b, const struct dash_instrument *in,
 		sbuf_puts(b, "<tr><td>");
 		sbuf_html(b, c->name);
 		sbuf_puts(b, "</td><td><span class=\"val\">");
-		html_num(b, c->last_value);
-		if (c->unit[0] && isfinite(c->last_value)) {
-			sbuf_puts(b, " ");
-			sbuf_html(b, c->unit);
-		}
+		html_value(b, c->last_value, c->unit);
 		sbuf_puts(b, "</span></td><td>");
 		html_ago(b, ctx->now, c->last_time);
 		sbuf_puts(b, "</td><td>");

@@ -59,11 +59,7 @@ static void put_channel(struct sbuf *b, const struct dash_instrument *in,
 	sbuf_puts(b, " ");
 	html_badge(b, dash_channel_status(in, c));
 	sbuf_puts(b, "</h3>\n<p>Last value <strong>");
-	html_num(b, c->last_value);
-	if (c->unit[0] && isfinite(c->last_value)) {
-		sbuf_puts(b, " ");
-		sbuf_html(b, c->unit);
-	}
+	html_value(b, c->last_value, c->unit);
 	sbuf_puts(b, "</strong> at ");
 	html_time(b, c->last_time);
 	sbuf_puts(b, " (");

@@ -76,11 +76,7 @@ static void put_tile(struct sbuf *b, const struct dash_instrument *in, double no
 		sbuf_puts(b, "<p class=\"ch\"><span class=\"cn\">");
 		sbuf_html(b, c->name);
 		sbuf_puts(b, "</span> <span class=\"v\">");
-		html_num(b, c->last_value);
-		if (c->unit[0] && isfinite(c->last_value)) {
-			sbuf_puts(b, " ");
-			sbuf_html(b, c->unit);
-		}
+		html_value(b, c->last_value, c->unit);
 		sbuf_puts(b, "</span>");
 		if (st != DASH_OK) {
 			sbuf_puts(b, " ");
