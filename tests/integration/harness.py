@@ -8,6 +8,9 @@ nothing is ever killed by name. Loops are bounded by deadlines.
 
 Run with /usr/bin/python3 (Debian's, which has python3-aiosmtpd).
 """
+import email
+import email.policy
+import hashlib
 import json
 import os
 import shutil
@@ -308,3 +311,15 @@ class Smtp(Receiver):
                 raw = f.read()
             out.append((raw, email.message_from_bytes(raw, policy=email.policy.default)))
         return out
+
+
+def tree_sums(*dirs):
+    """{path: SHA-256} of every file under dirs: to show a run wrote nothing."""
+    sums = {}
+    for d in dirs:
+        for root, _, files in os.walk(d):
+            for name in files:
+                p = os.path.join(root, name)
+                with open(p, "rb") as f:
+                    sums[p] = hashlib.sha256(f.read()).hexdigest()
+    return sums

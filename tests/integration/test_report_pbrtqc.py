@@ -28,14 +28,13 @@ figures computed here, apart from the report:
 - The report writes nothing under state_dir or rrd_dir (SHA-256 before
   and after), and pdftotext finds the sections' headings.
 """
-import hashlib
 import json
 import os
 import random
 import statistics
 import subprocess
 
-from harness import LABQCD
+from harness import LABQCD, tree_sums
 from signing import signed_ack
 
 T0 = 1793491200  # 2026-11-01T00:00:00Z
@@ -114,17 +113,6 @@ def moving_averages(values):
         if len(kept) >= BLOCK:
             stats.append((t, sum(kept[-BLOCK:]) / BLOCK))
     return stats
-
-
-def tree_sums(*dirs):
-    sums = {}
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for name in files:
-                p = os.path.join(root, name)
-                with open(p, "rb") as f:
-                    sums[p] = hashlib.sha256(f.read()).hexdigest()
-    return sums
 
 
 def run(args, **kw):

@@ -23,13 +23,12 @@
    bias is detected in most trials, and results of another analyte in
    the capture are not counted.
 """
-import hashlib
 import json
 import os
 import random
 import subprocess
 
-from harness import LABQCD
+from harness import LABQCD, tree_sums
 from signing import signed_qc_action
 
 T0 = 1800000000
@@ -104,17 +103,6 @@ def final_status(records):
         if x["type"] == "qc":
             out[(x["run"], "rerun_of" in x)] = x["status"]
     return out
-
-
-def tree_sums(*dirs):
-    sums = {}
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for name in files:
-                p = os.path.join(root, name)
-                with open(p, "rb") as f:
-                    sums[p] = hashlib.sha256(f.read()).hexdigest()
-    return sums
 
 
 def test_what_if_matches_direct_replay_and_writes_nothing(env):
