@@ -27,7 +27,7 @@ SANITIZE ?=
 
 WARN = -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow
 DEFS = -D_GNU_SOURCE
-PKGS = libmosquitto librrd libcurl yaml-0.1 libcjson libcrypto zlib libsystemd cairo
+PKGS = libmosquitto librrd libcurl yaml-0.1 libcjson libcrypto zlib libsystemd cairo libpng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Goals that install first and then run make again need no flags now; any
@@ -48,7 +48,7 @@ LIBS = $(PKG_LIBS) -lpthread -lm
 # use (npm is its own package in Debian, apart from nodejs; clang's fuzzer
 # and sanitizer runtimes are only recommended by clang, so named here).
 RUN_PKGS = build-essential pkg-config libmosquitto-dev mosquitto librrd-dev libcurl4-openssl-dev \
-	libyaml-dev libcjson-dev libssl-dev zlib1g-dev libsystemd-dev uthash-dev libcairo2-dev \
+	libyaml-dev libcjson-dev libssl-dev zlib1g-dev libsystemd-dev uthash-dev libcairo2-dev libpng-dev \
 	fonts-dejavu-core python3 python3-aiosmtpd ca-certificates
 TEST_PKGS = $(RUN_PKGS) mosquitto-clients rrdtool libjansson-dev libcmocka-dev tidy clang libclang-rt-14-dev \
 	chromium nodejs npm rrdcached collectd-core mandoc valgrind poppler-utils openssl

@@ -1,29 +1,22 @@
 /*
- * graph.c: one channel graph. librrd's rrd_graph_v() (the library; the
- * rrdtool program is never run) draws the data area only (--only-graph):
- * the MIN..MAX envelope shaded behind the AVERAGE line, the hard limits
- * as red dashed HRULEs and the warning zones (between a hard limit and
- * its warning limit) shaded amber. Its PNG comes back in the "image"
- * entry of the info list (file name "-"); cairo decodes it and draws the
- * rest of the DASH_GRAPH_W x DASH_GRAPH_H image around it: the title
- * "<instrument> <channel>, last <period>", the unit on the vertical axis,
- * the value and time axes with their grid, and the legend with the last,
- * lowest and highest value (from PRINT entries). The PNG is encoded into
- * memory and written with fs_write_atomic(), so a browser never sees
- * half a PNG.
+ * graph.c: one channel graph, drawn with cairo from the channel's RRD
+ * archives (graph_data.c reads them with librrd's rrd_fetch_r(); the
+ * rrdtool program is never run). The data area holds the MIN..MAX
+ * envelope shaded behind the AVERAGE line, the hard limits as red dashed
+ * lines and the warning zones (between a hard limit and its warning
+ * limit) shaded amber; around it the title "<instrument> <channel>, last
+ * <period>", the unit on the vertical axis, the value and time axes with
+ * their grid, and the legend with the last, lowest and highest value. The
+ * PNG (png_write.c) is encoded into memory and written with
+ * fs_write_atomic(), so a browser never sees half a PNG.
  *
  * The frame is graph_frame.c's.
  *
- * Why not let librrd draw the frame: librrd 1.7.2 leaks on every graph
- * whose frame it paints. grid_paint() calls graph_title_split(), which
- * mallocs a line array and strdup()s the title and never frees them
- * (with or without --title; graph_size_location() calls it once more
- * when there is a title), and for each legend entry it pushes
- * sprintf_alloc()ed strings into the info list, which rrd_info_push()
- * copies, so the originals leak. With --only-graph neither runs, and
- * nothing else graph.c asks for allocates beyond what im_free() and
- * rrd_info_free() release (checked against the v1.7.2 source, and by
- * test_render's leak case under LeakSanitizer).
+ * Why not librrd's rrd_graph_v(): it can only hand back a PNG, which had
+ * to be decoded to draw the frame around it (librrd 1.7.2 leaks on every
+ * graph whose frame it paints: graph_title_split() and the legend's
+ * sprintf_alloc()ed info entries) and encoded again; three PNG codings a
+ * graph made a full render of 1k channels take over four minutes.
  *
  * The same drawing serves an alert's email (dash_alert_graph_png): the
  * hours around the alert, the sample the alert is about marked on top
@@ -32,25 +25,24 @@
  * memory. A channel whose file does not exist yet gets its limits and
  * that sample only.
  *
- * Threads: librrd's graphing is not safe to run twice at once (see
- * dashboards.h), and two threads draw: the dashboard's renderer and the
- * notifier. Every rrd_graph_v() call in the process is made under
- * rrd_graph_lock, a leaf lock held for that call only (no other lock is
- * taken inside it); the frame around it is cairo, safe with one surface
- * per thread. The renderer waits for the lock; the notifier waits only
- * until its deadline, so a busy renderer delays an email's chart by at
- * most that, never the email.
+ * Threads: two threads draw, the dashboard's renderer and the notifier.
+ * Every fetch is made under graph_rrd_lock(), a leaf lock held for that
+ * call only (through rrdcached librrd has one client connection for the
+ * process); the drawing is cairo, safe with one surface per thread. The
+ * renderer waits for the lock; the notifier waits only until its
+ * deadline, so a busy renderer delays an email's chart by at most that,
+ * never the email.
  */
 #include "dashboards/dash_int.h"
 #include "daemon/fsutil.h"
+#include "dashboards/graph_data.h"
 #include "dashboards/graph_frame.h"
+#include "dashboards/png_write.h"
 
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <rrd.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,66 +50,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define GRAPH_MAX_ARGS 64
-
 static pthread_mutex_t rrd_graph_lock = PTHREAD_MUTEX_INITIALIZER;
 
 pthread_mutex_t *graph_rrd_lock(void)
 {
 	return &rrd_graph_lock;
-}
-
-struct args {
-	char *v[GRAPH_MAX_ARGS];
-	int n;
-	bool overflow;
-	char pool[16384];
-	size_t used;
-};
-
-static void arg_add(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void arg_add(struct args *a, const char *fmt, ...)
-{
-	va_list ap;
-	size_t room = sizeof(a->pool) - a->used;
-	int n;
-
-	if (a->overflow || a->n == GRAPH_MAX_ARGS) {
-		a->overflow = true;
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(a->pool + a->used, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
-		a->overflow = true;
-		return;
-	}
-	a->v[a->n++] = a->pool + a->used;
-	a->used += (size_t)n + 1;
-}
-
-/*
- * Make a file name safe inside an rrd_graph element: ':' separates fields
- * (so "\:"), and a backslash starts a legend code such as \l (replaced by
- * '/').
- */
-static void rrd_escape(char *out, size_t len, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 3 < len; s++) {
-		if (*s == ':') {
-			out[o++] = '\\';
-			out[o++] = ':';
-		} else if (*s == '\\') {
-			out[o++] = '/';
-		} else {
-			out[o++] = *s;
-		}
-	}
-	out[o] = '\0';
 }
 
 static double period_seconds(enum dash_period p)
@@ -151,56 +88,7 @@ uint64_t graph_signature(const struct dash_instrument *in, const struct dash_cha
 }
 
 /* Shade the band [from, to] with an invisible base area and a stacked one. */
-static void add_band(struct args *a, int *band, double from, double to, const char *colour)
-{
-	int k = (*band)++;
 
-	arg_add(a, "CDEF:b%dlo=avg,UN,%.10g,%.10g,IF", k, from, from);
-	arg_add(a, "CDEF:b%dh=avg,UN,%.10g,%.10g,IF", k, to - from, to - from);
-	arg_add(a, "AREA:b%dlo", k);
-	arg_add(a, "AREA:b%dh%s::STACK", k, colour);
-}
-
-struct png_reader {
-	const unsigned char *p;
-	size_t left;
-};
-
-static cairo_status_t png_from_blob(void *closure, unsigned char *data, unsigned int len)
-{
-	struct png_reader *r = closure;
-
-	if (len > r->left)
-		return CAIRO_STATUS_READ_ERROR;
-	memcpy(data, r->p, len);
-	r->p += len;
-	r->left -= len;
-	return CAIRO_STATUS_SUCCESS;
-}
-
-static cairo_status_t png_to_sbuf(void *closure, const unsigned char *data, unsigned int len)
-{
-	struct sbuf *b = closure;
-
-	sbuf_append(b, data, len);
-	return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
-}
-
-/* "9.30 C" from a PRINT value, or "n/a" when there was no data. */
-static void format_stat(char *out, size_t len, const char *printed, const char *unit)
-{
-	char *end;
-	double v = printed ? strtod(printed, &end) : NAN;
-
-	if (printed == NULL || end == printed || !isfinite(v))
-		snprintf(out, len, "n/a");
-	else
-		snprintf(out, len, "%s%s%s", printed, unit[0] ? " " : "", unit);
-}
-
-/* ---- the graph ---- */
-
-/* What one graph draws: a dashboard period, or an alert's hours. */
 struct graph_req {
 	const char *rrd_path, *rrdcached; /* rrdcached may be NULL */
 	const char *instrument, *channel, *unit;
@@ -216,177 +104,10 @@ struct graph_req {
 	size_t n_bands;
 };
 
-struct rrd_result {
-	rrd_info_t *info; /* owns everything below */
-	const unsigned char *img;
-	size_t img_len;
-	const char *print[3];
-	double vmin, vmax, t0, t1;
-};
-
-static void rrd_result_scan(struct rrd_result *r)
-{
-	r->vmin = r->vmax = r->t0 = r->t1 = NAN;
-	for (rrd_info_t *it = r->info; it; it = it->next) {
-		if (it->type == RD_I_BLO && strcmp(it->key, "image") == 0) {
-			r->img = it->value.u_blo.ptr;
-			r->img_len = it->value.u_blo.size;
-		} else if (it->type == RD_I_STR && strncmp(it->key, "print[", 6) == 0) {
-			unsigned k = (unsigned)(it->key[6] - '0');
-
-			if (k < 3 && it->key[7] == ']')
-				r->print[k] = it->value.u_str;
-		} else if (it->type == RD_I_VAL && strcmp(it->key, "value_min") == 0) {
-			r->vmin = it->value.u_val;
-		} else if (it->type == RD_I_VAL && strcmp(it->key, "value_max") == 0) {
-			r->vmax = it->value.u_val;
-		} else if (it->type == RD_I_CNT && strcmp(it->key, "graph_start") == 0) {
-			r->t0 = (double)it->value.u_cnt;
-		} else if (it->type == RD_I_CNT && strcmp(it->key, "graph_end") == 0) {
-			r->t1 = (double)it->value.u_cnt;
-		}
-	}
-}
-
 static bool has_band(const struct graph_req *g)
 {
 	return (isfinite(g->min) && isfinite(g->warning_min) && g->warning_min > g->min) ||
 	       (isfinite(g->max) && isfinite(g->warning_max) && g->warning_max < g->max);
-}
-
-/* rrd_graph_v() under rrd_graph_lock; NULL with err set (*busy when the
- * deadline passed before the lock was free). */
-static rrd_info_t *graph_locked(const struct graph_req *g, struct args *a, bool *busy, char *err,
-                                size_t errlen)
-{
-	rrd_info_t *info;
-	int e;
-
-	if (g->deadline > 0) {
-		struct timespec ts;
-
-		ts.tv_sec = (time_t)g->deadline;
-		ts.tv_nsec = (long)((g->deadline - (double)ts.tv_sec) * 1e9);
-		e = pthread_mutex_timedlock(&rrd_graph_lock, &ts);
-	} else {
-		e = pthread_mutex_lock(&rrd_graph_lock);
-	}
-	if (e != 0) {
-		*busy = e == ETIMEDOUT;
-		snprintf(err, errlen, "%s", *busy ? "another graph was being drawn" : strerror(e));
-		return NULL;
-	}
-	rrd_clear_error();
-	info = rrd_graph_v(a->n, a->v);
-	if (info == NULL)
-		snprintf(err, errlen, "rrd_graph: %s",
-		         rrd_test_error() ? rrd_get_error() : "failed");
-	rrd_clear_error();
-	pthread_mutex_unlock(&rrd_graph_lock);
-	return info;
-}
-
-/* The data area, plot_w x plot_h, by librrd. 0, or -1 with err set, -2
- * if the deadline passed while another thread was graphing. */
-static int rrd_draw_data(struct rrd_result *r, const struct graph_req *g, int plot_w, int plot_h,
-                         char *err, size_t errlen)
-{
-	struct args *a = calloc(1, sizeof(*a));
-	char path_esc[4200];
-	double lo = INFINITY, hi = -INFINITY;
-	const double lims[] = {g->min, g->max, g->warning_min, g->warning_max, g->mark_v};
-	int band = 0;
-
-	if (a == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rrd_escape(path_esc, sizeof(path_esc), g->rrd_path);
-
-	arg_add(a, "graphv");
-	arg_add(a, "-");
-	arg_add(a, "--imgformat=PNG");
-	arg_add(a, "--only-graph"); /* see the top of the file */
-	arg_add(a, "--start=%ld", g->start);
-	arg_add(a, "--end=%ld", g->end);
-	arg_add(a, "--width=%d", plot_w);
-	arg_add(a, "--height=%d", plot_h);
-	arg_add(a, "--slope-mode");
-	arg_add(a, "--border=0");
-	arg_add(a, "--color=BACK#FFFFFF");
-	arg_add(a, "--color=CANVAS#FFFFFF");
-	if (g->rrdcached && g->rrdcached[0] && !g->no_data)
-		arg_add(a, "--daemon=%s", g->rrdcached);
-
-	/* Keep every limit, and the alert's sample, in view; the data can
-	 * still widen the axis. */
-	for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
-		if (isfinite(lims[i])) {
-			lo = fmin(lo, lims[i]);
-			hi = fmax(hi, lims[i]);
-		}
-	}
-	if (isfinite(lo)) {
-		double margin = hi > lo ? (hi - lo) * 0.15 : fabs(lo) * 0.1 + 1.0;
-
-		arg_add(a, "--lower-limit=%.10g", lo - margin);
-		arg_add(a, "--upper-limit=%.10g", hi + margin);
-	}
-
-	if (!g->no_data) {
-		arg_add(a, "DEF:avg=%s:value:AVERAGE", path_esc);
-		arg_add(a, "DEF:lo=%s:value:MIN", path_esc);
-		arg_add(a, "DEF:hi=%s:value:MAX", path_esc);
-		arg_add(a, "CDEF:spread=hi,lo,-");
-
-		/* Warning zones, behind the data. */
-		if (isfinite(g->min) && isfinite(g->warning_min) && g->warning_min > g->min)
-			add_band(a, &band, g->min, g->warning_min, "#F9A82555");
-		if (isfinite(g->max) && isfinite(g->warning_max) && g->warning_max < g->max)
-			add_band(a, &band, g->warning_max, g->max, "#F9A82555");
-
-		arg_add(a, "AREA:lo");
-		arg_add(a, "AREA:spread#4F81BD50::STACK");
-		arg_add(a, "LINE1.5:avg#1F3F7F");
-	}
-
-	if (isfinite(g->min))
-		arg_add(a, "HRULE:%.10g#C62828::dashes", g->min);
-	if (isfinite(g->max))
-		arg_add(a, "HRULE:%.10g#C62828::dashes", g->max);
-	/* A warning limit without its hard limit has no zone to shade
-	 * (nor, without data, a zone at all: then its line). */
-	if (isfinite(g->warning_min) &&
-	    (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
-		arg_add(a, "HRULE:%.10g#E65100::dashes=2", g->warning_min);
-	if (isfinite(g->warning_max) &&
-	    (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
-		arg_add(a, "HRULE:%.10g#E65100::dashes=2", g->warning_max);
-
-	if (!g->no_data) {
-		/* PRINT (unlike GPRINT) frees what it formats. */
-		arg_add(a, "PRINT:avg:LAST:%%.2lf");
-		arg_add(a, "PRINT:lo:MIN:%%.2lf");
-		arg_add(a, "PRINT:hi:MAX:%%.2lf");
-	}
-
-	if (a->overflow) {
-		snprintf(err, errlen, "graph arguments too long");
-		free(a);
-		return -1;
-	}
-
-	bool busy = false;
-	r->info = graph_locked(g, a, &busy, err, errlen);
-	free(a);
-	if (r->info == NULL)
-		return busy ? -2 : -1;
-	rrd_result_scan(r);
-	if (r->img == NULL || r->img_len == 0) {
-		snprintf(err, errlen, "rrd_graph returned no image");
-		return -1;
-	}
-	return 0;
 }
 
 static void legend_build(struct legend *lg, const struct graph_req *g, const char *stats[3])
@@ -428,20 +149,202 @@ static void legend_build(struct legend *lg, const struct graph_req *g, const cha
 	frame_legend_add(lg, SW_NONE, c_text, "highest %s", stats[2]);
 }
 
-/* The alert's sample on top of the data, where librrd's axes put it. */
-static void draw_mark(cairo_t *cr, const struct graph_req *g, const struct rrd_result *r,
-                      int plot_w, int plot_h)
+/* "9.30 C", or "n/a" when there was no data. */
+static void format_stat(char *out, size_t len, double v, const char *unit)
 {
-	double t0 = isfinite(r->t0) ? r->t0 : (double)g->start;
-	double t1 = isfinite(r->t1) ? r->t1 : (double)g->end;
+	if (!isfinite(v))
+		snprintf(out, len, "n/a");
+	else
+		snprintf(out, len, "%.2f%s%s", v, unit[0] ? " " : "", unit);
+}
+
+/* Where the data area maps values and times. */
+struct plot {
+	double x0, y0, w, h; /* the data area on the image */
+	double vmin, vmax, t0, t1;
+};
+
+static double px_x(const struct plot *p, double t)
+{
+	return p->x0 + (t - p->t0) / (p->t1 - p->t0) * p->w;
+}
+
+static double px_y(const struct plot *p, double v)
+{
+	return p->y0 + p->h - (v - p->vmin) / (p->vmax - p->vmin) * p->h;
+}
+
+/* The value axis' span: every limit and the alert's sample in view with a
+ * margin (as the old --lower-limit/--upper-limit did), widened by the
+ * data, which keeps a small margin of its own. */
+static void value_span(const struct graph_req *g, const struct graph_series *s, double *vmin,
+                       double *vmax)
+{
+	const double lims[] = {g->min, g->max, g->warning_min, g->warning_max, g->mark_v};
+	double lo = INFINITY, hi = -INFINITY, dlo = INFINITY, dhi = -INFINITY;
+
+	for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
+		if (isfinite(lims[i])) {
+			lo = fmin(lo, lims[i]);
+			hi = fmax(hi, lims[i]);
+		}
+	}
+	if (isfinite(lo)) {
+		double margin = hi > lo ? (hi - lo) * 0.15 : fabs(lo) * 0.1 + 1.0;
+
+		lo -= margin;
+		hi += margin;
+	}
+	for (int c = 0; s && c < s->n; c++) {
+		if (isfinite(s->lo[c]))
+			dlo = fmin(dlo, s->lo[c]);
+		if (isfinite(s->hi[c]))
+			dhi = fmax(dhi, s->hi[c]);
+		if (isfinite(s->avg[c])) {
+			dlo = fmin(dlo, s->avg[c]);
+			dhi = fmax(dhi, s->avg[c]);
+		}
+	}
+	if (isfinite(dlo)) {
+		double pad = dhi > dlo ? (dhi - dlo) * 0.05 : fabs(dlo) * 0.1 + 1.0;
+
+		if (dlo < lo || !isfinite(lo))
+			lo = dlo - pad;
+		if (dhi > hi || !isfinite(hi))
+			hi = dhi + pad;
+	}
+	if (!isfinite(lo) || !isfinite(hi)) {
+		lo = 0;
+		hi = 1;
+	}
+	*vmin = lo;
+	*vmax = hi;
+}
+
+/* A horizontal dashed line across the data area. */
+static void hrule(cairo_t *cr, const struct plot *p, double v, struct rgba c, double dash)
+{
+	double y = floor(px_y(p, v)) + 0.5;
+
+	if (y < p->y0 || y > p->y0 + p->h)
+		return;
+	cairo_save(cr);
+	cairo_set_dash(cr, (double[]){dash, dash}, 2, 0);
+	cairo_set_line_width(cr, 1);
+	frame_rgba(cr, c);
+	cairo_move_to(cr, p->x0, y);
+	cairo_line_to(cr, p->x0 + p->w, y);
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+/* The warning zone between a and b, across the whole span. */
+static void hband(cairo_t *cr, const struct plot *p, double a, double b)
+{
+	double ya = px_y(p, a), yb = px_y(p, b);
+
+	frame_rgba(cr, c_band);
+	cairo_rectangle(cr, p->x0, fmin(ya, yb), p->w, fabs(ya - yb));
+	cairo_fill(cr);
+}
+
+/* The envelope (MIN..MAX) of each run of columns with data, then the
+ * AVERAGE line through the columns' centres, broken where there is none. */
+static void draw_series(cairo_t *cr, const struct plot *p, const struct graph_series *s)
+{
+	const double colw = p->w / s->n;
+
+	cairo_save(cr);
+	cairo_rectangle(cr, p->x0, p->y0, p->w, p->h);
+	cairo_clip(cr);
+	frame_rgba(cr, c_spread);
+	for (int c = 0; c < s->n;) {
+		int e = c;
+
+		if (!isfinite(s->lo[c]) || !isfinite(s->hi[c])) {
+			c++;
+			continue;
+		}
+		while (e + 1 < s->n && isfinite(s->lo[e + 1]) && isfinite(s->hi[e + 1]))
+			e++;
+		cairo_move_to(cr, p->x0 + c * colw, px_y(p, s->hi[c]));
+		for (int k = c; k <= e; k++) {
+			cairo_line_to(cr, p->x0 + k * colw, px_y(p, s->hi[k]));
+			cairo_line_to(cr, p->x0 + (k + 1) * colw, px_y(p, s->hi[k]));
+		}
+		for (int k = e; k >= c; k--) {
+			cairo_line_to(cr, p->x0 + (k + 1) * colw, px_y(p, s->lo[k]));
+			cairo_line_to(cr, p->x0 + k * colw, px_y(p, s->lo[k]));
+		}
+		cairo_close_path(cr);
+		c = e + 1;
+	}
+	cairo_fill(cr);
+
+	/* The line's centre on a pixel row's middle, so a flat stretch is one
+	 * row in the line's own colour, not two paler ones. */
+#define LINE_Y(v) (floor(px_y(p, (v))) + 0.5)
+	frame_rgba(cr, c_avg);
+	cairo_set_line_width(cr, 1.5);
+	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	bool pen = false;
+	for (int c = 0; c < s->n; c++) {
+		double x = p->x0 + (c + 0.5) * colw;
+
+		if (!isfinite(s->avg[c])) {
+			pen = false;
+			continue;
+		}
+		if (!pen) {
+			cairo_move_to(cr, x - 0.5 * colw, LINE_Y(s->avg[c]));
+			pen = true;
+		}
+		cairo_line_to(cr, x, LINE_Y(s->avg[c]));
+		if (c + 1 == s->n || !isfinite(s->avg[c + 1]))
+			cairo_line_to(cr, x + 0.5 * colw, LINE_Y(s->avg[c]));
+	}
+#undef LINE_Y
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+/* The warning zones (between a hard limit and its warning limit). */
+static void draw_zones(cairo_t *cr, const struct graph_req *g, const struct plot *p)
+{
+	if (g->no_data)
+		return;
+	if (isfinite(g->min) && isfinite(g->warning_min) && g->warning_min > g->min)
+		hband(cr, p, g->min, g->warning_min);
+	if (isfinite(g->max) && isfinite(g->warning_max) && g->warning_max < g->max)
+		hband(cr, p, g->warning_max, g->max);
+}
+
+/* The limits, over the data and the grid (a grid line may fall on one). */
+static void draw_limits(cairo_t *cr, const struct graph_req *g, const struct plot *p)
+{
+	if (isfinite(g->min))
+		hrule(cr, p, g->min, c_limit, 5);
+	if (isfinite(g->max))
+		hrule(cr, p, g->max, c_limit, 5);
+	/* A warning limit without its hard limit has no zone to shade (nor,
+	 * without data, a zone at all: then its line). */
+	if (isfinite(g->warning_min) &&
+	    (g->no_data || !(isfinite(g->min) && g->warning_min > g->min)))
+		hrule(cr, p, g->warning_min, c_warnlim, 2);
+	if (isfinite(g->warning_max) &&
+	    (g->no_data || !(isfinite(g->max) && g->warning_max < g->max)))
+		hrule(cr, p, g->warning_max, c_warnlim, 2);
+}
+
+/* The alert's sample on top of the data. */
+static void draw_mark(cairo_t *cr, const struct graph_req *g, const struct plot *p)
+{
 	double x, y;
 
-	if (!isfinite(g->mark_v) || !(t1 > t0) || !isfinite(r->vmin) || !(r->vmax > r->vmin))
+	if (!isfinite(g->mark_v))
 		return;
-	x = AXIS_L + (g->mark_t - t0) / (t1 - t0) * plot_w;
-	y = TITLE_H + plot_h - (g->mark_v - r->vmin) / (r->vmax - r->vmin) * plot_h;
-	x = fmin(fmax(x, AXIS_L + MARK_R), AXIS_L + plot_w - MARK_R);
-	y = fmin(fmax(y, TITLE_H + MARK_R), TITLE_H + plot_h - MARK_R);
+	x = fmin(fmax(px_x(p, g->mark_t), p->x0 + MARK_R), p->x0 + p->w - MARK_R);
+	y = fmin(fmax(px_y(p, g->mark_v), p->y0 + MARK_R), p->y0 + p->h - MARK_R);
 	cairo_new_path(cr);
 	frame_rgba(cr, c_avg);
 	cairo_arc(cr, x, y, MARK_R, 0, 2 * M_PI);
@@ -449,18 +352,18 @@ static void draw_mark(cairo_t *cr, const struct graph_req *g, const struct rrd_r
 }
 
 /* The whole picture into png (the caller frees it). 0, or -1 with err,
- * -2 as rrd_draw_data. */
+ * -2 as graph_fetch. */
 static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, size_t errlen)
 {
-	struct rrd_result r = {0};
+	struct graph_series s = {0};
 	struct legend *lg = calloc(1, sizeof(*lg));
 	const char *stats_in[3] = {"", "", ""};
 	char stats[3][96];
-	cairo_surface_t *out = NULL, *data = NULL;
+	cairo_surface_t *out = NULL;
 	cairo_t *cr = NULL;
-	struct png_reader rd;
 	const int W = g->w, H = g->h;
 	int lines, plot_w = W - AXIS_L - AXIS_R, plot_h, rc = -1;
+	struct plot p;
 
 	if (lg == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -485,39 +388,28 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 		goto done;
 	}
 
-	if ((rc = rrd_draw_data(&r, g, plot_w, plot_h, err, errlen)) != 0)
+	if (!g->no_data && (rc = graph_series_read(g->rrd_path, g->rrdcached, g->start, g->end,
+	                                           plot_w, g->deadline, &s, err, errlen)) != 0)
 		goto done;
 	rc = -1;
-	rd.p = r.img;
-	rd.left = r.img_len;
-	data = cairo_image_surface_create_from_png_stream(png_from_blob, &rd);
-	if (cairo_surface_status(data) != CAIRO_STATUS_SUCCESS) {
-		snprintf(err, errlen, "rrd_graph image: %s",
-		         cairo_status_to_string(cairo_surface_status(data)));
-		goto done;
-	}
-	if (cairo_image_surface_get_width(data) != plot_w ||
-	    cairo_image_surface_get_height(data) != plot_h) {
-		snprintf(err, errlen, "rrd_graph image is %dx%d, expected %dx%d",
-		         cairo_image_surface_get_width(data), cairo_image_surface_get_height(data),
-		         plot_w, plot_h);
-		goto done;
-	}
+	p = (struct plot){.x0 = AXIS_L, .y0 = TITLE_H, .w = plot_w, .h = plot_h,
+	                  .t0 = (double)g->start, .t1 = (double)g->end};
+	value_span(g, g->no_data ? NULL : &s, &p.vmin, &p.vmax);
 
+	/* Back to front: the warning zones, the grid, the data, the firing
+	 * and maintenance shading, the limits, the alert's sample. */
 	cairo_set_source_rgb(cr, 1, 1, 1);
 	cairo_paint(cr);
-	cairo_set_source_surface(cr, data, AXIS_L, TITLE_H);
-	cairo_paint(cr);
+	draw_zones(cr, g, &p);
+	frame_value_axis(cr, p.x0, p.y0, p.w, p.h, p.vmin, p.vmax);
+	frame_time_axis(cr, g->period, p.x0, p.y0, p.w, p.h, p.t0, p.t1);
+	if (!g->no_data)
+		draw_series(cr, &p, &s);
 	for (size_t i = 0; i < g->n_bands; i++)
-		frame_shade(cr, AXIS_L, TITLE_H, plot_w, plot_h, isfinite(r.t0) ? r.t0 : (double)g->start,
-		            isfinite(r.t1) ? r.t1 : (double)g->end, g->bands[i].from, g->bands[i].to,
+		frame_shade(cr, p.x0, p.y0, p.w, p.h, p.t0, p.t1, g->bands[i].from, g->bands[i].to,
 		            g->bands[i].maintenance ? c_maint : c_firing);
-
-	frame_value_axis(cr, AXIS_L, TITLE_H, plot_w, plot_h, r.vmin, r.vmax);
-	frame_time_axis(cr, g->period, AXIS_L, TITLE_H, plot_w, plot_h,
-	                isfinite(r.t0) ? r.t0 : (double)g->start,
-	                isfinite(r.t1) ? r.t1 : (double)g->end);
-	draw_mark(cr, g, &r, plot_w, plot_h);
+	draw_limits(cr, g, &p);
+	draw_mark(cr, g, &p);
 	frame_rgba(cr, c_axis);
 	cairo_set_line_width(cr, 1);
 	cairo_rectangle(cr, AXIS_L - 0.5, TITLE_H - 0.5, plot_w + 1, plot_h + 1);
@@ -533,10 +425,11 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 		cairo_restore(cr);
 	}
 
-	for (int i = 0; i < 3; i++) {
-		format_stat(stats[i], sizeof(stats[i]), r.print[i], g->unit);
+	format_stat(stats[0], sizeof(stats[0]), s.last, g->unit);
+	format_stat(stats[1], sizeof(stats[1]), s.lowest, g->unit);
+	format_stat(stats[2], sizeof(stats[2]), s.highest, g->unit);
+	for (int i = 0; i < 3; i++)
 		stats_in[i] = stats[i];
-	}
 	memset(lg, 0, sizeof(*lg));
 	legend_build(lg, g, stats_in);
 	frame_legend_flow(cr, lg, AXIS_L, W - AXIS_R,
@@ -547,19 +440,16 @@ static int graph_draw(const struct graph_req *g, struct sbuf *png, char *err, si
 	frame_rgba(cr, c_text);
 	frame_text_at(cr, W / 2.0, 15, g->title, 0.5);
 
-	cairo_surface_flush(out);
-	if (cairo_surface_write_to_png_stream(out, png_to_sbuf, png) != CAIRO_STATUS_SUCCESS ||
-	    png->failed)
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
+	else if (dash_png_encode(out, png) != 0)
 		snprintf(err, errlen, "PNG encoding failed");
 	else
 		rc = 0;
 done:
-	if (data)
-		cairo_surface_destroy(data);
 	cairo_destroy(cr);
 	cairo_surface_destroy(out);
-	if (r.info)
-		rrd_info_free(r.info);
+	graph_series_free(&s);
 	free(lg);
 	return rc;
 }

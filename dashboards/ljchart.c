@@ -22,6 +22,7 @@
  */
 #include "dashboards/dash_int.h"
 #include "daemon/fsutil.h"
+#include "dashboards/png_write.h"
 
 #include <cairo.h>
 #include <errno.h>
@@ -81,14 +82,6 @@ uint64_t ljchart_signature(const struct dash_instrument *in, const struct dash_q
 	}
 	h = dash_fnv_double(h, DASH_LJ_W * 10000.0 + DASH_LJ_H);
 	return h;
-}
-
-static cairo_status_t png_to_sbuf(void *closure, const unsigned char *data, unsigned int len)
-{
-	struct sbuf *b = closure;
-
-	sbuf_append(b, data, len);
-	return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
 }
 
 static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
@@ -453,9 +446,7 @@ static int ljchart_draw(const struct dash_instrument *in, const struct dash_qc_a
 	cairo_surface_flush(surf);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
-	} else if (cairo_surface_write_to_png_stream(surf, png_to_sbuf, png) !=
-	               CAIRO_STATUS_SUCCESS ||
-	           png->failed) {
+	} else if (dash_png_encode(surf, png) != 0) {
 		snprintf(err, errlen, "cairo: cannot encode PNG");
 	} else {
 		rc = 0;

@@ -4,73 +4,36 @@
  * librrd's rrd_fetch_r() reads the AVERAGE archive that covers the day
  * (the file's 5-minute one in DESIGN's layout: 288 points), and cairo
  * draws it as one line, DASH_SPARK_W x DASH_SPARK_H, with the channel's
- * limits as faint dashed lines in view. Cheaper than a graph by
- * rrd_graph (no text, no second PNG to decode) because the index shows
- * one per channel.
+ * limits as faint dashed lines in view: no text, no envelope, since the
+ * index shows one per channel.
  *
- * Threads: the fetch runs under graph_rrd_lock() like every graph, since
- * through rrdcached it uses librrd's process-wide client connection
- * (rrdc_flush_if_daemon first, so the file holds what rrdcached holds).
+ * The fetch is graph_data.c's, under graph_rrd_lock() like every graph.
  */
 #include "dashboards/dash_int.h"
 #include "daemon/fsutil.h"
+#include "dashboards/graph_data.h"
+#include "dashboards/png_write.h"
 
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
-#include <rrd.h>
-#include <rrd_client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static cairo_status_t to_sbuf(void *closure, const unsigned char *data, unsigned int len)
-{
-	struct sbuf *b = closure;
-
-	sbuf_append(b, data, len);
-	return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
-}
-
 static int fetch_day(const char *rrd_path, const char *rrdcached, double now, double **vals,
                      size_t *n, double *t0, double *step_s, char *err, size_t errlen)
 {
-	time_t start = (time_t)(now - 86400), end = (time_t)now;
-	unsigned long step = 300, ds_cnt = 0;
-	char **ds_names = NULL;
-	rrd_value_t *data = NULL;
-	int rc;
+	struct graph_rows r;
 
-	pthread_mutex_lock(graph_rrd_lock());
-	rrd_clear_error();
-	if (rrdcached && rrdcached[0])
-		rrdc_flush_if_daemon(rrdcached, rrd_path);
-	rc = rrd_fetch_r(rrd_path, "AVERAGE", &start, &end, &step, &ds_cnt, &ds_names, &data);
-	if (rc != 0)
-		snprintf(err, errlen, "rrd_fetch: %s", rrd_test_error() ? rrd_get_error() : "failed");
-	rrd_clear_error();
-	pthread_mutex_unlock(graph_rrd_lock());
-	if (rc != 0)
+	if (graph_fetch(rrd_path, rrdcached, "AVERAGE", (long)(now - 86400), (long)now, 300, 0, &r,
+	                err, errlen) != 0)
 		return -1;
-	for (unsigned long i = 0; i < ds_cnt; i++)
-		rrd_freemem(ds_names[i]);
-	rrd_freemem(ds_names);
-	/* librrd's rows: (start, end], one every step, ds_cnt values each;
-	 * the first data source is the channel's "value". */
-	size_t rows = step ? (size_t)((end - start) / (time_t)step) : 0;
-	*vals = calloc(rows + 1, sizeof(**vals));
-	if (*vals == NULL) {
-		rrd_freemem(data);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < rows && ds_cnt > 0; i++)
-		(*vals)[i] = data[i * ds_cnt];
-	rrd_freemem(data);
-	*n = rows;
-	*t0 = (double)start + (double)step;
-	*step_s = (double)step;
+	*vals = r.v;
+	*n = r.n;
+	*t0 = r.t_first;
+	*step_s = r.step;
 	return 0;
 }
 
@@ -155,8 +118,7 @@ int sparkline_render(const char *rrd_path, const char *png_path, const char *rrd
 	cairo_surface_flush(s);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
-	else if (cairo_surface_write_to_png_stream(s, to_sbuf, &png) != CAIRO_STATUS_SUCCESS ||
-	         png.failed)
+	else if (dash_png_encode(s, &png) != 0)
 		snprintf(err, errlen, "PNG encoding failed");
 	else if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
 		snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
