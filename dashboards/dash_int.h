@@ -197,7 +197,7 @@ int sparkline_render(const char *rrd_path, const char *png_path, const char *rrd
  * unit, limits, size), to re-render when the config changes. */
 uint64_t graph_signature(const struct dash_instrument *in, const struct dash_channel *c);
 
-/* The lock every rrd_graph_v() call in the process is made under (a
+/* The lock every graph fetch in the process is made under (a
  * leaf); for tests that play another graphing thread. */
 pthread_mutex_t *graph_rrd_lock(void);
 

@@ -50,13 +50,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static pthread_mutex_t rrd_graph_lock = PTHREAD_MUTEX_INITIALIZER;
-
-pthread_mutex_t *graph_rrd_lock(void)
-{
-	return &rrd_graph_lock;
-}
-
 static double period_seconds(enum dash_period p)
 {
 	switch (p) {

@@ -29,6 +29,13 @@
 #include <string.h>
 #include <time.h>
 
+static pthread_mutex_t rrd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+pthread_mutex_t *graph_rrd_lock(void)
+{
+	return &rrd_lock;
+}
+
 static int lock_until(double deadline)
 {
 	if (deadline <= 0)
