@@ -91,7 +91,7 @@ struct graph_req {
 	const char *title;
 	double mark_t, mark_v; /* the alert's sample; mark_v NAN: none */
 	bool no_data;          /* the file does not exist yet: limits and mark only */
-	double deadline;       /* wait for rrd_graph_lock until then (epoch s); 0: no limit */
+	double deadline;       /* wait for graph_rrd_lock() until then (epoch s); 0: no limit */
 	int w, h;              /* the whole PNG */
 	const struct graph_band *bands; /* shaded spans (full-size graphs) */
 	size_t n_bands;
