@@ -11,9 +11,13 @@
  * Threads: the fetch runs under graph_rrd_lock() like every graph, since
  * through rrdcached it uses librrd's process-wide client connection
  * (rrdc_flush_if_daemon first, so the file holds what rrdcached holds).
+ * Over TCP (daemon/rrdaddr.h) the caller names the file below rrd_dir
+ * and the daemon reads it (rrdc_fetch, which in librrd 1.7.2 sends no
+ * step: the finest archive covering the day, 1440 points, comes back).
  */
 #include "dashboards/dash_int.h"
 #include "daemon/fsutil.h"
+#include "daemon/rrdaddr.h"
 
 #include <cairo.h>
 #include <errno.h>
@@ -44,9 +48,17 @@ static int fetch_day(const char *rrd_path, const char *rrdcached, double now, do
 
 	pthread_mutex_lock(graph_rrd_lock());
 	rrd_clear_error();
-	if (rrdcached && rrdcached[0])
-		rrdc_flush_if_daemon(rrdcached, rrd_path);
-	rc = rrd_fetch_r(rrd_path, "AVERAGE", &start, &end, &step, &ds_cnt, &ds_names, &data);
+	if (rrdaddr_mode(rrdcached) == RRDADDR_REMOTE) {
+		rc = rrdc_connect(rrdcached) != 0 || !rrdc_is_connected(rrdcached)
+		         ? -1
+		         : rrdc_fetch(rrd_path, "AVERAGE", &start, &end, &step, &ds_cnt, &ds_names,
+		                      &data);
+	} else {
+		if (rrdcached && rrdcached[0])
+			rrdc_flush_if_daemon(rrdcached, rrd_path);
+		rc = rrd_fetch_r(rrd_path, "AVERAGE", &start, &end, &step, &ds_cnt, &ds_names,
+		                 &data);
+	}
 	if (rc != 0)
 		snprintf(err, errlen, "rrd_fetch: %s", rrd_test_error() ? rrd_get_error() : "failed");
 	rrd_clear_error();
