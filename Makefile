@@ -145,7 +145,7 @@ fuzz_src_payload = collectors/payload.c collectors/senml.c collectors/timefmt.c 
 fuzz_src_topic = collectors/topic.c collectors/replay_line.c
 fuzz_src_replay = collectors/replay_line.c collectors/topic.c collectors/payload.c \
 	collectors/senml.c collectors/timefmt.c
-fuzz_src_config = $(wildcard daemon/config*.c) daemon/rrd_layout.c rules/westgard_names.c \
+fuzz_src_config = $(wildcard daemon/config*.c) daemon/rrd_layout.c daemon/rrdaddr.c rules/westgard_names.c \
 	rules/severity.c collectors/topic.c
 FUZZ_RUN = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -222,7 +222,7 @@ build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westga
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 build/bench_json: tests/bench/bench_json.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)
-build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c
+build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $^ $(shell pkg-config --libs librrd libcjson) -lpthread -lm
 
 clean:

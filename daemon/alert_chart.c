@@ -22,6 +22,7 @@
 #include "dashboards/dashboards.h"
 #include "daemon/fsutil.h"
 #include "daemon/log.h"
+#include "daemon/rrdaddr.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -72,6 +73,9 @@ static int capture_graph(struct labqcd *d, const struct cond_key *k, const struc
 		     : snprintf(path, sizeof(path), "%s/%s.rrd", d->cfg->daemon.rrd_dir, rel) >=
 			       (int)sizeof(path))
 		return -1;
+	/* Over TCP the graph names the file below rrd_dir (daemon/rrdaddr.h). */
+	if (rrdaddr_mode(d->cfg->daemon.rrdcached) == RRDADDR_REMOTE)
+		snprintf(path, sizeof(path), "%s.rrd", rel);
 	cJSON_AddNumberToObject(o, "graph", 1);
 	cJSON_AddStringToObject(o, "rrd", path);
 	if (d->cfg->daemon.rrdcached[0])

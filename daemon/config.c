@@ -22,6 +22,7 @@
 #include <sys/un.h>
 
 #include "daemon/config_int.h"
+#include "daemon/rrdaddr.h"
 
 /* ---- daemon, mqtt, smtp ---- */
 
@@ -57,6 +58,28 @@ static int get_mqtt_url(struct cfg_ctx *c, yaml_node_t *n, const char *path, voi
 	memcpy(m->host, host, sizeof(host));
 	m->tls = scheme == 1;
 	m->port = port ? port : m->tls ? 8883 : 1883;
+	return 0;
+}
+
+/* rrdcached's address as librrd reads it (daemon/rrdaddr.h); the error
+ * points at the character that is wrong, not at the value's start. */
+static int get_rrdcached(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
+{
+	struct cfg_daemon *d = base;
+	char buf[sizeof(d->rrdcached)], why[160];
+	size_t col;
+	yaml_mark_t m;
+
+	if (cfg_get_string(c, n, path, buf, sizeof(buf), 0) == -1)
+		return -1;
+	if (rrdaddr_check(buf, why, sizeof(why), &col) == -1) {
+		m = n->start_mark;
+		/* a quoted value starts one column after its quote */
+		m.column += col + (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1);
+		cfg_error_at(c, m, path, "%s, got \"%s\"", why, buf);
+		return -1;
+	}
+	memcpy(d->rrdcached, buf, sizeof(buf));
 	return 0;
 }
 
@@ -140,7 +163,7 @@ static const struct cfg_field daemon_fields[] = {
     FLD(struct cfg_daemon, "www_dir", CT_STRING, www_dir, 0, 0, CF_NONEMPTY),
     FLD(struct cfg_daemon, "control_socket", CT_STRING, control_socket, 0, 0, CF_NONEMPTY),
     FN("log_level", get_log_level),
-    FLD(struct cfg_daemon, "rrdcached", CT_STRING, rrdcached, 0, 0, 0),
+    FN("rrdcached", get_rrdcached),
     FLD(struct cfg_daemon, "user", CT_STRING, user, 0, 0, 0),
     FLDH(struct cfg_daemon, "control_group", CT_STRING, control_group, 0, 0, CF_NONEMPTY,
          control_group_set),

@@ -8,6 +8,7 @@
 #include "daemon/alert_chart.h"
 #include "daemon/fsutil.h"
 #include "daemon/heartbeat.h"
+#include "daemon/rrdaddr.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,8 +20,8 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 	const struct cfg_daemon *dc = &cfg->daemon;
 	char path[4200];
 	struct store_opts so = {
-		.rrd_dir = dc->rrd_dir, .rrdcached = dc->rrdcached, .heartbeat_s = dc->rrd_heartbeat_s,
-		.layout = &cfg->rrd};
+		.rrd_dir = dc->rrd_dir, .rrdcached = dc->rrdcached, .notes_dir = dc->state_dir,
+		.heartbeat_s = dc->rrd_heartbeat_s, .layout = &cfg->rrd};
 
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
@@ -31,7 +32,8 @@ int labqcd_open(struct labqcd *d, struct config *cfg, FILE *echo, bool replay, b
 		log_warn("state_dir %s", dc->state_dir);
 		return -1;
 	}
-	if (fs_mkdir_p(dc->rrd_dir, 0755) == -1) {
+	/* Over TCP, rrd_dir is the storage host's (daemon/rrdaddr.h). */
+	if (rrdaddr_mode(dc->rrdcached) != RRDADDR_REMOTE && fs_mkdir_p(dc->rrd_dir, 0755) == -1) {
 		log_warn("rrd_dir %s", dc->rrd_dir);
 		return -1;
 	}

@@ -19,6 +19,7 @@
  */
 #include "daemon/labqcd.h"
 #include "daemon/control.h"
+#include "daemon/rrdaddr.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -161,7 +162,9 @@ static int drop_privileges(const struct config *cfg)
 	if (have_cgid == -1)
 		return -1;
 	snprintf(sockdir, sizeof(sockdir), "%s", dc->control_socket);
-	const char *dirs[] = {dc->state_dir, dc->rrd_dir, dc->www_dir,
+	const char *dirs[] = {dc->state_dir,
+			      rrdaddr_mode(dc->rrdcached) == RRDADDR_REMOTE ? "" : dc->rrd_dir,
+			      dc->www_dir,
 			      dc->control_socket[0] ? dirname(sockdir) : ""};
 	const unsigned modes[] = {0750, 0755, 0755, 0750}; /* as labqcd_open makes them */
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -335,6 +338,9 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK (%zu instruments, %zu receivers, %zu routes)\n",
 		       config_path, cfg->n_instruments, cfg->n_receivers, cfg->n_routes);
 		config_rrd_report(cfg, stdout);
+		char mode[1200];
+		rrdaddr_describe(cfg->daemon.rrdcached, cfg->daemon.rrd_dir, mode, sizeof(mode));
+		printf("rrd: %s\n", mode);
 		config_free(cfg);
 		return 0;
 	}

@@ -38,6 +38,27 @@
  * is main-thread only; the writer reaches series through the handed list
  * and its own work list, never through the table.
  *
+ * Remote mode (daemon.rrdcached is a TCP address, daemon/rrdaddr.h):
+ * every file is named to librrd by its path below rrd_dir, created with
+ * rrdc_create (the daemon's CREATE; rrdcached needs -R for the site and
+ * instrument directories), and written with rrdc_update followed by
+ * rrdc_flush. The flush is what makes a value count as written: the
+ * journal of rrdcached 1.7.2 goes through a stdio buffer that is not
+ * flushed after each update (rrd_daemon.c, journal_write), so a kill -9
+ * of rrdcached loses the updates it acknowledged last (tried: 20 of 20).
+ * Values taken by rrdcached but not confirmed stay in the series' work
+ * buffer, and so in labqcd's journal, and go again on the next pass;
+ * rrdcached refuses those it still has as late, which the writer counts
+ * as written (series.resent). This keeps a series' values in order: no
+ * newer value goes out while an older one may be missing. It costs
+ * rrdcached one file write a series a pass, which labqcd's own batching
+ * (flush_interval) already bounds; rrdcached's -w does not delay them.
+ * Files are not stat()ed, templated or moved aside (they are on the
+ * storage host); the last update of a series first seen is asked of the
+ * daemon (rrdc_last, whole steps), at most once every few seconds while
+ * it is unreachable. The second writer is not used: librrd's client is
+ * one connection per process.
+ *
  * Journal coupling: every buffer keeps the lowest journal seq it holds;
  * the writer publishes the lowest seq of everything handed over and not
  * yet written (held_min), the main thread the lowest of what it has not
@@ -47,12 +68,14 @@
 #include "daemon/store_int.h"
 #include "daemon/fsutil.h"
 #include "daemon/log.h"
+#include "daemon/rrdaddr.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <rrd.h>
+#include <rrd_client.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +88,7 @@
 #define FLUSH_PER_SERIES 64 /* pending values a series, on average, before a hand-over */
 #define FLUSH_MIN (1 << 20) /* values (16 MiB), unless store_opts says otherwise */
 #define NEW_FILES_BATCH 64  /* series without a file that start a hand-over */
+#define REMOTE_RETRY_S 5    /* main thread: rrdc_last not tried again sooner */
 
 /* ---- files ---- */
 
@@ -139,6 +163,51 @@ static double file_last_time(const char *path, bool *exists)
 	return (double)last;
 }
 
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The same, asked of rrdcached over TCP: its LAST counts the values it
+ * holds, rounded down to the file's step, so samples in that last step
+ * may still go out and be refused as late (write_salvage). Unreachable
+ * (or any other answer): unknown, and *exists false; the writer's
+ * create then finds the file there (CREATE without overwrite) and
+ * rrdcached refuses what it already has. */
+static double remote_last_time(struct store *st, const char *name, bool *exists)
+{
+	time_t last;
+	double now = monotonic_s();
+
+	*exists = false;
+	if (now < st->last_retry)
+		return -INFINITY;
+	rrd_clear_error();
+	if (rrdc_connect(st->rrdcached) != 0 || !rrdc_is_connected(st->rrdcached)) {
+		st->last_retry = now + REMOTE_RETRY_S;
+		log_debug("store: rrdcached %s: %s", st->rrdcached, rrd_get_error());
+		rrd_clear_error();
+		return -INFINITY;
+	}
+	last = rrdc_last(name);
+	if (last <= 0) {
+		const char *e = rrd_get_error();
+		if (e == NULL || strstr(e, "No such file") == NULL) {
+			log_warnx("store: %s: cannot read last update through rrdcached: %s", name,
+			          e != NULL ? e : "?");
+			if (!rrdc_is_connected(st->rrdcached))
+				st->last_retry = now + REMOTE_RETRY_S;
+		}
+		rrd_clear_error();
+		return -INFINITY;
+	}
+	*exists = true;
+	return (double)last;
+}
+
 static bool dir_has_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -155,15 +224,15 @@ static bool dir_has_files(const char *dir)
 /* Files keep the layout they were made with: when the configured one
  * differs from the one noted in <rrd_dir>/.layout (by the last start),
  * say so once, and note the new one. */
-static void note_layout(const char *rrd_dir, const struct cfg_rrd *lay)
+static void note_layout(const char *notes_dir, bool remote, const struct cfg_rrd *lay)
 {
 	char path[4200], now[1100], *was = NULL;
 	size_t len = 0;
 
 	config_rrd_describe(lay, now, sizeof(now) - 1);
 	strcat(now, "\n");
-	snprintf(path, sizeof(path), "%s/.layout", rrd_dir);
-	if (fs_read_all(path, &was, &len) == -1 && dir_has_files(rrd_dir)) {
+	snprintf(path, sizeof(path), "%s/%s", notes_dir, remote ? "rrd.layout" : ".layout");
+	if (fs_read_all(path, &was, &len) == -1 && !remote && dir_has_files(notes_dir)) {
 		/* Made before layouts were noted: DESIGN's, the only one then. */
 		struct cfg_rrd def;
 		config_rrd_defaults(&def);
@@ -213,18 +282,30 @@ struct store *store_open(const struct store_opts *opts)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (mkdir_p(opts->rrd_dir) == -1)
-		return NULL;
-	/* Absolute, so that rrdcached (started elsewhere) finds the files. */
-	if ((abs = realpath(opts->rrd_dir, NULL)) == NULL)
-		return NULL;
+	if (rrdaddr_mode(opts->rrdcached) == RRDADDR_REMOTE) {
+		/* rrd_dir is the storage host's; the notes stay here. */
+		if (opts->notes_dir == NULL || mkdir_p(opts->notes_dir) == -1 ||
+		    (abs = strdup(opts->rrd_dir)) == NULL)
+			return NULL;
+		for (size_t n = strlen(abs); n > 1 && abs[n - 1] == '/'; n--)
+			abs[n - 1] = '\0';
+	} else {
+		if (mkdir_p(opts->rrd_dir) == -1)
+			return NULL;
+		/* Absolute, so that rrdcached (started elsewhere) finds the files. */
+		if ((abs = realpath(opts->rrd_dir, NULL)) == NULL)
+			return NULL;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		free(abs);
 		return NULL;
 	}
 	st->rrd_dir = abs;
+	st->remote = rrdaddr_mode(opts->rrdcached) == RRDADDR_REMOTE;
 	if (opts->rrdcached != NULL && *opts->rrdcached != '\0' &&
 	    (st->rrdcached = strdup(opts->rrdcached)) == NULL)
+		goto fail;
+	if ((st->notes_dir = strdup(st->remote ? opts->notes_dir : st->rrd_dir)) == NULL)
 		goto fail;
 	struct cfg_rrd def;
 	const struct cfg_rrd *lay = opts->layout;
@@ -237,7 +318,12 @@ struct store *store_open(const struct store_opts *opts)
 	st->heartbeat_s = opts->layout != NULL ? lay->heartbeat_s
 			  : opts->heartbeat_s >= 1 ? (long)opts->heartbeat_s
 						   : 600;
-	note_layout(st->rrd_dir, lay);
+	note_layout(st->notes_dir, st->remote, lay);
+	if (st->rrdcached != NULL) {
+		char mode[1200];
+		rrdaddr_describe(st->rrdcached, st->rrd_dir, mode, sizeof(mode));
+		log_info("store: %s", mode);
+	}
 	st->fill_min = NO_SEQ;
 	st->flush_min = opts->pending_min > 0 ? opts->pending_min : FLUSH_MIN;
 	st->flush_at = st->flush_min;
@@ -265,6 +351,7 @@ struct store *store_open(const struct store_opts *opts)
 	return st;
 fail:
 	err = errno;
+	free(st->notes_dir);
 	free(st->rrdcached);
 	free(st->rrd_dir);
 	free(st);
@@ -303,7 +390,8 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 
 	if (s == NULL)
 		return NULL;
-	s->last_t = file_last_time(s->path, &exists);
+	s->last_t = st->remote ? remote_last_time(st, series_name(st, s), &exists)
+	                       : file_last_time(s->path, &exists);
 	s->file_known = exists;
 	s->new_file = !exists;
 	return s;
@@ -318,11 +406,12 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
  * 100k series, seconds of it). Only series whose every value is in its
  * file are saved; the others, a file not listed, and every series after
  * a crash (no file: it was removed when read) are read from their files
- * as before. The file sits with the RRD files: a wiped rrd_dir loses both. */
+ * as before. The file sits with the RRD files: a wiped rrd_dir loses both
+ * (over TCP it is <state_dir>/rrd.last-updates, this instance's own). */
 
 static void last_path(const struct store *st, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/.last-updates", st->rrd_dir);
+	snprintf(buf, len, "%s/%s", st->notes_dir, st->remote ? "rrd.last-updates" : ".last-updates");
 }
 
 static void last_load(struct store *st)
@@ -572,6 +661,7 @@ void store_close(struct store *st)
 	pthread_cond_destroy(&st->done);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->lock);
+	free(st->notes_dir);
 	free(st->rrdcached);
 	free(st->rrd_dir);
 	free(st);

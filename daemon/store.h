@@ -15,7 +15,8 @@
  * held only for the hand-over) and returns at once; the writer creates
  * missing files (so no sample is lost while a file is being created) and
  * writes each file's values with one rrd_update_r() call (or rrdc_update()
- * through rrdcached). A write that fails (disk full, read-only) keeps its
+ * through rrdcached; over TCP, followed by rrdc_flush: see store.c,
+ * "Remote mode"). A write that fails (disk full, read-only) keeps its
  * values and is retried on the next flush; the failure is logged once
  * through complain().
  *
@@ -41,7 +42,11 @@ enum series_kind {
 
 struct store_opts {
 	const char *rrd_dir;   /* must exist or be creatable */
-	const char *rrdcached; /* NULL or "" = write files directly */
+	const char *rrdcached; /* NULL or "" = write files directly; see daemon/rrdaddr.h */
+	/* Over TCP (remote mode) rrd_dir is rrdcached's -b on the storage
+	 * host, not a local directory: the store's own notes (.layout,
+	 * .last-updates) go to notes_dir, this instance's (state_dir). */
+	const char *notes_dir;
 	double heartbeat_s;    /* telemetry heartbeat, e.g. 600 (the layout's when it has one) */
 	const struct cfg_rrd *layout; /* NULL = DESIGN's (config_rrd_defaults) */
 	size_t pending_min;    /* values waiting before the memory bound hands them

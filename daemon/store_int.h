@@ -58,6 +58,10 @@ struct series {
 	bool in_work;
 	bool file_known; /* the file exists as far as we know */
 	bool new_file;   /* main thread: no file when first seen, not counted yet */
+	/* remote mode: the first `resent` values of work were taken by
+	 * rrdcached once and not confirmed on disk; a "late" refusal of one
+	 * of them means rrdcached has it. */
+	uint32_t resent;
 	struct series *work_next;
 };
 
@@ -89,6 +93,9 @@ struct pass_result {
 struct store {
 	char *rrd_dir;
 	char *rrdcached; /* NULL: direct writes */
+	bool remote;     /* rrdcached over TCP (daemon/rrdaddr.h) */
+	char *notes_dir; /* .layout, .last-updates: rrd_dir, or opts.notes_dir when remote */
+	double last_retry; /* main thread, remote: no rrdc_last before this (monotonic s) */
 	long heartbeat_s;
 	/* the layout of files created: rrd_create's step and RRA arguments */
 	long step_s;
@@ -146,6 +153,13 @@ struct store {
 static inline bool use_cached(const struct store *st)
 {
 	return st->rrdcached != NULL;
+}
+
+/* The name librrd's client is given for a series' file: its path, or
+ * over TCP its path below rrd_dir (relpath runs on into ".rrd"). */
+static inline const char *series_name(const struct store *st, const struct series *s)
+{
+	return st->remote ? s->relpath : s->path;
 }
 
 /* store_vbuf.c: buffers the main thread fills and the writers consume. */

@@ -27,6 +27,9 @@
 #define QC_HEARTBEAT_S 259200
 #define PARALLEL_MIN 256 /* series in a pass worth a second writer */
 #define WRITER_NICE 5
+/* One request to rrdcached is at most RRD_CMD_MAX (4096) bytes
+ * (rrd_client.c): "update NAME v v ...\n", each value under VALUE_STR. */
+#define CMD_VALUES(name) ((RRD_CMD_MAX - 16 - strlen(name)) / VALUE_STR)
 
 /* mkdir -p for the directories of `path` below rrd_dir (which exists). */
 static int make_parents(const struct store *st, const char *path)
@@ -197,12 +200,24 @@ static int file_create(struct store *st, struct wctx *w, struct series *s, size_
 	else
 		snprintf(ds, sizeof(ds), "DS:value:GAUGE:%ld:U:U",
 			 s->kind == SERIES_QC ? (long)QC_HEARTBEAT_S : st->heartbeat_s);
-	if (make_parents(st, s->path) == -1) {
+	rrd_clear_error();
+	if (st->remote) {
+		/* The daemon makes the file (and with -R its directories);
+		 * one that is there already is kept as it is. */
+		if (cached_connect(st, err, errlen) == -1)
+			return -1;
+		rc = rrdc_create(series_name(st, s), (unsigned long)st->step_s, (time_t)start, 1,
+		                 argc, argv);
+		if (rc != 0) {
+			take_error(err, errlen);
+			if (strstr(err, "File exists") != NULL)
+				return 0;
+			return -1;
+		}
+	} else if (make_parents(st, s->path) == -1) {
 		snprintf(err, errlen, "mkdir: %s", strerror(errno));
 		return -1;
-	}
-	rrd_clear_error();
-	if (use_cached(st)) {
+	} else if (use_cached(st)) {
 		if (cached_connect(st, err, errlen) == -1)
 			return -1;
 		rc = rrdc_create(s->path, (unsigned long)st->step_s, (time_t)start, 1, argc, argv);
@@ -271,28 +286,34 @@ static int file_update(struct store *st, struct wctx *w, const struct series *s,
 	}
 	rrd_clear_error();
 	if (use_cached(st))
-		return rrdc_update(s->path, (int)n, w->argv);
+		return rrdc_update(series_name(st, s), (int)n, w->argv);
 	return rrd_update_r(s->path, NULL, (int)n, w->argv);
 }
 
 /* A batch was refused because some values are not after the file's last
  * update (the file holds more than its whole-second last time told us,
  * or rrdcached had values the file had not): write one value at a time
- * and drop those refused as late. Returns how many values were settled. */
+ * and drop those refused as late, except a value rrdcached took before
+ * (s->resent): that one it has. *ok counts the values now in rrdcached
+ * or the file. Returns how many values were settled. */
 static size_t write_salvage(struct store *st, struct wctx *w, struct series *s, size_t from,
-			    char *err, size_t errlen, bool *failed)
+			    char *err, size_t errlen, bool *failed, size_t *ok)
 {
 	size_t i, dropped = 0;
 
 	for (i = from; i < s->work.n; i++) {
 		if (file_update(st, w, s, i, 1) == 0) {
-			atomic_fetch_add(&st->written, 1);
+			(*ok)++;
 			continue;
 		}
 		take_error(err, errlen);
 		if (!error_is_late(err)) {
 			*failed = true;
 			break;
+		}
+		if (i < s->resent) {
+			(*ok)++;
+			continue;
 		}
 		atomic_fetch_add(&st->dropped, 1);
 		dropped++;
@@ -312,10 +333,22 @@ static void move_aside(struct store *st, struct series *s, const char *why)
 		return;
 	}
 	if (use_cached(st))
-		(void)rrdc_forget(s->path);
+		(void)rrdc_forget(series_name(st, s));
 	log_warnx("store: %s is corrupt (%s): moved to %s, a new file is created", s->path, why,
 		  aside);
 	s->file_known = false;
+}
+
+/* Remote mode: have rrdcached write the file now, so that the values it
+ * took are on the storage host's disk (store.c, "Remote mode"). */
+static int remote_confirm(struct store *st, const struct series *s, char *err, size_t errlen)
+{
+	rrd_clear_error();
+	if (rrdc_flush(series_name(st, s)) != 0) {
+		take_error(err, errlen);
+		return -1;
+	}
+	return 0;
 }
 
 /* Write everything `s` holds. 0, or -1 with the values not written kept
@@ -323,18 +356,19 @@ static void move_aside(struct store *st, struct series *s, const char *why)
 static int write_series(struct store *st, struct wctx *w, struct series *s, char *err,
 			size_t errlen)
 {
-	size_t off = 0;
+	size_t off = 0, ok = 0;
+	size_t chunk = st->remote ? CMD_VALUES(series_name(st, s)) : CHUNK;
 	bool failed = false;
 	int recreated = 0;
 
 	if (use_cached(st) && cached_connect(st, err, errlen) == -1)
 		return -1;
 	while (off < s->work.n && !failed) {
-		size_t n = s->work.n - off < CHUNK ? s->work.n - off : CHUNK;
+		size_t n = s->work.n - off < chunk ? s->work.n - off : chunk;
 		struct stat sb;
 
 		if (!s->file_known) {
-			int absent = stat(s->path, &sb) == -1 ? errno : 0;
+			int absent = st->remote ? ENOENT : stat(s->path, &sb) == -1 ? errno : 0;
 
 			if (absent != 0 && absent != ENOENT && absent != ENOTDIR) {
 				snprintf(err, errlen, "%s", strerror(absent));
@@ -348,16 +382,17 @@ static int write_series(struct store *st, struct wctx *w, struct series *s, char
 			s->file_known = true;
 		}
 		if (file_update(st, w, s, off, n) == 0) {
-			atomic_fetch_add(&st->written, n);
+			ok += n;
 			off += n;
 			continue;
 		}
 		take_error(err, errlen);
 		if (error_is_late(err)) {
-			off += write_salvage(st, w, s, off, err, errlen, &failed);
+			off += write_salvage(st, w, s, off, err, errlen, &failed, &ok);
 		} else if (error_is_missing(err) && recreated++ == 0) {
 			s->file_known = false; /* removed behind our back */
-		} else if ((error_is_corrupt(err) || file_is_empty(s->path)) && recreated++ == 0) {
+		} else if (!st->remote && (error_is_corrupt(err) || file_is_empty(s->path)) &&
+		           recreated++ == 0) {
 			move_aside(st, s, err);
 			if (s->file_known) /* could not move it: keep the values */
 				failed = true;
@@ -365,7 +400,20 @@ static int write_series(struct store *st, struct wctx *w, struct series *s, char
 			failed = true;
 		}
 	}
+	if (st->remote && off > 0) {
+		char why[512];
+		/* Not confirmed: everything rrdcached took goes again. */
+		if (remote_confirm(st, s, why, sizeof(why)) == -1) {
+			if (!failed)
+				snprintf(err, errlen, "%s", why);
+			if (off > s->resent)
+				s->resent = (uint32_t)off;
+			return -1;
+		}
+	}
+	atomic_fetch_add(&st->written, ok);
 	store_vbuf_consume(&s->work, off);
+	s->resent = s->resent > off ? s->resent - (uint32_t)off : 0;
 	return failed ? -1 : 0;
 }
 

@@ -24,10 +24,12 @@
 #include "dashboards/dash_int.h"
 #include "daemon/clock.h"
 #include "daemon/fsutil.h"
+#include "daemon/rrdaddr.h"
 
 #include <errno.h>
 #include <math.h>
 #include <rrd.h>
+#include <rrd_client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,7 @@ static const struct cadence full_cadence[DASH_N_FULL] = {
 /* What a channel's graphs are drawn from, stat()ed once per render. */
 struct source {
 	char rrd_path[4096];
+	const char *name; /* what librrd is given: rrd_path, or below rrd_dir over TCP */
 	int64_t mtime_ns, size;
 	long last;
 	bool exists;
@@ -219,6 +222,19 @@ static int source_stat(struct dash *d, const struct dash_channel *c, struct sour
 		failed(d, c->rrd_relpath, "path too long");
 		return -1;
 	}
+	src->name = src->rrd_path;
+	if (rrdaddr_mode(d->rrdcached) == RRDADDR_REMOTE) {
+		/* The file is on the storage host: its last update (in whole
+		 * steps) tells a graph that is behind. */
+		src->name = rrdaddr_name(d->rrdcached, d->rrd_dir, src->rrd_path);
+		rrd_clear_error();
+		if (src->name != NULL && rrdc_connect(d->rrdcached) == 0 &&
+		    rrdc_is_connected(d->rrdcached))
+			src->last = (long)rrdc_last(src->name);
+		rrd_clear_error();
+		src->exists = src->last > 0;
+		return 0;
+	}
 	if (stat(src->rrd_path, &sb) == -1)
 		return 0; /* no sample stored yet: nothing to draw, the page says so */
 	src->exists = true;
@@ -282,9 +298,9 @@ static void do_graph(struct dash *d, const struct dash_instrument *in, const str
 		return;
 	}
 	if (kind == DRAW_SPARK)
-		rc = sparkline_render(src->rrd_path, out, d->rrdcached, c, now, err, sizeof(err));
+		rc = sparkline_render(src->name, out, d->rrdcached, c, now, err, sizeof(err));
 	else
-		rc = graph_render(src->rrd_path, out, d->rrdcached, in, c, p, now, look, err,
+		rc = graph_render(src->name, out, d->rrdcached, in, c, p, now, look, err,
 		                  sizeof(err));
 	if (rc == -1) {
 		failed(d, rel, err);

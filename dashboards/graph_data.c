@@ -15,10 +15,13 @@
  * column no row with data reaches is NaN (a gap in the line).
  *
  * Threads: the fetches run under graph_rrd_lock(), since through
- * rrdcached librrd uses one process-wide client connection
- * (rrdc_flush_if_daemon first, so the file holds what rrdcached holds).
+ * rrdcached librrd uses one process-wide client connection: over a local
+ * socket rrdc_flush_if_daemon first, so the file holds what rrdcached
+ * holds; over TCP (daemon/rrdaddr.h) the caller names the file below
+ * rrd_dir and rrdcached reads it (rrdc_fetch).
  */
 #include "dashboards/graph_data.h"
+#include "daemon/rrdaddr.h"
 
 #include <errno.h>
 #include <math.h>
@@ -64,9 +67,18 @@ int graph_fetch(const char *rrd_path, const char *rrdcached, const char *cf, lon
 		return e == ETIMEDOUT ? -2 : -1;
 	}
 	rrd_clear_error();
-	if (rrdcached && rrdcached[0])
-		rrdc_flush_if_daemon(rrdcached, rrd_path);
-	rc = rrd_fetch_r(rrd_path, cf, &t_start, &t_end, &step, &ds_cnt, &ds_names, &data);
+	if (rrdaddr_mode(rrdcached) == RRDADDR_REMOTE) {
+		/* Over TCP the name is below rrd_dir and the daemon reads the
+		 * file; librrd 1.7.2's rrdc_fetch sends no step, so the finest
+		 * archive covering the span comes back (folded all the same). */
+		rc = rrdc_connect(rrdcached) != 0 || !rrdc_is_connected(rrdcached)
+		         ? -1
+		         : rrdc_fetch(rrd_path, cf, &t_start, &t_end, &step, &ds_cnt, &ds_names, &data);
+	} else {
+		if (rrdcached && rrdcached[0])
+			rrdc_flush_if_daemon(rrdcached, rrd_path);
+		rc = rrd_fetch_r(rrd_path, cf, &t_start, &t_end, &step, &ds_cnt, &ds_names, &data);
+	}
 	if (rc != 0)
 		snprintf(err, errlen, "rrd_fetch %s: %s", cf,
 		         rrd_test_error() ? rrd_get_error() : "failed");

@@ -16,9 +16,11 @@
  * A row of librrd covers (t, t + step]; it is counted from t.
  */
 #include "dashboards/report_int.h"
+#include "daemon/rrdaddr.h"
 
 #include <math.h>
 #include <rrd.h>
+#include <rrd_client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +33,38 @@ struct fetched {
 	rrd_value_t *data;
 };
 
-static int fetch(const char *path, const char *cf, double from, double to, unsigned long step,
-                 struct fetched *f, char *err, size_t errlen)
+/* Through rrdcached over TCP (daemon/rrdaddr.h) a file is named below
+ * rrd_dir and read with rrdc_fetch; librrd 1.7.2 sends it no step, so
+ * the daemon reads the finest archive that covers the span (what
+ * rrd_graph --daemon does too). `daemon` is NULL otherwise. */
+static const char *remote_daemon(const struct report_req *req)
+{
+	const char *a = req->cfg->daemon.rrdcached;
+
+	return rrdaddr_mode(a) == RRDADDR_REMOTE ? a : NULL;
+}
+
+static int fetch(const char *daemon, const char *path, const char *cf, double from, double to,
+                 unsigned long step, struct fetched *f, char *err, size_t errlen)
 {
 	unsigned long ds_cnt = 0;
 	char **names = NULL;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->start = (time_t)from;
 	f->end = (time_t)to;
 	f->step = step;
 	rrd_clear_error();
-	if (rrd_fetch_r(path, cf, &f->start, &f->end, &f->step, &ds_cnt, &names, &f->data) != 0) {
-		snprintf(err, errlen, "%s: %s", path, rrd_get_error());
+	if (daemon == NULL)
+		rc = rrd_fetch_r(path, cf, &f->start, &f->end, &f->step, &ds_cnt, &names, &f->data);
+	else if (rrdc_connect(daemon) != 0 || !rrdc_is_connected(daemon))
+		rc = -1;
+	else
+		rc = rrdc_fetch(path, cf, &f->start, &f->end, &f->step, &ds_cnt, &names, &f->data);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, rrd_test_error() ? rrd_get_error() : "failed");
+		rrd_clear_error();
 		return -1;
 	}
 	for (unsigned long i = 0; i < ds_cnt; i++)
@@ -59,11 +80,30 @@ static int fetch(const char *path, const char *cf, double from, double to, unsig
 	return 0;
 }
 
+/* The channel's file as librrd is to be given it: its path, or over TCP
+ * its name below rrd_dir. */
 static void rrd_path(const struct report_req *req, const struct cfg_instrument *ins,
                      const char *channel, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s/%s/%s.rrd", req->cfg->daemon.rrd_dir, ins->site, ins->name,
-	         channel);
+	if (remote_daemon(req) != NULL)
+		snprintf(buf, len, "%s/%s/%s.rrd", ins->site, ins->name, channel);
+	else
+		snprintf(buf, len, "%s/%s/%s/%s.rrd", req->cfg->daemon.rrd_dir, ins->site,
+		         ins->name, channel);
+}
+
+/* The file is there: stat() here, or rrdcached's LAST over TCP. */
+static bool rrd_exists(const struct report_req *req, const char *path)
+{
+	const char *daemon = remote_daemon(req);
+	bool ok;
+
+	if (daemon == NULL)
+		return access(path, R_OK) == 0;
+	rrd_clear_error();
+	ok = rrdc_connect(daemon) == 0 && rrdc_is_connected(daemon) && rrdc_last(path) > 0;
+	rrd_clear_error();
+	return ok;
 }
 
 static bool is_temperature(const struct cfg_channel *c)
@@ -108,7 +148,6 @@ int rep_chan_read(const struct report_req *req, struct rep_instrument *in,
 	const struct report_period *p = &req->period;
 	char path[REP_PATH_MAX];
 	struct gap_acc gaps;
-	struct stat sb;
 	double *days = NULL, *wsum = NULL;
 	size_t nd;
 	int rc = 0;
@@ -132,7 +171,7 @@ int rep_chan_read(const struct report_req *req, struct rep_instrument *in,
 	for (size_t b = 0; b < REP_BUCKETS; b++)
 		c->g_min[b] = c->g_avg[b] = c->g_max[b] = NAN;
 	rrd_path(req, in->cfg, cc->name, path, sizeof(path));
-	if (stat(path, &sb) == -1)
+	if (!rrd_exists(req, path))
 		return 0; /* never reported: "no data" */
 	c->has_file = true;
 	nd = rep_days(p, &days);
@@ -153,13 +192,13 @@ int rep_chan_read(const struct report_req *req, struct rep_instrument *in,
 
 		day->start = d0;
 		chan_acc_init(&day->acc);
-		if (fetch(path, "AVERAGE", d0, d1, 60, &fa, err, errlen) == -1) {
+		if (fetch(remote_daemon(req), path, "AVERAGE", d0, d1, 60, &fa, err, errlen) == -1) {
 			rc = -1;
 			break;
 		}
 		/* MIN and MAX at the resolution AVERAGE came at. */
-		bool have_mm = fetch(path, "MIN", d0, d1, fa.step, &fmin, err, errlen) == 0;
-		if (have_mm && fetch(path, "MAX", d0, d1, fa.step, &fmax, err, errlen) != 0) {
+		bool have_mm = fetch(remote_daemon(req), path, "MIN", d0, d1, fa.step, &fmin, err, errlen) == 0;
+		if (have_mm && fetch(remote_daemon(req), path, "MAX", d0, d1, fa.step, &fmax, err, errlen) != 0) {
 			rrd_freemem(fmin.data);
 			have_mm = false;
 		}
@@ -251,7 +290,8 @@ double rep_counter_at(const struct report_req *req, const struct cfg_instrument 
 	if (counter[0] == '\0')
 		return NAN;
 	rrd_path(req, ins, counter, path, sizeof(path));
-	if (access(path, R_OK) != 0 || fetch(path, "MAX", t - 86400, t, 60, &f, err, sizeof(err)))
+	if (!rrd_exists(req, path) ||
+	    fetch(remote_daemon(req), path, "MAX", t - 86400, t, 60, &f, err, sizeof(err)))
 		return NAN;
 	for (unsigned long i = 0; i < f.rows; i++)
 		if (isfinite(f.data[i]) && (double)f.start + (double)i * (double)f.step < t)

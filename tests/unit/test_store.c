@@ -1,4 +1,4 @@
-/* test-links: daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c */
+/* test-links: daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c */
 /*
  * test_store.c: the RRD store against real RRD files in a temporary
  * directory, read back with librrd (rrd_info_r, rrd_fetch_r), and through
