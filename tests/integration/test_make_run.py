@@ -56,11 +56,12 @@ def port_taken(port):
 
 
 def line_colour():
-    """The colour dashboards/graph.c draws a channel's average line in."""
-    with open(os.path.join(ROOT, "dashboards", "graph.c")) as f:
-        m = re.search(r'"LINE[0-9.]*:avg#([0-9A-Fa-f]{6})', f.read())
-    assert m, "dashboards/graph.c draws no LINE...:avg#RRGGBB"
-    return tuple(bytes.fromhex(m.group(1)))
+    """The colour dashboards/graph.c draws a channel's average line in
+    (c_avg in graph_frame.h, cairo's 0..1 components)."""
+    with open(os.path.join(ROOT, "dashboards", "graph_frame.h")) as f:
+        m = re.search(r"c_avg = \{([0-9.]+), ([0-9.]+), ([0-9.]+),", f.read())
+    assert m, "dashboards/graph_frame.h has no c_avg = {r, g, b, a}"
+    return tuple(round(float(m.group(i)) * 255) for i in (1, 2, 3))
 
 
 def columns_with(path, rgb, tolerance=24, box=None):
