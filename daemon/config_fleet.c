@@ -82,8 +82,8 @@ void cfg_load_fleet(struct cfg_ctx *c, yaml_node_t *n)
 		snprintf(f->peers_topic, sizeof(f->peers_topic), "%s/labqcd/fleet",
 		         c->cfg->mqtt.prefix);
 	if (f->name[0] == '\0') {
-		if (ident_ok(c->cfg->mqtt.client_id))
-			snprintf(f->name, sizeof(f->name), "%s", c->cfg->mqtt.client_id);
+		if (ident_ok(c->cfg->mqtt.client_id)) /* at most 64 characters */
+			memcpy(f->name, c->cfg->mqtt.client_id, strlen(c->cfg->mqtt.client_id) + 1);
 		else
 			cfg_error(c, n, "fleet.name",
 			          "missing, and mqtt.client_id \"%s\" is not an identifier to "

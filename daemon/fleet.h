@@ -124,8 +124,8 @@ double fleet_next_deadline(struct fleet *f, double now_mono);
  * slice covers that were not logged yet. */
 void fleet_reload(struct fleet *f, const struct config *cfg);
 /* The status summary from a snapshot of this instance: published when
- * it changed, or when `force` (the timer). */
-void fleet_publish_status(struct fleet *f, const struct dash_snapshot *s, bool force);
+ * it changed, or when the last one is a minute old. */
+void fleet_publish_status(struct fleet *f, const struct dash_snapshot *s);
 /* Every instance (this one first) into a snapshot for the index page. */
 void fleet_snapshot(struct fleet *f, struct dash_snapshot *s);
 /* `labqcctl status --fleet`: JSON fields and text. */
