@@ -347,9 +347,9 @@ int fleet_check(struct fleet *f, const struct config *cfg, double timeout_s, cha
 			return -1;
 		}
 	}
-	log_info("fleet: %s: %zu other instance%s known under %s", f->self.name,
-	         f->n_peers - (find_peer(f, f->self.name, false) ? 1 : 0),
-	         f->n_peers == 1 ? "" : "s", f->peers_topic);
+	size_t others = f->n_peers - (find_peer(f, f->self.name, false) ? 1 : 0);
+	log_info("fleet: %s: %zu other instance%s known under %s", f->self.name, others,
+	         others == 1 ? "" : "s", f->peers_topic);
 	announce(f, FLEET_UP);
 	check_coverage(f, cfg);
 	return 0;

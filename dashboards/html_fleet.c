@@ -30,7 +30,7 @@ static void put_member(struct sbuf *b, const struct dash_fleet_member *m, double
 	sbuf_html(b, m->state);
 	sbuf_puts(b, "</span>");
 	if (isfinite(m->since)) {
-		sbuf_puts(b, " <span class=\"muted\">");
+		sbuf_puts(b, " <span class=\"muted\">since ");
 		html_ago(b, now, m->since);
 		sbuf_puts(b, "</span>");
 	}
