@@ -1,4 +1,4 @@
-/* test-links: dashboards/graph.c dashboards/graph_frame.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c dashboards/fnv.c collectors/topic.c daemon/clock.c dashboards/dashboards.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
+/* test-links: dashboards/graph.c dashboards/graph_frame.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_fleet.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c dashboards/fnv.c collectors/topic.c daemon/clock.c dashboards/dashboards.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
 /*
  * An alert's graph for its email (dash_alert_graph_png), as the reader
  * of the email would check it:

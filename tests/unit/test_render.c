@@ -1,4 +1,4 @@
-/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
+/* test-links: dashboards/dashboards.c dashboards/fnv.c daemon/clock.c dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_fleet.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c dashboards/sparkline.c collectors/timefmt.c dashboards/sbuf.c collectors/topic.c dashboards/graph.c dashboards/graph_frame.c dashboards/ljchart.c dashboards/snapshot.c daemon/fsutil.c daemon/log.c rules/severity.c */
 /*
  * The dashboard end to end, as a person opening it would check it: real
  * RRD files holding a day of data for three channels (written with
