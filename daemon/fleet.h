@@ -128,6 +128,10 @@ void fleet_reload(struct fleet *f, const struct config *cfg);
 void fleet_publish_status(struct fleet *f, const struct dash_snapshot *s);
 /* Every instance (this one first) into a snapshot for the index page. */
 void fleet_snapshot(struct fleet *f, struct dash_snapshot *s);
+/* Announce this instance's state now (retained): FLEET_HANDED_OVER when
+ * its slice went to another instance (labqcctl handover). A state other
+ * than up is kept: fleet_close then publishes no "down" over it. */
+void fleet_announce_state(struct fleet *f, enum fleet_state st);
 /* `labqcctl status --fleet`: JSON fields and text. */
 void fleet_report(struct fleet *f, cJSON *obj, FILE *text, double now);
 /* A clean stop: "down" retained, acknowledged by the broker (at most a

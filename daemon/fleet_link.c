@@ -272,6 +272,11 @@ static void announce(struct fleet *f, enum fleet_state st)
 	free(j);
 }
 
+void fleet_announce_state(struct fleet *f, enum fleet_state st)
+{
+	announce(f, st);
+}
+
 /* Every instrument of cfg whose topics no filter of a live slice
  * covers: one warning each, once. */
 static void check_coverage(struct fleet *f, const struct config *cfg)
