@@ -58,6 +58,7 @@ struct mqtt {
 	double resub_at;
 	double blind_since;   /* monotonic; 0 while healthy */
 	char problem[256];    /* the last failure, for the alert's summary */
+	unsigned unacked;     /* publishes not yet written (QoS 0) or acknowledged (mqtt_flush) */
 };
 
 
@@ -143,6 +144,15 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	m->cb(m->ctx, &out);
 }
 
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq, (void)mid;
+	if (m->unacked > 0)
+		m->unacked--;
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct mqtt *m = obj;
@@ -184,6 +194,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	m->stats.connected = false;
 	m->subscribed = false;
 	m->sub_mid = 0;
+	m->unacked = 0; /* a new session: nothing left to wait for */
 }
 
 struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx)
@@ -218,6 +229,14 @@ struct mqtt *mqtt_new(const struct mqtt_opts *o, message_cb cb, void *ctx)
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
 	mosquitto_message_callback_set(m->mosq, on_message);
+	mosquitto_publish_callback_set(m->mosq, on_publish);
+	if (o->will_topic != NULL) {
+		const char *wp = o->will_payload ? o->will_payload : "";
+		rc = mosquitto_will_set(m->mosq, o->will_topic, (int)strlen(wp), wp, 1, true);
+		if (rc != MOSQ_ERR_SUCCESS)
+			goto fail;
+	}
+	m->o.will_topic = m->o.will_payload = NULL; /* libmosquitto keeps its copy */
 	if (o->username && o->username[0]) {
 		rc = mosquitto_username_pw_set(m->mosq, o->username, o->password);
 		if (rc != MOSQ_ERR_SUCCESS)
@@ -382,18 +401,36 @@ double mqtt_next_deadline(struct mqtt *m, double now)
 
 int mqtt_publish(struct mqtt *m, const char *topic, const char *payload)
 {
-	if (!m->stats.connected)
-		return -1;
-	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 0, false);
-	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+	return mqtt_send(m, topic, payload, 0, false);
 }
 
 int mqtt_publish_retained(struct mqtt *m, const char *topic, const char *payload)
 {
+	return mqtt_send(m, topic, payload, 1, true);
+}
+
+int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain)
+{
 	if (!m->stats.connected)
 		return -1;
-	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
-	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, qos, retain);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return -1;
+	m->unacked++; /* on_publish comes for every QoS: 0 once written */
+	return 0;
+}
+
+int mqtt_flush(struct mqtt *m, double timeout_s)
+{
+	double until = mono_clock() + timeout_s;
+
+	/* Bounded: the deadline ends it whatever the broker does. */
+	while (m->unacked > 0 && m->stats.connected && mono_clock() < until) {
+		int rc = mosquitto_loop(m->mosq, 100, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			return -1;
+	}
+	return m->unacked == 0 && m->stats.connected ? 0 : -1;
 }
 
 void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out)

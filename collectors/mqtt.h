@@ -31,6 +31,11 @@ struct mqtt_opts {
 	int keepalive_s;
 	char *const *subscribe;
 	size_t n_subscribe;
+	/* The last will, published by the broker (QoS 1, retained) when the
+	 * connection ends without a DISCONNECT (a kill -9, a lost link).
+	 * NULL topic = none. Copied by mqtt_new. */
+	const char *will_topic;
+	const char *will_payload;
 };
 
 struct mqtt_stats {
@@ -64,6 +69,14 @@ double mqtt_next_deadline(struct mqtt *m, double now_mono);
 int mqtt_publish(struct mqtt *m, const char *topic, const char *payload);
 /* The same, QoS 1 and retained (a value a late subscriber must see). */
 int mqtt_publish_retained(struct mqtt *m, const char *topic, const char *payload);
+
+/* Any QoS and retain flag (the fleet's announcements and marker). */
+int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain);
+/* Before a clean stop: wait (at most timeout_s) until the broker has
+ * acknowledged every QoS 1 or 2 message sent on this connection (and
+ * written every QoS 0 one). 0 when
+ * it has, -1 otherwise (not connected, timeout). */
+int mqtt_flush(struct mqtt *m, double timeout_s);
 
 void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out);
 

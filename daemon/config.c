@@ -316,8 +316,8 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 	static const char *const sections[] = {
 	    "daemon",    "mqtt",   "smtp",        "profiles", "receivers",   "instruments", "routes",
 	    "reports",   "heartbeat", "access",   "access_mqtt", "mqtt_ack", "ack_comment", "rrd",
-	    NULL};
-	yaml_node_t *sec[14] = {NULL};
+	    "fleet",     NULL};
+	yaml_node_t *sec[15] = {NULL};
 	yaml_node_pair_t *p;
 
 	if (cfg_is_null(root))
@@ -340,7 +340,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 			cfg_error(c, kn, k,
 			          "unknown key (expected one of: daemon, mqtt, smtp, profiles, "
 			          "instruments, receivers, routes, reports, heartbeat, access, "
-			          "access_mqtt, mqtt_ack, ack_comment, rrd)");
+			          "access_mqtt, mqtt_ack, ack_comment, rrd, fleet)");
 		else if (sec[i] == NULL)
 			sec[i] = cfg_node(c, p->value);
 	}
@@ -350,6 +350,7 @@ static void load_root(struct cfg_ctx *c, yaml_node_t *root)
 	                            cfg_map_get(c, sec[0], "rrd_heartbeat") != NULL);
 	c->cfg->daemon.rrd_heartbeat_s = (double)c->cfg->rrd.heartbeat_s;
 	load_mqtt(c, sec[1]);
+	cfg_load_fleet(c, sec[14]);
 	cfg_apply(c, sec[2], "smtp", smtp_fields, &c->cfg->smtp, NULL);
 	cfg_load_profiles(c, sec[3]);
 	cfg_load_receivers(c, sec[4]);

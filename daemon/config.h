@@ -317,6 +317,16 @@ struct cfg_rrd {
 	size_t n_rra;
 };
 
+/* `fleet:` (issue 21): this instance's name among the labqcd sharing a
+ * broker, where they announce their slices, and its dashboard's address.
+ * No section: on is false and labqcd neither announces nor checks. */
+struct cfg_fleet {
+	bool on;
+	char name[CFG_NAME_MAX];   /* default: mqtt.client_id when it is an identifier */
+	char peers_topic[CFG_TEXT_MAX]; /* default "<mqtt.prefix>/labqcd/fleet" */
+	char url[CFG_TEXT_MAX];    /* http(s):// of its dashboard; "" = none */
+};
+
 struct config {
 	char path[CFG_PATH_MAX];
 	struct cfg_daemon daemon;
@@ -332,6 +342,7 @@ struct config {
 	struct cfg_reports reports;
 	struct cfg_heartbeat heartbeat;
 	struct cfg_access access;
+	struct cfg_fleet fleet;
 };
 
 /*

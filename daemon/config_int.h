@@ -165,6 +165,10 @@ int cfg_get_pbrtqc(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *ba
 /* config_rrd.c */
 void cfg_load_rrd(struct cfg_ctx *c, yaml_node_t *n, bool daemon_heartbeat_set);
 
+/* config_fleet.c: fleet: (after mqtt:, whose client_id and prefix give
+ * its defaults) */
+void cfg_load_fleet(struct cfg_ctx *c, yaml_node_t *n);
+
 /* config_routes.c */
 void cfg_load_receivers(struct cfg_ctx *c, yaml_node_t *n);
 void cfg_load_routes(struct cfg_ctx *c, yaml_node_t *n);

@@ -8,6 +8,7 @@
  * answer goes out.
  */
 #include "daemon/control_int.h"
+#include "daemon/fleet.h"
 #include "daemon/health.h"
 #include "daemon/labqcd.h"
 
@@ -51,7 +52,22 @@ static char *rest_of_line(char **p)
 static int cmd_status(struct labqcd *d, const char *config_path, char *args,
                       struct reply *r, const char *by)
 {
-	(void)config_path, (void)args, (void)by;
+	(void)config_path, (void)by;
+	char *opt = control_next_word(&args);
+
+	if (opt != NULL && (strcmp(opt, "--fleet") != 0 || control_next_word(&args) != NULL)) {
+		snprintf(r->err, sizeof(r->err), "usage: status [--fleet]");
+		return -1;
+	}
+	if (opt != NULL) { /* issue 21: every instance sharing the broker */
+		if (d->fleet == NULL) {
+			snprintf(r->err, sizeof(r->err), "no fleet: this instance has no fleet: "
+			                                 "section in its config");
+			return -1;
+		}
+		fleet_report(d->fleet, r->obj, r->text, wall_clock());
+		return 0;
+	}
 	health_report(d, r->obj, r->text);
 	return 0;
 }

@@ -18,9 +18,11 @@
 #include "daemon/labqcd.h"
 #include "daemon/alert_chart.h"
 #include "daemon/control.h"
+#include "daemon/fleet.h"
 #include "daemon/fsutil.h"
 #include "daemon/health.h"
 #include "daemon/heartbeat.h"
+#include "dashboards/dashboards.h"
 
 #include <errno.h>
 #include <math.h>
@@ -32,6 +34,8 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
+
+#define FLEET_CHECK_S 10.0 /* the start's wait for the peers' announcements */
 
 static volatile sig_atomic_t want_stop, want_reload;
 
@@ -231,11 +235,32 @@ static double run_render(struct loop *l, double now)
 	if (d->dashboard == NULL)
 		return 3600;
 	if (now >= l->render_at || dashboard_want_early(d->dashboard, d, now)) {
-		if ((snap = dashboard_snapshot(d, wall_clock())) != NULL)
+		if ((snap = dashboard_snapshot(d, wall_clock())) != NULL) {
+			if (d->fleet) { /* the summary of this picture, and the others' */
+				fleet_publish_status(d->fleet, snap);
+				fleet_snapshot(d->fleet, snap);
+			}
 			dashboard_post(d->dashboard, snap);
+		}
 		l->render_at = now + d->cfg->daemon.dashboard_interval_s;
 	}
 	return fmax(0.01, fmin(1.0, l->render_at - now));
+}
+
+/* The fleet's status summary between renders: published when it
+ * changed, and once a minute whatever (fleet_link.c decides). */
+static double run_fleet(struct loop *l, double now)
+{
+	struct dash_snapshot *snap;
+
+	(void)now;
+	if (l->d->fleet == NULL)
+		return 3600;
+	if ((snap = dashboard_build(l->d, wall_clock())) != NULL) {
+		fleet_publish_status(l->d->fleet, snap);
+		dash_snapshot_free(snap);
+	}
+	return 15.0;
 }
 
 static double run_checkpoint(struct loop *l, double now)
@@ -271,12 +296,27 @@ int daemon_run(struct config *cfg, const char *config_path)
 {
 	struct labqcd d;
 	struct control *ctl = NULL;
-	char path[4200];
+	char path[4200], why[2048];
 	int rc = 0;
+	bool fleet_failed;
+	struct fleet *fleet;
 
 	install_signals();
-	if (labqcd_open(&d, cfg, NULL, false, false) == -1)
+	/* The fleet first: a start refused because its slice is another's
+	 * has taken no input and touched no file. */
+	fleet = fleet_open(cfg, &fleet_failed);
+	if (fleet_failed)
 		return 1;
+	if (fleet && fleet_check(fleet, cfg, FLEET_CHECK_S, why, sizeof(why)) == -1) {
+		log_warnx("fleet: refusing to start as \"%s\": %s", cfg->fleet.name, why);
+		fleet_close(fleet);
+		return 1;
+	}
+	if (labqcd_open(&d, cfg, NULL, false, false) == -1) {
+		fleet_close(fleet);
+		return 1;
+	}
+	d.fleet = fleet;
 	snprintf(path, sizeof(path), "%s/journal", cfg->daemon.state_dir);
 	if ((d.journal = journal_open(path)) == NULL) {
 		log_warn("journal %s", path);
@@ -329,18 +369,21 @@ int daemon_run(struct config *cfg, const char *config_path)
 	    {"rules", start, run_rules, NULL},
 	    {"alerts", start + 1.0, run_alerts, due_alerts},
 	    {"render", start + 1.0, run_render, NULL},
+	    {"fleet", start + 15.0, run_fleet, NULL}, /* the first summary comes with the first render */
 	    {"checkpoint", start + d.cfg->daemon.flush_interval_s, run_checkpoint, NULL},
 	};
 	const size_t n_timers = sizeof(timers) / sizeof(timers[0]);
 
 	while (!want_stop) {
-		struct pollfd pfds[2 + CONTROL_CLIENTS_MAX];
+		struct pollfd pfds[3 + CONTROL_CLIENTS_MAX];
 		/* Writers far behind: let the broker hold messages a moment. */
 		bool hold = store_backlogged(d.store);
 		struct pollfd pfd = {.fd = mqtt_fd(d.mqtt), .events = hold ? 0 : POLLIN};
 		double now = mono_clock();
 		double wait = fmin(next_timer(&l, timers, n_timers, now) - now,
 				   mqtt_next_deadline(d.mqtt, now));
+		if (d.fleet)
+			wait = fmin(wait, fleet_next_deadline(d.fleet, now));
 		int timeout_ms;
 
 		d.clock = wall_clock();
@@ -353,10 +396,14 @@ int daemon_run(struct config *cfg, const char *config_path)
 		if (mqtt_want_write(d.mqtt))
 			pfd.events |= POLLOUT;
 		/* pfds[0] the broker (fd -1 while disconnected: poll skips it),
-		 * then the control socket and its clients. */
+		 * pfds[1] the fleet's connection (-1: none), then the control
+		 * socket and its clients. */
 		pfds[0] = pfd;
-		int n_ctl = control_pollfds(ctl, pfds + 1, CONTROL_CLIENTS_MAX + 1);
-		int n = poll(pfds, (nfds_t)(1 + n_ctl), timeout_ms);
+		pfds[1] = (struct pollfd){.fd = d.fleet ? fleet_fd(d.fleet) : -1, .events = POLLIN};
+		if (d.fleet && fleet_want_write(d.fleet))
+			pfds[1].events |= POLLOUT;
+		int n_ctl = control_pollfds(ctl, pfds + 2, CONTROL_CLIENTS_MAX + 1);
+		int n = poll(pfds, (nfds_t)(2 + n_ctl), timeout_ms);
 		if (n == -1 && errno != EINTR) {
 			log_warn("poll");
 			continue;
@@ -366,8 +413,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 		mqtt_io(d.mqtt, n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)),
 			n > 0 && (pfd.revents & POLLOUT), now);
 		journal_commit(d.journal);
+		if (d.fleet)
+			fleet_io(d.fleet, n > 0 && (pfds[1].revents & (POLLIN | POLLHUP | POLLERR)),
+				 n > 0 && (pfds[1].revents & POLLOUT), now);
 		if (n > 0)
-			control_io(ctl, pfds + 1, n_ctl, now); /* commits its own changes */
+			control_io(ctl, pfds + 2, n_ctl, now); /* commits its own changes */
 		d.clock = wall_clock();
 		/* Before the rules: the broker alert, and whether stale is held. */
 		blind_check(&d, now, d.clock);
@@ -393,6 +443,8 @@ out:
 	}
 	heartbeat_close(d.heartbeat);
 	d.heartbeat = NULL;
+	fleet_close(d.fleet); /* "down", before the input connection goes */
+	d.fleet = NULL;
 	mqtt_free(d.mqtt);
 	dashboard_close(d.dashboard);
 	labqcd_close(&d);

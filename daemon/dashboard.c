@@ -147,12 +147,6 @@ static void add_instrument(const char *site, const char *instrument, bool maint,
 
 struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now)
 {
-	struct snap_ctx ctx = {.d = d, .s = dash_snapshot_new(now)};
-	time_t t = (time_t)now;
-	struct tm tm;
-
-	if (ctx.s == NULL)
-		return NULL;
 	if (d->dashboard) {
 		struct dashboard *db = d->dashboard;
 		struct store_stats ss;
@@ -166,6 +160,17 @@ struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now)
 		db->interval_s = d->cfg->daemon.dashboard_interval_s; /* follows a reload */
 		pthread_mutex_unlock(&db->lock);
 	}
+	return dashboard_build(d, now);
+}
+
+struct dash_snapshot *dashboard_build(struct labqcd *d, double now)
+{
+	struct snap_ctx ctx = {.d = d, .s = dash_snapshot_new(now)};
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (ctx.s == NULL)
+		return NULL;
 	localtime_r(&t, &tm);
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;

@@ -38,7 +38,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: labqcctl [-s SOCKET] [--json] [-n NAME] status | ack KEY [COMMENT] |\n"
+	        "usage: labqcctl [-s SOCKET] [--json] [-n NAME] status [--fleet] | ack KEY [COMMENT] |\n"
 	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
 	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE] |\n"
 	        "       report PERIOD |\n"
@@ -109,7 +109,7 @@ static int build_request(int argc, char **argv, const char *prefix, char *req, s
 	static const struct {
 		const char *name;
 		int min, max; /* arguments after the command; max -1 = any (comment) */
-	} cmds[] = {{"status", 0, 0},      {"ack", 1, -1},         {"silence", 2, 2},
+	} cmds[] = {{"status", 0, 1},      {"ack", 1, -1},         {"silence", 2, 2},
 	            {"maintenance", 2, 2}, {"service-done", 1, 2}, {"reload", 0, 0},
 	            {"flush", 0, 0},       {"report", 1, 1}};
 	const char *cmd = argv[0];
@@ -120,6 +120,10 @@ static int build_request(int argc, char **argv, const char *prefix, char *req, s
 			continue;
 		if (nargs < cmds[i].min || (cmds[i].max >= 0 && nargs > cmds[i].max)) {
 			fprintf(stderr, "labqcctl: %s: wrong number of arguments\n", cmd);
+			return -1;
+		}
+		if (strcmp(cmd, "status") == 0 && nargs == 1 && strcmp(argv[1], "--fleet") != 0) {
+			fprintf(stderr, "labqcctl: status [--fleet]\n");
 			return -1;
 		}
 		if (strcmp(cmd, "maintenance") == 0 && strcmp(argv[2], "start") != 0 &&

@@ -5,6 +5,7 @@
  * control socket's commands and --replay; it calls down only.
  */
 #include "daemon/labqcd.h"
+#include "daemon/fleet.h"
 #include "daemon/alert_chart.h"
 #include "daemon/fsutil.h"
 #include "daemon/heartbeat.h"
@@ -226,6 +227,8 @@ int labqcd_reload(struct labqcd *d, const char *path, char *err, size_t errlen)
 	qc_reconfigure(d);
 	pbrtqc_reconfigure(d);
 	equipment_reconfigure(d);
+	if (d->fleet) /* the slice again: the url may have changed, instruments come and go */
+		fleet_reload(d->fleet, fresh);
 	config_free(old);
 	log_set_level(fresh->daemon.log_level);
 	log_info("reload: %s loaded (%zu instruments)", path, fresh->n_instruments);

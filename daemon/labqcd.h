@@ -44,6 +44,7 @@ struct counters {
 struct cond_entry;
 struct labqcd;
 struct heartbeat;
+struct fleet;
 struct dashboard;
 struct dash_instrument;
 struct dash_snapshot;
@@ -102,6 +103,7 @@ struct labqcd {
 	bool broker_seen;                 /* blind.c: subscribed at least once since the start */
 	double stale_settle_until;        /* blind.c: stale rules held until then (wall clock) */
 	struct heartbeat *heartbeat;      /* heartbeat.c: the Watchdog sender; NULL = none */
+	struct fleet *fleet;              /* fleet_link.c: this instance among others; NULL = none */
 
 	struct counters n;
 	struct complaint drop_complaint;
@@ -218,6 +220,9 @@ const char *blind_key(const struct labqcd *d, char *buf, size_t len);
 /* dashboard.c: the renderer thread and its snapshots. */
 struct dashboard *dashboard_open(const struct config *cfg, bool thread);
 struct dash_snapshot *dashboard_snapshot(struct labqcd *d, double now);
+/* The same picture without the renderer's bookkeeping (the fleet's
+ * status summary between renders). */
+struct dash_snapshot *dashboard_build(struct labqcd *d, double now);
 void dashboard_post(struct dashboard *db, struct dash_snapshot *s); /* takes s */
 int dashboard_render_now(struct dashboard *db, struct dash_snapshot *s, struct dash_stats *out);
 /* From the main loop (now: monotonic): render before the interval is up,

@@ -148,6 +148,9 @@ void html_dues(struct sbuf *b, struct due_ref *dues, size_t n, double now, bool 
 /* The instruments worst first (then site, name); the caller frees. */
 const struct dash_instrument **html_sorted(const struct dash_snapshot *s, bool by_site);
 
+/* The index's Fleet section (html_fleet.c); nothing when s has no fleet. */
+void html_fleet(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx);
+
 /* The pages, into b (which the caller frees). 0, or -1 if out of memory. */
 int html_index(struct sbuf *b, const struct dash_snapshot *s, const struct html_ctx *ctx);
 int html_instrument(struct sbuf *b, const struct dash_snapshot *s, const struct dash_instrument *in,

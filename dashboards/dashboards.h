@@ -166,10 +166,31 @@ struct dash_instrument {
 	size_t n_events;
 };
 
+/* One labqcd of the fleet (issue 21) as the index's Fleet section shows
+ * it: this instance (self) and each peer, from its announcement and its
+ * status summary. Counts are 0 and has_summary false until a summary came. */
+struct dash_fleet_member {
+	char *name;
+	char *state; /* "up", "down", "handed-over" */
+	char *url;   /* its dashboard; "" = none; linked only when http(s) */
+	char *slice; /* its topic filters, blank-separated */
+	char *sites; /* the sites its summary names, ", "-separated */
+	bool self;
+	double since;     /* when the state was announced or seen; NAN unknown */
+	bool has_summary;
+	double status_at; /* when the summary was made; NAN none */
+	unsigned instruments, attention; /* all, and those not ok */
+	unsigned alerts_critical, alerts_warning;
+	unsigned qc_accepted, qc_rejected; /* runs today */
+	unsigned dues_soon, dues_overdue;
+};
+
 struct dash_snapshot {
 	double generated_at;
 	struct dash_instrument *instruments; /* any order: pages sort by site, name */
 	size_t n_instruments;
+	struct dash_fleet_member *fleet; /* this instance first; none without fleet: */
+	size_t n_fleet;
 };
 
 /*
@@ -208,6 +229,10 @@ struct dash_change *dash_snap_add_change(struct dash_qc_level *l, double t,
                                          enum dash_change_kind kind, const char *label);
 struct dash_due *dash_snap_add_due(struct dash_instrument *in, const char *name, double due);
 struct dash_event *dash_snap_add_event(struct dash_instrument *in, double t, const char *text);
+/* Numbers as for the others (since and status_at NAN), counts 0. */
+struct dash_fleet_member *dash_snap_add_fleet(struct dash_snapshot *s, const char *name,
+                                              const char *state, const char *url,
+                                              const char *slice, const char *sites);
 
 /* Names for the enums, as shown on the pages ("ok", "alarm", "reject"). */
 const char *dash_status_name(enum dash_status st);

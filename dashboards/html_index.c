@@ -6,7 +6,8 @@
  * long ago it came, its state in words and colour, and a sparkline of
  * its last 24 hours; QC today per analyte with its last run's verdict
  * and time; then what falls due. Links to the wall view and the alert
- * history.
+ * history. In a fleet (issue 21), after the alerts, every instance's
+ * summary with a link to its dashboard (html_fleet.c).
  */
 #include "dashboards/dash_int.h"
 
@@ -26,7 +27,11 @@ static const char index_css[] =
     ".inst h3{margin:.3em 0}\n"
     ".val{font-size:1.25em;font-weight:bold;white-space:nowrap}\n"
     ".chan td{vertical-align:middle}\n"
-    ".chan img{margin:0}\n";
+    ".chan img{margin:0}\n"
+    /* the Fleet section (html_fleet.c) */
+    ".fleet td{vertical-align:top}\n"
+    ".fl-up{color:#2e7d32;font-weight:bold}.fl-down{color:#c62828;font-weight:bold}\n"
+    ".fl-handed-over{color:#1565c0;font-weight:bold}\n";
 
 /* One instrument's QC today: each analyte's badge, and its last run. */
 static void put_qc_today(struct sbuf *b, const struct dash_instrument *in)
@@ -173,7 +178,9 @@ int html_index(struct sbuf *b, const struct dash_snapshot *s, const struct html_
 	html_generated(b, s, ctx);
 	sbuf_puts(b, "</header>\n<main>\n<section>\n<h2>Active alerts, oldest first</h2>\n");
 	html_alerts(b, alerts, n_alerts);
-	sbuf_puts(b, "</section>\n<section>\n<h2>Instruments, worst first</h2>\n");
+	sbuf_puts(b, "</section>\n");
+	html_fleet(b, s, ctx); /* every instance of the fleet, when there is one */
+	sbuf_puts(b, "<section>\n<h2>Instruments, worst first</h2>\n");
 	if (s->n_instruments == 0)
 		sbuf_puts(b, "<p>No instruments yet.</p>\n");
 	for (size_t i = 0; i < s->n_instruments; i++)

@@ -114,6 +114,15 @@ void dash_snapshot_free(struct dash_snapshot *s)
 	for (size_t i = 0; i < s->n_instruments; i++)
 		free_instrument(&s->instruments[i]);
 	free(s->instruments);
+	for (size_t i = 0; i < s->n_fleet; i++) {
+		struct dash_fleet_member *m = &s->fleet[i];
+		free(m->name);
+		free(m->state);
+		free(m->url);
+		free(m->slice);
+		free(m->sites);
+	}
+	free(s->fleet);
 	free(s);
 }
 
@@ -381,4 +390,31 @@ size_t dash_qc_window(const struct dash_qc_level *l, double now, size_t *first)
 		start--;
 	*first = start;
 	return l->n_results - start;
+}
+
+struct dash_fleet_member *dash_snap_add_fleet(struct dash_snapshot *s, const char *name,
+                                              const char *state, const char *url,
+                                              const char *slice, const char *sites)
+{
+	struct dash_fleet_member *m = grow(&s->fleet, &s->n_fleet, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->name = dup_or_empty(name);
+	m->state = dup_or_empty(state);
+	m->url = dup_or_empty(url);
+	m->slice = dup_or_empty(slice);
+	m->sites = dup_or_empty(sites);
+	m->since = m->status_at = NAN;
+	if (!m->name || !m->state || !m->url || !m->slice || !m->sites) {
+		free(m->name);
+		free(m->state);
+		free(m->url);
+		free(m->slice);
+		free(m->sites);
+		s->n_fleet--;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
 }

@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c daemon/rrdaddr.c */
+/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c daemon/rrdaddr.c daemon/config_fleet.c */
 /*
  * The config loader: a good file loads with the values a user wrote
  * (profile merge, overrides, defaults, QC levels and lots, routes with

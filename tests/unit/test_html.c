@@ -1,4 +1,4 @@
-/* test-links: dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c collectors/timefmt.c dashboards/fnv.c dashboards/sbuf.c daemon/fsutil.c collectors/topic.c dashboards/snapshot.c rules/severity.c */
+/* test-links: dashboards/html_common.c dashboards/html_sections.c dashboards/html_index.c dashboards/html_fleet.c dashboards/html_instrument.c dashboards/html_wall.c dashboards/html_history.c dashboards/html_graphs.c dashboards/history.c collectors/timefmt.c dashboards/fnv.c dashboards/sbuf.c daemon/fsutil.c collectors/topic.c dashboards/snapshot.c rules/severity.c */
 /*
  * The dashboard's HTML as a reader sees it, built from snapshots in
  * memory (no files): every name from a topic or the config is escaped,
