@@ -22,13 +22,17 @@
 #include "daemon/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <mosquitto.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BACKOFF_MIN_S 1.0
 #define BACKOFF_MAX_S 60.0
@@ -45,6 +49,7 @@ struct mqtt {
 	void *ctx;
 	bool up;              /* TCP connected (CONNACK may be pending) */
 	bool ever_connected;
+	bool stopped;         /* mqtt_disconnect ran: never connect again */
 	double retry_at;      /* monotonic seconds */
 	double backoff_s;
 	double down_since;    /* monotonic start of the outage; 0 while connected */
@@ -339,6 +344,8 @@ static int io(struct mqtt *m, bool readable, bool writable, double now)
 	uint64_t before = m->stats.messages;
 	int rc = MOSQ_ERR_SUCCESS;
 
+	if (m->stopped)
+		return 0;
 	if (!m->up) {
 		if (now >= m->retry_at)
 			try_connect(m, now);
@@ -438,13 +445,97 @@ void mqtt_get_stats(const struct mqtt *m, struct mqtt_stats *out)
 	*out = m->stats;
 }
 
+/* Write what libmosquitto has queued (the PUBACKs of messages taken,
+ * then the DISCONNECT) until the deadline; reads nothing. -1 when it
+ * could not all go out. */
+static int flush_out(struct mqtt *m, double deadline)
+{
+	int fd;
+
+	while ((fd = mosquitto_socket(m->mosq)) != -1 && mosquitto_want_write(m->mosq)) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		double left = deadline - mono_clock();
+
+		if (left <= 0 || (poll(&p, 1, (int)ceil(left * 1000)) == -1 && errno != EINTR))
+			return -1;
+		if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+int mqtt_disconnect(struct mqtt *m, double timeout_s, size_t *unread)
+{
+	double deadline = mono_clock() + timeout_s;
+	int fd, keep, rc = 0;
+	char buf[4096];
+
+	*unread = 0;
+	m->stopped = true;
+	if (!m->up || (fd = mosquitto_socket(m->mosq)) == -1) {
+		m->up = false;
+		return 0;
+	}
+	if (flush_out(m, deadline) == -1)
+		rc = -1;
+	/* libmosquitto closes its socket as soon as the DISCONNECT is
+	 * written. A close with unread data (PUBLISHes the broker sent
+	 * meanwhile) makes the kernel answer RST, which can throw away the
+	 * PUBACKs and the DISCONNECT still in the send queue: the broker
+	 * would then send messages already taken to the successor again. A
+	 * second descriptor keeps the socket open until the broker has
+	 * closed its side (it has read everything before the DISCONNECT);
+	 * what arrives meanwhile is discarded here and, never acknowledged,
+	 * stays queued in the session. */
+	keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	mosquitto_disconnect(m->mosq);
+	if (flush_out(m, deadline) == -1 || mosquitto_socket(m->mosq) != -1)
+		rc = -1;
+	while (keep != -1) {
+		struct pollfd p = {.fd = keep, .events = POLLIN};
+		double left = deadline - mono_clock();
+		ssize_t k;
+
+		if (left <= 0) {
+			rc = -1;
+			break;
+		}
+		if (poll(&p, 1, (int)ceil(left * 1000)) == -1 && errno != EINTR) {
+			rc = -1;
+			break;
+		}
+		k = recv(keep, buf, sizeof(buf), MSG_DONTWAIT);
+		if (k > 0) {
+			*unread += (size_t)k;
+		} else if (k == 0) {
+			break; /* the broker closed: everything before was read */
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			rc = -1;
+			break;
+		}
+	}
+	if (keep != -1)
+		close(keep);
+	else
+		rc = -1;
+	m->up = false;
+	m->stats.connected = false;
+	m->subscribed = false;
+	m->sub_mid = 0;
+	return rc;
+}
+
 void mqtt_free(struct mqtt *m)
 {
+	size_t unread;
+
 	if (m == NULL)
 		return;
 	if (m->mosq) {
-		if (m->up)
-			mosquitto_disconnect(m->mosq);
+		/* A clean stop leaves the session as a hand-over does. */
+		if (m->up && mqtt_disconnect(m, 5.0, &unread) == -1)
+			log_warnx("mqtt: the broker did not confirm the disconnect; messages "
+				  "taken last may be delivered again after the restart");
 		mosquitto_destroy(m->mosq);
 	}
 	mosquitto_lib_cleanup();

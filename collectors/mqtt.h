@@ -90,7 +90,24 @@ double mqtt_blind_since(const struct mqtt *m);
  * one's text into why (may be NULL). A start still connecting has none. */
 bool mqtt_failed(const struct mqtt *m, char *why, size_t len);
 
-/* Disconnect cleanly and free. */
+/*
+ * Stop taking messages and disconnect, keeping the persistent session
+ * (clean_session false: the broker goes on queueing QoS 1 and 2 messages
+ * for this client_id). Nothing more is read: what libmosquitto has
+ * queued to send (the PUBACKs of every message already handed to the
+ * callback) is written, then a DISCONNECT (so no last will is sent), and
+ * the socket is held open until the broker closes it, so the broker has
+ * seen every PUBACK before the connection ends. Messages the broker sent
+ * but labqcd had not taken are discarded unacknowledged (*unread bytes
+ * of them); the broker delivers them again to the next connection with
+ * this client_id. Never connects again afterwards. 0, or -1 when not all
+ * of it was confirmed within timeout_s (the session is still kept; some
+ * messages taken last may then be delivered again, and are refused as
+ * duplicates by their timestamps).
+ */
+int mqtt_disconnect(struct mqtt *m, double timeout_s, size_t *unread);
+
+/* mqtt_disconnect (5 s at most) when connected, then free. */
 void mqtt_free(struct mqtt *m);
 
 #endif

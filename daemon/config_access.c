@@ -17,7 +17,7 @@
 
 const char *const config_rights[] = {"ack",          "silence", "qc-action", "override",
                                      "maintenance",  "service-done", "reload", "flush",
-                                     "report",       "all",     NULL};
+                                     "report",       "handover", "all",    NULL};
 
 static int get_may(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 {
@@ -32,7 +32,7 @@ static int get_may(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *ba
 		if (config_rights[k] == NULL) {
 			cfg_error(c, n, path,
 			          "\"%s\" is not a right (expected ack, silence, qc-action, override, "
-			          "maintenance, service-done, reload, flush, report or all)",
+			          "maintenance, service-done, reload, flush, report, handover or all)",
 			          g->may[i]);
 			rc = -1;
 		}

@@ -18,6 +18,7 @@
  *     service-done SITE/INSTRUMENT [COUNTER]
  *     reload
  *     flush
+ *     handover [SLICE]              (answers, then the daemon exits 0)
  *
  * With the "json " prefix the response is one JSON object line with
  * "ok" (true/false) and either the result or "error"; otherwise it is

@@ -353,6 +353,34 @@ static int cmd_report(struct labqcd *d, const char *config_path, char *args,
 	return 0;
 }
 
+/* handover [SLICE]: give this instance's slice to a successor and exit
+ * (handover.c). The answer is written after everything is durable; the
+ * loop ends right after this pass (d->handed_over). */
+static int cmd_handover(struct labqcd *d, const char *config_path, char *args,
+                        struct reply *r, const char *by)
+{
+	(void)config_path;
+	char *slice = control_next_word(&args), msg[sizeof(r->err) * 2];
+
+	if (control_next_word(&args) != NULL) {
+		snprintf(r->err, sizeof(r->err), "usage: handover [SLICE]");
+		return -1;
+	}
+	log_info("control: %s asked to hand over slice %s", by, slice ? slice : "self");
+	if (labqcd_handover(d, slice ? slice : "", msg, sizeof(msg)) == -1) {
+		snprintf(r->err, sizeof(r->err), "handover %.32s refused: %.440s", slice ? slice : "self",
+		         msg);
+		return -1;
+	}
+	cJSON_AddStringToObject(r->obj, "slice", d->cfg->mqtt.client_id);
+	cJSON_AddStringToObject(r->obj, "client_id", d->cfg->mqtt.client_id);
+	cJSON_AddStringToObject(r->obj, "state_dir", d->cfg->daemon.state_dir);
+	cJSON_AddStringToObject(r->obj, "rrd_dir", d->cfg->daemon.rrd_dir);
+	cJSON_AddStringToObject(r->obj, "message", msg);
+	fprintf(r->text, "%s\n", msg);
+	return 0;
+}
+
 const struct control_cmd control_cmds[] = {
     {"status", cmd_status},
     {"ack", cmd_ack},
@@ -363,5 +391,6 @@ const struct control_cmd control_cmds[] = {
     {"reload", cmd_reload},
     {"flush", cmd_flush},
     {"report", cmd_report},
+    {"handover", cmd_handover},
     {NULL, NULL},
 };

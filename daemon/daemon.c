@@ -418,6 +418,10 @@ int daemon_run(struct config *cfg, const char *config_path)
 				 n > 0 && (pfds[1].revents & POLLOUT), now);
 		if (n > 0)
 			control_io(ctl, pfds + 2, n_ctl, now); /* commits its own changes */
+		/* Handed over (labqcctl handover): the broker connection is
+		 * closed and the state saved; no timer may change it now. */
+		if (d.handed_over)
+			break;
 		d.clock = wall_clock();
 		/* Before the rules: the broker alert, and whether stale is held. */
 		blind_check(&d, now, d.clock);
@@ -427,20 +431,13 @@ int daemon_run(struct config *cfg, const char *config_path)
 	}
 	control_close(ctl);
 	ctl = NULL;
-	log_info("stopping: flushing samples and state");
+	if (!d.handed_over)
+		log_info("stopping: flushing samples and state");
 	sd_notify(0, "STOPPING=1");
 out:
 	control_close(ctl);
-	if (d.journal) {
-		journal_sync(d.journal);
-		store_sync(d.store);
-		audit_sync(d.audit);
-		if (state_save(&d) == 0 && rc == 0) {
-			journal_rotate(d.journal, d.next_seq);
-			uint64_t upto = store_done_seq(d.store);
-			journal_release(d.journal, upto < d.state_seq ? upto : d.state_seq);
-		}
-	}
+	if (d.journal && !d.handed_over) /* a hand-over made its own, before its answer */
+		labqcd_stop_checkpoint(&d, rc == 0);
 	heartbeat_close(d.heartbeat);
 	d.heartbeat = NULL;
 	fleet_close(d.fleet); /* "down", before the input connection goes */

@@ -620,10 +620,14 @@ void fleet_close(struct fleet *f)
 		mqtt_get_stats(f->mqtt, &ms);
 		/* A clean DISCONNECT sends no will: say "down" first, and wait
 		 * (briefly) for the broker to have it. */
-		if (ms.connected && f->self.state == FLEET_UP) {
-			announce(f, FLEET_DOWN);
+		if (ms.connected) {
+			/* "handed-over" (labqcctl handover) stays: the slice is
+			 * free to take, and the broker must have that too. */
+			if (f->self.state == FLEET_UP)
+				announce(f, FLEET_DOWN);
 			if (mqtt_flush(f->mqtt, 3.0) == -1)
-				log_warnx("fleet: the broker did not acknowledge \"down\" in time");
+				log_warnx("fleet: the broker did not acknowledge \"%s\" in time",
+					  f->self.state == FLEET_HANDED_OVER ? "handed-over" : "down");
 		}
 		mqtt_free(f->mqtt);
 	}

@@ -32,6 +32,7 @@
 #define DEFAULT_AUDIT "/var/lib/labqcd/audit.jsonl"
 #define REQUEST_MAX 4096
 #define ANSWER_TIMEOUT_MS 120000 /* reload and flush may take a while */
+#define EXIT_WAIT_MS 60000       /* handover: the daemon's exit after its answer */
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
@@ -41,7 +42,7 @@ static void usage(FILE *out)
 	        "usage: labqcctl [-s SOCKET] [--json] [-n NAME] status [--fleet] | ack KEY [COMMENT] |\n"
 	        "       silence MATCH DURATION | maintenance INSTRUMENT start|end |\n"
 	        "       service-done INSTRUMENT [COUNTER] | reload | flush | verify-audit [FILE] |\n"
-	        "       report PERIOD |\n"
+	        "       report PERIOD | handover [SLICE] |\n"
 	        "       qc-action KEY RUN [--by NAME] [--reviewed]\n"
 	        "                 [--override accept|reject --reason TEXT] [WHAT WAS DONE]\n"
 	        "  -s SOCKET        control socket (default " DEFAULT_SOCKET ")\n"
@@ -111,7 +112,7 @@ static int build_request(int argc, char **argv, const char *prefix, char *req, s
 		int min, max; /* arguments after the command; max -1 = any (comment) */
 	} cmds[] = {{"status", 0, 1},      {"ack", 1, -1},         {"silence", 2, 2},
 	            {"maintenance", 2, 2}, {"service-done", 1, 2}, {"reload", 0, 0},
-	            {"flush", 0, 0},       {"report", 1, 1}};
+	            {"flush", 0, 0},       {"report", 1, 1},       {"handover", 0, 1}};
 	const char *cmd = argv[0];
 	int nargs = argc - 1;
 
@@ -222,9 +223,12 @@ static int request_prefix(bool json, const char *name, char *out, size_t len)
 	return 0;
 }
 
-/* Send the request, read the whole answer (malloc'ed, NUL-terminated). */
-static char *ask(const char *path, const char *req)
+/* Send the request, read the whole answer (malloc'ed, NUL-terminated);
+ * the daemon's pid into *peer (0 when the kernel does not say). */
+static char *ask(const char *path, const char *req, pid_t *peer)
 {
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
 	struct sockaddr_un sun;
 	size_t cap = 8192, len = 0;
 	char *buf = NULL;
@@ -245,6 +249,7 @@ static char *ask(const char *path, const char *req)
 			close(fd);
 		return NULL;
 	}
+	*peer = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 ? cred.pid : 0;
 	size_t off = 0, rlen = strlen(req);
 	while (off < rlen) {
 		ssize_t k = send(fd, req + off, rlen - off, MSG_NOSIGNAL);
@@ -302,6 +307,35 @@ fail:
 	return NULL;
 }
 
+/* After a hand-over's answer: wait until the daemon has exited (gone,
+ * or a zombie its parent has not reaped yet), so the operator copies a
+ * state_dir that nothing writes any more. */
+static int wait_exit(pid_t pid)
+{
+	char path[64], stat[512];
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	for (int waited = 0; waited < EXIT_WAIT_MS; waited += 50) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+		const char *paren;
+
+		if (f)
+			fclose(f);
+		stat[n] = '\0';
+		/* "pid (comm) S ...": the state after the last ')'. */
+		if (f == NULL || (paren = strrchr(stat, ')')) == NULL || paren[1] != ' ' ||
+		    paren[2] == 'Z' || paren[2] == 'X')
+			return 0;
+		poll(NULL, 0, 50);
+	}
+	fprintf(stderr, "labqcctl: labqcd (pid %ld) has not exited within %d s of its answer\n",
+	        (long)pid, EXIT_WAIT_MS / 1000);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -357,7 +391,8 @@ int main(int argc, char **argv)
 	size_t n = strlen(req); /* room for the newline was kept by the - 1 above */
 	req[n] = '\n';
 	req[n + 1] = '\0';
-	char *answer = ask(socket_path, req);
+	pid_t peer = 0;
+	char *answer = ask(socket_path, req, &peer);
 	if (answer == NULL)
 		return EXIT_UNREACHABLE;
 	if (json) {
@@ -374,5 +409,11 @@ int main(int argc, char **argv)
 		rc = EXIT_OK;
 	}
 	free(answer);
+	if (rc == EXIT_OK && strcmp(argv[optind], "handover") == 0) {
+		if (wait_exit(peer) == -1)
+			return EXIT_FAILED;
+		if (!json && peer > 0)
+			printf("labqcd (pid %ld) has exited\n", (long)peer);
+	}
 	return rc;
 }

@@ -185,6 +185,26 @@ struct config *config_load_logged(const char *path)
 	return load_logged(path, NULL, 0);
 }
 
+int labqcd_stop_checkpoint(struct labqcd *d, bool release)
+{
+	int rc;
+
+	journal_sync(d->journal);
+	store_sync(d->store);
+	audit_sync(d->audit);
+	rc = state_save(d);
+	if (alerts_save(d->alerts) == -1)
+		rc = -1;
+	if (rc == 0 && release) {
+		/* Everything the journal holds is in the RRD files and the
+		 * state now: a successor replays nothing. */
+		journal_rotate(d->journal, d->next_seq);
+		uint64_t upto = store_done_seq(d->store);
+		journal_release(d->journal, upto < d->state_seq ? upto : d->state_seq);
+	}
+	return rc;
+}
+
 void labqcd_flush(struct labqcd *d)
 {
 	labqcd_checkpoint(d);

@@ -104,6 +104,7 @@ struct labqcd {
 	double stale_settle_until;        /* blind.c: stale rules held until then (wall clock) */
 	struct heartbeat *heartbeat;      /* heartbeat.c: the Watchdog sender; NULL = none */
 	struct fleet *fleet;              /* fleet_link.c: this instance among others; NULL = none */
+	bool handed_over;                 /* handover.c: done; the loop exits at once */
 
 	struct counters n;
 	struct complaint drop_complaint;
@@ -260,6 +261,20 @@ int labqcd_reload(struct labqcd *d, const char *path, char *err, size_t errlen);
 void labqcd_checkpoint(struct labqcd *d);
 /* Checkpoint now and wait until every RRD write is done (labqcctl flush). */
 void labqcd_flush(struct labqcd *d);
+/* The clean stop's checkpoint (SIGTERM, and a hand-over before it exits):
+ * journal synced, every RRD write done, audit log synced, state.json and
+ * alerts.json saved, and with `release` the journal emptied of what they
+ * hold. 0, or -1 when the state could not be saved. */
+int labqcd_stop_checkpoint(struct labqcd *d, bool release);
+
+/* handover.c: `labqcctl handover [SLICE]` (issue 21): refused (-1, why
+ * in msg) unless `slice` names this instance ("self", "" or its
+ * client_id; the fleet name once there is one) and the session is
+ * persistent; otherwise the broker connection is closed keeping the
+ * session, everything taken is made durable, the notifier is stopped,
+ * d->handed_over is set (the loop then exits 0) and msg says how to
+ * resume. */
+int labqcd_handover(struct labqcd *d, const char *slice, char *msg, size_t len);
 
 /* daemon.c: open everything, recover, run the loop until SIGTERM. */
 int daemon_run(struct config *cfg, const char *config_path);
