@@ -1,16 +1,18 @@
 """Scenario: a fleet of labqcd on one broker, each owning one site (issue 21,
 acceptance 1).
 
-One real mosquitto, two labqcd ("east" subscribing lab/east/#, "west"
-lab/west/#), each with its own state_dir, client_id, RRD files and SMTP
-receiver, and a `fleet:` block (peers_topic lab/labqcd/fleet):
+One real mosquitto, one real rrdcached on a loopback TCP port (the storage
+host: `daemon.rrdcached: 127.0.0.1:PORT`, files named below its base
+directory), two labqcd ("east" subscribing lab/east/#, "west"
+lab/west/#), each with its own state_dir, client_id and SMTP receiver, and
+a `fleet:` block (peers_topic lab/labqcd/fleet):
 
 1. both start; each announces its slice; east's config also names an
    instrument of a site nobody subscribes to, and east logs it once as in
    no slice;
 2. samples for both sites (QoS 1, with their times): every one is in its
-   own instance's RRD file, one row a minute, exact values; none in the
-   other's;
+   RRD file on the storage host, one row a minute, exact values; nothing
+   on the instances' own disks;
 3. one out-of-range sample per site: each alert is mailed exactly once, by
    the instance that owns the site (its own SMTP receiver), never by the
    other;
@@ -27,27 +29,38 @@ receiver, and a `fleet:` block (peers_topic lab/labqcd/fleet):
    state_dir; afterwards every sample of its slice is in its file (the
    broker kept them in its persistent session), east never stopped (same
    PID, its samples exact), and no alert was mailed a second time.
-
-Storage is plain RRD files here; `storage()` is the one place to change for
-rrdcached over TCP (the `cached` branch).
 """
 import json
 import os
 import subprocess
 import time
 
-from harness import (BUILD, Labqcd, Smtp, publish, rrd_fetch, rrd_lastupdate, wait_for)
+from harness import (BUILD, Labqcd, Rrdcached, Smtp, publish, rrd_fetch, rrd_lastupdate,
+                     wait_for)
 
 LABQCCTL = os.path.join(BUILD, "labqcctl")
 PEERS = "lab/labqcd/fleet"
 SITES = {"east": ("fridge-e1", 0), "west": ("fridge-w1", 1)}  # instrument, value offset
 
 
+CACHED = {}  # the storage host of the test running: env.dir -> Rrdcached
+
+
 def storage(env, name):
-    """The daemon: lines for the instance's storage (plain files under its
-    own rrd_dir). For rrdcached over TCP this returns
-    "  rrdcached: 127.0.0.1:PORT\\n" and the instances share rrd_dir."""
-    return ""
+    """The daemon: lines for the instance's storage: one rrdcached on a
+    loopback TCP port for the whole fleet, its base directory the storage
+    host's RRD directory (every labqcd names its files below rrd_dir)."""
+    if env.dir not in CACHED:
+        CACHED[env.dir] = Rrdcached(os.path.join(env.dir, "storage")).start()
+        env.procs.append(CACHED[env.dir])
+    return f"  rrdcached: {CACHED[env.dir].addr}\n"
+
+
+def storage_file(rel):
+    """A file as the storage host holds it (labqcd confirms each write with
+    rrdcached's FLUSH, so the file is current once labqcd wrote it)."""
+    (cached,) = CACHED.values()
+    return os.path.join(cached.base, rel + ".rrd")
 
 
 def instance(env, name, broker_port, smtp_port, subscribe, client_id=None, fleet_name=None,
@@ -140,7 +153,7 @@ def history_topic(name):
 
 
 def history_path(d, name):
-    return d.rrd_path(f"{name}/{SITES[name][0]}/load")
+    return storage_file(f"{name}/{SITES[name][0]}/load")
 
 
 def check_rows(d, name, t0, n):
@@ -310,5 +323,5 @@ def test_fleet(env):
     assert west.stop() == 0, west.log()
     for d, name in ((east, "east"), (west, "west")):
         check_rows(d, name, t0, n)
-        other = "west" if name == "east" else "east"
-        assert not os.path.exists(d.rrd_path(f"{other}/{SITES[other][0]}/load"))
+        # over TCP nothing is written on the instance's own disk
+        assert not os.path.exists(d.rrd_path(f"{name}/{SITES[name][0]}/load"))

@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 
-from harness import Labqcd, free_port, publish_lines, wait_for, wait_port
+from harness import Labqcd, Rrdcached, publish_lines, wait_for
 
 SITE = "main"
 INSTRUMENTS = ("fridge-01", "fridge-02")
@@ -36,43 +36,6 @@ instruments:
   main/fridge-01: { profile: fridge }
   main/fridge-02: { profile: fridge }
 """
-
-
-class Rrdcached:
-    """rrdcached -g on 127.0.0.1:<free port>, stopped by PID."""
-
-    def __init__(self, workdir, port=None):
-        self.base = os.path.join(workdir, "rrd")
-        self.journal = os.path.join(workdir, "rrdcached-journal")
-        os.makedirs(self.base, exist_ok=True)
-        os.makedirs(self.journal, exist_ok=True)
-        self.port = port or free_port()
-        self.addr = f"127.0.0.1:{self.port}"
-        self.logpath = os.path.join(workdir, "rrdcached.log")
-        self.proc = None
-
-    def start(self):
-        logf = open(self.logpath, "ab")
-        self.proc = subprocess.Popen(
-            ["rrdcached", "-g", "-l", self.addr, "-b", self.base, "-B", "-R",
-             "-j", self.journal, "-w", "3600", "-f", "7200", "-F",
-             "-p", os.path.join(self.journal, "..", "rrdcached.pid")],
-            stdout=logf, stderr=logf)
-        logf.close()
-        wait_port(self.port)
-        return self
-
-    def stop(self):
-        """SIGTERM: with -F it writes everything it holds to the files."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(30)
-        self.proc = None
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc = None
 
 
 def value(ii, k):
