@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_fleet.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c */
+/* test-links: daemon/config.c daemon/config_fleet.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c daemon/rrdaddr.c */
 /*
  * The fleet: section (issue 21): the values written, the defaults
  * (name from mqtt.client_id, peers_topic under mqtt.prefix), no section

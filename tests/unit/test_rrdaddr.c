@@ -1,4 +1,4 @@
-/* test-links: daemon/rrdaddr.c daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c */
+/* test-links: daemon/rrdaddr.c daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_pbrtqc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c daemon/config_reports.c daemon/config_access.c rules/westgard_names.c collectors/topic.c rules/severity.c daemon/config_fleet.c */
 /*
  * daemon.rrdcached's address (daemon/rrdaddr.c): the mode librrd 1.7.2
  * takes from it (rrd_client.c: "unix:" or "/" is a local socket,
