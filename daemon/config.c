@@ -87,25 +87,8 @@ static int get_rrdcached(struct cfg_ctx *c, yaml_node_t *n, const char *path, vo
 static int get_prefix(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 {
 	struct cfg_mqtt *m = base;
-	char buf[sizeof(m->prefix)], got[96];
-	char *save = NULL, *tok;
-	bool ok = true;
 
-	if (cfg_get_string(c, n, path, buf, sizeof(buf), CF_NONEMPTY) == -1)
-		return -1;
-	memcpy(m->prefix, buf, sizeof(buf));
-	if (buf[0] == '/' || buf[strlen(buf) - 1] == '/' || strstr(buf, "//") != NULL)
-		ok = false;
-	for (tok = strtok_r(buf, "/", &save); ok && tok; tok = strtok_r(NULL, "/", &save))
-		ok = ident_ok(tok);
-	if (!ok) {
-		cfg_error(c, n, path,
-		          "expected topic levels of letters, digits, '.', '_' and '-' separated "
-		          "by '/', got %s",
-		          cfg_got(n, got, sizeof(got)));
-		return -1;
-	}
-	return 0;
+	return cfg_get_topic_levels(c, n, path, m->prefix, sizeof(m->prefix));
 }
 
 static bool topic_filter_ok(const char *f)

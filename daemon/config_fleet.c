@@ -16,30 +16,11 @@
 
 #include "daemon/config_int.h"
 
-/* Topic levels of identifiers separated by '/': no wildcard, no empty
- * level, nothing a peer's name could not follow. */
 static int get_peers_topic(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)
 {
 	struct cfg_fleet *f = base;
-	char buf[sizeof(f->peers_topic)], got[96];
-	char *save = NULL, *tok;
-	bool ok = true;
 
-	if (cfg_get_string(c, n, path, buf, sizeof(buf), CF_NONEMPTY) == -1)
-		return -1;
-	memcpy(f->peers_topic, buf, sizeof(buf));
-	if (buf[0] == '/' || buf[strlen(buf) - 1] == '/' || strstr(buf, "//") != NULL)
-		ok = false;
-	for (tok = strtok_r(buf, "/", &save); ok && tok; tok = strtok_r(NULL, "/", &save))
-		ok = ident_ok(tok);
-	if (!ok) {
-		cfg_error(c, n, path,
-		          "expected topic levels of letters, digits, '.', '_' and '-' separated "
-		          "by '/' (no wildcards), got %s",
-		          cfg_got(n, got, sizeof(got)));
-		return -1;
-	}
-	return 0;
+	return cfg_get_topic_levels(c, n, path, f->peers_topic, sizeof(f->peers_topic));
 }
 
 static int get_url(struct cfg_ctx *c, yaml_node_t *n, const char *path, void *base)

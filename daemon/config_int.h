@@ -131,6 +131,10 @@ int cfg_apply(struct cfg_ctx *c, yaml_node_t *map, const char *path, const struc
 int cfg_get_string(struct cfg_ctx *c, yaml_node_t *n, const char *path, char *dst, size_t size,
                    unsigned flags);
 int cfg_get_name(struct cfg_ctx *c, yaml_node_t *n, const char *path, char *dst, size_t size);
+/* Topic levels of identifiers separated by '/' (mqtt.prefix,
+ * fleet.peers_topic) into out (at most outlen, CFG_TEXT_MAX). */
+int cfg_get_topic_levels(struct cfg_ctx *c, yaml_node_t *n, const char *path, char *out,
+                         size_t outlen);
 int cfg_parse_double(const char *s, double *out);
 int cfg_get_number(struct cfg_ctx *c, yaml_node_t *n, const char *path, double *out);
 int cfg_get_duration(struct cfg_ctx *c, yaml_node_t *n, const char *path, double *out);

@@ -394,3 +394,31 @@ const char *config_qc_rule_canonical(const char *s)
 
 	return r < 0 ? NULL : westgard_rule_name((enum westgard_rule)r);
 }
+
+/* Topic levels of identifiers separated by '/' (no wildcard, no empty
+ * level) into out; shared by mqtt.prefix and fleet.peers_topic. */
+int cfg_get_topic_levels(struct cfg_ctx *c, yaml_node_t *n, const char *path, char *out,
+                         size_t outlen)
+{
+	char buf[CFG_TEXT_MAX], got[96];
+	char *save = NULL, *tok;
+	bool ok = true;
+
+	if (outlen > sizeof(buf))
+		outlen = sizeof(buf);
+	if (cfg_get_string(c, n, path, buf, outlen, CF_NONEMPTY) == -1)
+		return -1;
+	memcpy(out, buf, outlen);
+	if (buf[0] == '/' || buf[strlen(buf) - 1] == '/' || strstr(buf, "//") != NULL)
+		ok = false;
+	for (tok = strtok_r(buf, "/", &save); ok && tok; tok = strtok_r(NULL, "/", &save))
+		ok = ident_ok(tok);
+	if (!ok) {
+		cfg_error(c, n, path,
+		          "expected topic levels of letters, digits, '.', '_' and '-' separated "
+		          "by '/' (no wildcards), got %s",
+		          cfg_got(n, got, sizeof(got)));
+		return -1;
+	}
+	return 0;
+}
