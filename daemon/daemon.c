@@ -305,22 +305,28 @@ int daemon_run(struct config *cfg, const char *config_path)
 	/* The fleet first: a start refused because its slice is another's
 	 * has taken no input and touched no file. */
 	fleet = fleet_open(cfg, &fleet_failed);
-	if (fleet_failed)
+	if (fleet_failed) {
+		config_free(cfg);
 		return 1;
+	}
 	if (fleet && fleet_check(fleet, cfg, FLEET_CHECK_S, why, sizeof(why)) == -1) {
 		log_warnx("fleet: refusing to start as \"%s\": %s", cfg->fleet.name, why);
 		fleet_close(fleet);
+		config_free(cfg);
 		return 1;
 	}
 	if (labqcd_open(&d, cfg, NULL, false, false) == -1) {
 		fleet_close(fleet);
+		config_free(cfg);
 		return 1;
 	}
 	d.fleet = fleet;
 	snprintf(path, sizeof(path), "%s/journal", cfg->daemon.state_dir);
 	if ((d.journal = journal_open(path)) == NULL) {
 		log_warn("journal %s", path);
+		fleet_close(d.fleet);
 		labqcd_close(&d);
+		config_free(cfg);
 		return 1;
 	}
 	if (recover(&d) == -1) {
