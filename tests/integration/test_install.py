@@ -135,7 +135,7 @@ def test_help_matches_man_pages():
     assert h == m, ("labqcctl -h", sorted(h), "labqcctl.1", sorted(m))
     man_cmds = set(re.findall(r"^\.It Cm ([\w-]+)", text, re.M))
     help_cmds = {c for c in ("status", "ack", "silence", "maintenance", "service-done", "reload",
-                             "flush", "verify-audit", "qc-action", "report")
+                             "flush", "verify-audit", "qc-action", "report", "handover")
                  if re.search(rf"\b{c}\b", usage)}
     assert man_cmds == help_cmds, (sorted(man_cmds), sorted(help_cmds))
-    assert len(man_cmds) == 10, man_cmds
+    assert len(man_cmds) == 11, man_cmds
