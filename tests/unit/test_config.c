@@ -19,21 +19,9 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "tests/unit/config_fixture.h"
 
 #define DIR "tests/files/config/"
-
-/* Load path; the error text goes to *errs (caller frees). */
-static struct config *load(const char *path, char **errs)
-{
-	size_t len = 0;
-	FILE *f = open_memstream(errs, &len);
-	struct config *cfg;
-
-	assert_non_null(f);
-	cfg = config_load(path, f);
-	fclose(f);
-	return cfg;
-}
 
 static size_t count_lines(const char *s)
 {
@@ -479,7 +467,6 @@ static void test_value_parsers(void **state)
 	assert_null(config_qc_rule_canonical("5-5s"));
 	assert_null(config_qc_rule_canonical("auto"));
 }
-
 
 /* reports: (issue 19): values, defaults, and every mistake at its place. */
 static void test_reports(void **state)

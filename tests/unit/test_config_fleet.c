@@ -15,20 +15,9 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "tests/unit/config_fixture.h"
 
 #define DIR "tests/files/config/"
-
-static struct config *load(const char *path, char **errs)
-{
-	size_t len = 0;
-	FILE *f = open_memstream(errs, &len);
-	struct config *cfg;
-
-	assert_non_null(f);
-	cfg = config_load(path, f);
-	fclose(f);
-	return cfg;
-}
 
 static void test_fleet_values(void **state)
 {
