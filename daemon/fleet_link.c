@@ -485,26 +485,27 @@ void fleet_publish_status(struct fleet *f, const struct dash_snapshot *s)
 
 /* ---- what people see ---- */
 
-static void slice_text(const struct fleet_slice *s, char *buf, size_t len)
+/* n strings of a char[n][stride] array, joined by sep, into buf. */
+static void join_text(const char *items, size_t stride, size_t n, const char *sep, char *buf,
+                      size_t len)
 {
-	size_t n = 0;
+	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < s->n_filters && n < len; i++) {
-		snprintf(buf + n, len - n, "%s%s", i ? " " : "", s->filters[i]);
-		n += strlen(buf + n);
+	for (size_t i = 0; i < n && used < len; i++) {
+		snprintf(buf + used, len - used, "%s%s", i ? sep : "", items + i * stride);
+		used += strlen(buf + used);
 	}
+}
+
+static void slice_text(const struct fleet_slice *s, char *buf, size_t len)
+{
+	join_text(s->filters[0], sizeof(s->filters[0]), s->n_filters, " ", buf, len);
 }
 
 static void sites_text(const struct fleet_summary *sum, char *buf, size_t len)
 {
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sum->n_sites && n < len; i++) {
-		snprintf(buf + n, len - n, "%s%s", i ? ", " : "", sum->sites[i]);
-		n += strlen(buf + n);
-	}
+	join_text(sum->sites[0], sizeof(sum->sites[0]), sum->n_sites, ", ", buf, len);
 }
 
 static void fill_member(struct dash_fleet_member *m, const struct fleet_summary *sum)
