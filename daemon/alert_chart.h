@@ -16,7 +16,7 @@
  * alert with the sample marked (the RRD file may not hold it yet: the
  * store writes on a timer, and librrd shows a 60 s step only once a
  * later sample completes it), or one LJ chart per level. Graphing waits
- * for the dashboard's renderer (one rrd_graph at a time, graph.c) until
+ * for the dashboard's renderer (one graph fetch at a time, graph_data.c) until
  * the deadline only; then the email goes without the chart and says so.
  */
 #ifndef LABQCD_ALERT_CHART_H

@@ -31,13 +31,11 @@
  *
  * Threads: a struct dash belongs to one thread at a time. dash_render()
  * keeps its state in the handle and touches nothing global of its own;
- * librrd 1.7.2's rrd_graph_v() keeps its error text per thread
- * (rrd_get_context() is a pthread key) and sets no locale, but it calls
- * localtime() and the rrd_client connection is process-wide, so only one
- * thread in the process may run it at a time: graph.c makes every call
- * under one mutex (the dashboard thread and the notifier, which draws an
- * alert's chart for its email, both graph). cairo is safe with one
- * surface per thread.
+ * librrd keeps its error text per thread (rrd_get_context() is a pthread
+ * key), but its rrdcached client connection is process-wide, so every
+ * fetch a graph makes runs under one mutex (graph_data.c; the dashboard
+ * thread and the notifier, which draws an alert's chart for its email,
+ * both graph). cairo is safe with one surface per thread.
  */
 #ifndef LABQCD_DASHBOARDS_H
 #define LABQCD_DASHBOARDS_H

@@ -1,7 +1,8 @@
 /*
  * report_rrd.c: one channel's data over a report's period, from its RRD
- * file through librrd's rrd_fetch_r (thread-safe, no lock needed; the
- * graphing lock of graph.c is for rrd_graph only).
+ * file through librrd's rrd_fetch_r (thread-safe; reports are made by
+ * their own process, so the graphs' fetch lock of graph_data.c is not
+ * needed).
  *
  * A day at a time: each call asks for the day at a 60 s step and librrd
  * answers from the finest archive that covers the whole day (1 min for
@@ -35,8 +36,8 @@ struct fetched {
 
 /* Through rrdcached over TCP (daemon/rrdaddr.h) a file is named below
  * rrd_dir and read with rrdc_fetch; librrd 1.7.2 sends it no step, so
- * the daemon reads the finest archive that covers the span (what
- * rrd_graph --daemon does too). `daemon` is NULL otherwise. */
+ * the daemon reads the finest archive that covers the span (as the
+ * graphs' fetches do). `daemon` is NULL otherwise. */
 static const char *remote_daemon(const struct report_req *req)
 {
 	const char *a = req->cfg->daemon.rrdcached;
