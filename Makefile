@@ -222,7 +222,7 @@ build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westga
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
 build/bench_json: tests/bench/bench_json.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)
-build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c
+build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_series.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c
 	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $^ $(shell pkg-config --libs librrd libcjson) -lpthread -lm
 
 clean:

@@ -158,6 +158,8 @@ struct loop {
 	struct labqcd *d;
 	double watchdog_s; /* systemd's watchdog at half its interval; 0 = none */
 	double render_at;  /* the next render at dashboard_interval (monotonic) */
+	double slices_t0;     /* when the store's slices started (monotonic) */
+	uint64_t slices_done; /* store slices handed over since slices_t0 */
 };
 
 /*
@@ -261,6 +263,24 @@ static double run_fleet(struct loop *l, double now)
 		dash_snapshot_free(snap);
 	}
 	return 15.0;
+}
+
+/* The store's slices: STORE_SLICES a flush_interval, each series written
+ * once an interval, the writes spread over it (store.h). A late pass (the
+ * loop was busy, or the interval shrank at a reload) hands over every
+ * slice it missed, so no series waits longer than an interval. */
+static double run_store(struct loop *l, double now)
+{
+	double per = l->d->cfg->daemon.flush_interval_s / (double)STORE_SLICES;
+	uint64_t due = (uint64_t)floor((now - l->slices_t0) / per);
+
+	if (due > l->slices_done) {
+		uint64_t n = due - l->slices_done;
+		store_flush_slices(l->d->store, (unsigned)(l->slices_done % STORE_SLICES),
+				   n >= STORE_SLICES ? STORE_SLICES : (unsigned)n);
+		l->slices_done = due;
+	}
+	return fmax(per, 0.05);
 }
 
 static double run_checkpoint(struct loop *l, double now)
@@ -367,6 +387,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
 		l.watchdog_s = watchdog_usec / 2e6;
 	double start = mono_clock();
+	l.slices_t0 = start;
 	/* In the order they run within a pass. */
 	struct timer timers[] = {
 	    {"watchdog", start, run_watchdog, NULL},
@@ -376,6 +397,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	    {"alerts", start + 1.0, run_alerts, due_alerts},
 	    {"render", start + 1.0, run_render, NULL},
 	    {"fleet", start + 15.0, run_fleet, NULL}, /* the first summary comes with the first render */
+	    {"store", start, run_store, NULL},
 	    {"checkpoint", start + d.cfg->daemon.flush_interval_s, run_checkpoint, NULL},
 	};
 	const size_t n_timers = sizeof(timers) / sizeof(timers[0]);

@@ -139,10 +139,10 @@ void labqcd_checkpoint(struct labqcd *d)
 
 	journal_commit(d->journal);
 	/* Segments before this point can go once both the store and the
-	 * state hold them; the store's writer catches up asynchronously, so
-	 * the release covers what it has finished. */
+	 * state hold them; the store's writers catch up asynchronously (they
+	 * are handed the values slice by slice over the interval: daemon.c's
+	 * "store" timer), so the release covers what they have finished. */
 	journal_rotate(d->journal, d->next_seq);
-	store_flush(d->store);
 	audit_sync(d->audit);
 	audit_publish_head(d); /* the anchor, retained on the broker */
 	state_save(d);

@@ -1,8 +1,9 @@
 /*
  * store.c: the RRD store; see store.h for the design. This file is the
- * main thread's side (series table, store_put, the hand-over, stats);
- * the writer threads are in store_writer.c, what both share in
- * store_int.h.
+ * main thread's side (store_put, the hand-over, stats); the series
+ * table's entries and their saved last-update times are in
+ * store_series.c, the writer threads in store_writer.c, what they share
+ * in store_int.h.
  *
  * Threads and ownership. The main thread owns the series table (uthash,
  * keyed by relpath), every series' `fill` buffer and last timestamp; it
@@ -23,8 +24,16 @@
  * one small array (16 bytes a value), not three: with 100k series, memory
  * is what is pending, not the high-water mark of every series.
  *
- * Memory bound: besides the timer (the daemon's flush_interval) and
- * store_sync(), the main thread hands everything over when the values
+ * Spread: the daemon hands over one slice of the series at a time
+ * (store_flush_slices, 1/STORE_SLICES of them, STORE_SLICES times a
+ * flush_interval), so each file is written once an interval but the
+ * writes, and the dirty pages the kernel must write back, come evenly
+ * instead of as one pass over every file (at 100k files, ~4 GB dirtied
+ * in seconds: past the kernel's dirty limit, which then stalls every
+ * writer of the machine, the journal's included).
+ *
+ * Memory bound: besides the slices and store_sync(), the main thread
+ * hands everything over when the values
  * pending in `fill` buffers pass FLUSH_PER_SERIES a series (and at least
  * FLUSH_MIN, 16 MiB): under a heavy load the writer works all the time
  * on batches of a hundred-odd values a file (librrd's cost is mostly per
@@ -92,17 +101,6 @@
 
 /* ---- files ---- */
 
-int store_path(const struct store *st, const char *relpath, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/%s.rrd", st->rrd_dir, relpath);
-
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 static int mkdir_p(const char *dir)
 {
 	char buf[4096];
@@ -120,24 +118,6 @@ static int mkdir_p(const char *dir)
 	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
-}
-
-static bool valid_relpath(const char *r)
-{
-	if (*r == '\0' || *r == '/')
-		return false;
-	for (const char *c = r; *c != '\0';) {
-		size_t len = strcspn(c, "/");
-
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += len;
-		if (*c == '/')
-			c++;
-		else
-			break;
-	}
-	return r[strlen(r) - 1] != '/';
 }
 
 /* The file's last update time, or -INFINITY if it has none we can read
@@ -256,8 +236,6 @@ static void note_layout(const char *notes_dir, bool remote, const struct cfg_rrd
 
 /* ---- main thread ---- */
 
-static void last_load(struct store *st);
-
 static void helper_join(struct store *st)
 {
 	if (st->helper_running) {
@@ -347,7 +325,7 @@ struct store *store_open(const struct store_opts *opts)
 		errno = err;
 		goto fail;
 	}
-	last_load(st);
+	store_last_load(st);
 	return st;
 fail:
 	err = errno;
@@ -359,33 +337,11 @@ fail:
 	return NULL;
 }
 
-static struct series *series_alloc(struct store *st, const char *relpath, enum series_kind kind)
-{
-	struct series *s;
-	char path[4096];
-
-	if (store_path(st, relpath, path, sizeof(path)) == -1)
-		return NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	if ((s->path = strdup(path)) == NULL) {
-		free(s);
-		return NULL;
-	}
-	s->relpath = s->path + strlen(st->rrd_dir) + 1;
-	s->kind = kind;
-	store_vbuf_clear(&s->fill);
-	store_vbuf_clear(&s->handed);
-	store_vbuf_clear(&s->work);
-	HASH_ADD_KEYPTR(hh, st->table, s->relpath, strlen(relpath), s);
-	return s;
-}
-
 /* A series not in the table (nor in the last-update times saved at the
  * last stop): its file's last update, if it has a file. */
 static struct series *series_new(struct store *st, const char *relpath, enum series_kind kind)
 {
-	struct series *s = series_alloc(st, relpath, kind);
+	struct series *s = store_series_alloc(st, relpath, kind);
 	bool exists;
 
 	if (s == NULL)
@@ -397,90 +353,6 @@ static struct series *series_new(struct store *st, const char *relpath, enum ser
 	return s;
 }
 
-/* ---- last-update times across a restart ----
- *
- * At a clean stop every series' last update time goes to
- * <rrd_dir>/.last-updates ("kind<TAB>milliseconds<TAB>relpath" a line),
- * and the next start reads it back (and removes it): the first sample of
- * each series after a restart costs no rrd_last on the main thread (at
- * 100k series, seconds of it). Only series whose every value is in its
- * file are saved; the others, a file not listed, and every series after
- * a crash (no file: it was removed when read) are read from their files
- * as before. The file sits with the RRD files: a wiped rrd_dir loses both
- * (over TCP it is <state_dir>/rrd.last-updates, this instance's own). */
-
-static void last_path(const struct store *st, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", st->notes_dir, st->remote ? "rrd.last-updates" : ".last-updates");
-}
-
-static void last_load(struct store *st)
-{
-	char path[4200], *data, *line, *next;
-	size_t len, n = 0;
-
-	last_path(st, path, sizeof(path));
-	if (fs_read_all(path, &data, &len) == -1) {
-		if (errno != ENOENT)
-			log_warn("store: %s", path);
-		return;
-	}
-	if (unlink(path) == -1)
-		log_warn("store: %s", path);
-	for (line = data; line < data + len && *line != '\0'; line = next) {
-		char *tab1, *tab2, *end;
-		struct series *s;
-		long kind;
-		long long ms;
-
-		next = strchr(line, '\n');
-		next = next ? next + 1 : data + len;
-		if (next[-1] == '\n')
-			next[-1] = '\0';
-		kind = strtol(line, &tab1, 10);
-		if (*tab1 != '\t' || kind < SERIES_GAUGE || kind > SERIES_QC)
-			continue;
-		ms = strtoll(tab1 + 1, &tab2, 10);
-		if (*tab2 != '\t' || ms <= 0 || !valid_relpath(tab2 + 1))
-			continue;
-		end = tab2 + 1;
-		HASH_FIND_STR(st->table, end, s);
-		if (s != NULL || (s = series_alloc(st, end, (enum series_kind)kind)) == NULL)
-			continue;
-		s->last_t = (double)ms / 1000;
-		s->file_known = true;
-		n++;
-	}
-	free(data);
-	log_info("store: last update times of %zu series read from %s", n, path);
-}
-
-static void last_save(struct store *st)
-{
-	char path[4200];
-	struct series *s, *tmp;
-	char *buf = NULL;
-	size_t len = 0, n = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		return;
-	last_path(st, path, sizeof(path));
-	HASH_ITER(hh, st->table, s, tmp)
-	{
-		if (s->fill.n || s->handed.n || s->work.n || !s->file_known ||
-		    s->last_t == -INFINITY)
-			continue;
-		/* relpath runs on into ".rrd" (store_int.h) */
-		fprintf(f, "%d\t%lld\t%.*s\n", (int)s->kind, llround(s->last_t * 1000),
-			(int)strlen(s->relpath) - 4, s->relpath);
-		n++;
-	}
-	if (fclose(f) == 0 && n > 0 && fs_write_atomic(path, buf, len, 0644) == -1)
-		log_warn("store: %s", path);
-	free(buf);
-}
-
 enum store_put_result store_put(struct store *st, const char *relpath, enum series_kind kind,
 				double t, double value, uint64_t seq)
 {
@@ -489,7 +361,7 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 
 	if (seq > st->max_put)
 		st->max_put = seq;
-	if (!isfinite(t) || t < 2 || t > 1e15 || relpath == NULL || !valid_relpath(relpath)) {
+	if (!isfinite(t) || t < 2 || t > 1e15 || relpath == NULL || !store_valid_relpath(relpath)) {
 		errno = EINVAL;
 		return STORE_ERROR;
 	}
@@ -523,6 +395,7 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 	 * files of a first day (or a wiped rrd_dir) at once at the end. */
 	if (s->new_file) {
 		s->new_file = false;
+		s->new_pending = true;
 		st->new_files++;
 	}
 	if (++st->fill_values >= st->flush_at || st->new_files >= NEW_FILES_BATCH)
@@ -530,10 +403,22 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 	return STORE_QUEUED;
 }
 
-static uint64_t store_flush_gen(struct store *st)
+/* Is slice k among the `count` slices from `from` on (mod STORE_SLICES)?
+ * A series' slice is its path's hash mod STORE_SLICES (uthash's hash,
+ * already computed). */
+static bool slice_in(unsigned k, unsigned from, unsigned count)
+{
+	return count >= STORE_SLICES || (k + STORE_SLICES - from) % STORE_SLICES < count;
+}
+
+/* Hand the pending values of the series in `count` slices from `from`
+ * over to the writers (count >= STORE_SLICES: all), with every series
+ * whose file is still to be made; returns the hand-over's generation. */
+static uint64_t hand_over(struct store *st, unsigned from, unsigned count)
 {
 	struct series *s, *next, *keep = NULL;
 	uint64_t gen, held;
+	size_t moved = 0;
 
 	pthread_mutex_lock(&st->lock);
 	st->fill_min = NO_SEQ;
@@ -541,9 +426,13 @@ static uint64_t store_flush_gen(struct store *st)
 	st->new_files = 0;
 	for (s = st->dirty_head; s != NULL; s = next) {
 		next = s->dirty_next;
-		if (store_vbuf_move(&s->handed, &s->fill) == -1) {
-			/* Out of memory: stays in fill for the next flush. */
+		if ((!s->new_pending && !slice_in(s->hh.hashv % STORE_SLICES, from, count)) ||
+		    store_vbuf_move(&s->handed, &s->fill) == -1) {
+			/* Not its slice, or out of memory: stays in fill
+			 * for the next hand-over. */
 			s->dirty_next = keep;
+			if (s->new_pending)
+				st->new_files++;
 			keep = s;
 			if (s->fill.min_seq < st->fill_min)
 				st->fill_min = s->fill.min_seq;
@@ -551,7 +440,9 @@ static uint64_t store_flush_gen(struct store *st)
 			continue;
 		}
 		s->dirty = false;
+		s->new_pending = false;
 		s->dirty_next = NULL;
+		moved++;
 		if (!s->queued) {
 			s->queued = true;
 			s->handed_next = st->handed_head;
@@ -567,20 +458,33 @@ static uint64_t store_flush_gen(struct store *st)
 		if (s->handed.min_seq < held)
 			held = s->handed.min_seq;
 	atomic_store(&st->held_min, held);
-	gen = ++st->flush_gen;
-	pthread_cond_signal(&st->wake);
+	/* A full hand-over always counts (store_sync waits for it), and so
+	 * does slice 0, once an interval: the writers retry then what they
+	 * could not write (a full disk), as they did at every flush_interval
+	 * before the slices, even when no new value comes for those series.
+	 * Any other slice with nothing in it does not wake them. */
+	if (moved > 0 || slice_in(0, from, count)) {
+		gen = ++st->flush_gen;
+		pthread_cond_signal(&st->wake);
+	} else {
+		gen = st->flush_gen;
+	}
 	pthread_mutex_unlock(&st->lock);
 	return gen;
 }
 
 void store_flush(struct store *st)
 {
-	(void)store_flush_gen(st);
+	(void)hand_over(st, 0, STORE_SLICES);
 }
 
-int store_sync(struct store *st)
+void store_flush_slices(struct store *st, unsigned from, unsigned count)
 {
-	uint64_t gen = store_flush_gen(st);
+	(void)hand_over(st, from % STORE_SLICES, count);
+}
+
+static int wait_done(struct store *st, uint64_t gen)
+{
 	bool ok;
 
 	pthread_mutex_lock(&st->lock);
@@ -593,6 +497,21 @@ int store_sync(struct store *st)
 		return -1;
 	}
 	return 0;
+}
+
+int store_sync(struct store *st)
+{
+	return wait_done(st, hand_over(st, 0, STORE_SLICES));
+}
+
+int store_drain(struct store *st)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&st->lock);
+	gen = st->flush_gen;
+	pthread_mutex_unlock(&st->lock);
+	return wait_done(st, gen);
 }
 
 bool store_backlogged(const struct store *st)
@@ -646,7 +565,7 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
 	helper_join(st);
-	last_save(st);
+	store_last_save(st);
 	store_templates_free(&st->wmain);
 	store_templates_free(&st->whelper);
 	HASH_ITER(hh, st->table, s, next)

@@ -85,6 +85,23 @@ enum store_put_result store_put(struct store *st, const char *relpath, enum seri
 /* Hand all pending samples to the writer thread; returns at once. */
 void store_flush(struct store *st);
 
+/*
+ * Every series belongs to one of STORE_SLICES slices (by its path's
+ * hash). store_flush_slices() hands over the pending samples of `count`
+ * slices from `from` on (mod STORE_SLICES; count >= STORE_SLICES: all),
+ * and of every series whose file is still to be made; returns at once.
+ * The daemon calls it STORE_SLICES times a flush_interval, so that each
+ * series is written once an interval, as with one store_flush(), but the
+ * files' writes (and the pages they dirty: ~4 GB a pass over 100k files
+ * of DESIGN's layout) are spread over the interval instead of one burst.
+ */
+#define STORE_SLICES 60
+void store_flush_slices(struct store *st, unsigned from, unsigned count);
+
+/* Wait until the writers have tried what was handed over so far, handing
+ * over nothing more. 0 if all was written. */
+int store_drain(struct store *st);
+
 /* store_flush(), then wait until the writer has tried every one of them
  * (written, or kept for retry after an error). 0 if all were written. */
 int store_sync(struct store *st);

@@ -1,7 +1,8 @@
 /*
  * store_int.h: the RRD store's insides, shared by store.c (the main
- * thread's side: series table, store_put, hand-over) and store_writer.c
- * (the writer threads). Private to store*.c: nothing else includes it.
+ * thread's side: store_put, hand-over), store_series.c (the series table's
+ * entries and their saved last-update times) and store_writer.c (the
+ * writer threads). Private to store*.c: nothing else includes it.
  * Who owns which field, and the lock order, are in the comment at the
  * top of store.c.
  */
@@ -58,6 +59,7 @@ struct series {
 	bool in_work;
 	bool file_known; /* the file exists as far as we know */
 	bool new_file;   /* main thread: no file when first seen, not counted yet */
+	bool new_pending; /* main thread: counted in new_files, not handed over yet */
 	/* remote mode: the first `resent` values of work were taken by
 	 * rrdcached once and not confirmed on disk; a "late" refusal of one
 	 * of them means rrdcached has it. */
@@ -161,6 +163,15 @@ static inline const char *series_name(const struct store *st, const struct serie
 {
 	return st->remote ? s->relpath : s->path;
 }
+
+/* store_series.c: a path below rrd_dir as topic_parse would let it
+ * through; a new series in the table (its file's last update not read);
+ * every series' last update time, saved at a clean stop and read back
+ * (and removed) at the next start. */
+bool store_valid_relpath(const char *r);
+struct series *store_series_alloc(struct store *st, const char *relpath, enum series_kind kind);
+void store_last_load(struct store *st);
+void store_last_save(struct store *st);
 
 /* store_vbuf.c: buffers the main thread fills and the writers consume. */
 void store_vbuf_clear(struct vbuf *b);

@@ -1,4 +1,4 @@
-/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c rules/westgard_names.c collectors/topic.c daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/fsutil.c daemon/log.c daemon/config_reports.c daemon/config_access.c daemon/config_pbrtqc.c rules/severity.c daemon/rrdaddr.c daemon/config_fleet.c */
+/* test-links: daemon/config.c daemon/config_yaml.c daemon/config_fields.c daemon/config_values.c daemon/config_instruments.c daemon/config_qc.c daemon/config_routes.c daemon/config_rrd.c daemon/rrd_layout.c rules/westgard_names.c collectors/topic.c daemon/store.c daemon/store_series.c daemon/store_writer.c daemon/store_vbuf.c daemon/fsutil.c daemon/log.c daemon/config_reports.c daemon/config_access.c daemon/config_pbrtqc.c rules/severity.c daemon/rrdaddr.c daemon/config_fleet.c */
 /*
  * test_rrd_layout.c: the `rrd:` section from a file to the files the
  * store creates (read back with `rrdtool info`), its errors with

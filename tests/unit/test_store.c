@@ -1,4 +1,4 @@
-/* test-links: daemon/store.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c */
+/* test-links: daemon/store.c daemon/store_series.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c */
 /*
  * test_store.c: the RRD store against real RRD files in a temporary
  * directory, read back with librrd (rrd_info_r, rrd_fetch_r), and through
@@ -392,6 +392,67 @@ static void test_memory_bound_hands_over(void **state)
 	assert_int_equal(store_done_seq(f->st), 70000);
 }
 
+/* Slices (store_flush_slices, the daemon's "store" timer): each hands
+ * over only its share of the series, so one interval's writes are spread
+ * over it; after STORE_SLICES of them every series is written, none
+ * twice; a series whose file is to be made goes with whichever slice
+ * comes first; done_seq holds back until the last slice. */
+static void test_slices_spread(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 600 };
+	struct store_stats s;
+	char rel[64];
+	uint64_t seq = 0, written0, most = 0;
+
+	for (int i = 0; i < N; i++) { /* the files, made */
+		snprintf(rel, sizeof(rel), "s/i%d/c", i);
+		assert_int_equal(store_put(f->st, rel, SERIES_GAUGE, T0 + 60, i, ++seq), STORE_QUEUED);
+	}
+	assert_int_equal(store_sync(f->st), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(rel, sizeof(rel), "s/i%d/c", i);
+		assert_int_equal(store_put(f->st, rel, SERIES_GAUGE, T0 + 120, i, ++seq), STORE_QUEUED);
+	}
+	store_get_stats(f->st, &s);
+	written0 = s.written;
+	assert_int_equal(s.pending, N);
+	for (unsigned k = 0; k < STORE_SLICES; k++) {
+		uint64_t before = s.written;
+		if (k == STORE_SLICES / 2) /* a new series: goes now, not with its slice */
+			assert_int_equal(store_put(f->st, "s/new/c", SERIES_GAUGE, T0 + 120, 1, ++seq),
+					 STORE_QUEUED);
+		store_flush_slices(f->st, k, 1);
+		assert_int_equal(store_drain(f->st), 0);
+		store_get_stats(f->st, &s);
+		if (s.written - before > most)
+			most = s.written - before;
+		if (k == STORE_SLICES / 2) {
+			char path[4096];
+			path_of(f, "s/new/c", path, sizeof(path));
+			assert_int_equal(access(path, F_OK), 0);
+		}
+		if (k + 1 < STORE_SLICES)
+			assert_true(store_done_seq(f->st) < seq); /* some still waiting */
+	}
+	store_get_stats(f->st, &s);
+	assert_int_equal(s.written - written0, N + 1); /* each once */
+	assert_int_equal(s.pending, 0);
+	assert_int_equal(store_done_seq(f->st), seq);
+	/* 600 series in 60 slices: about 10 a slice; none near all of them */
+	assert_true(most < N / 6);
+	/* count >= STORE_SLICES hands over everything at once */
+	for (int i = 0; i < N; i++) {
+		snprintf(rel, sizeof(rel), "s/i%d/c", i);
+		assert_int_equal(store_put(f->st, rel, SERIES_GAUGE, T0 + 180, i, ++seq), STORE_QUEUED);
+	}
+	store_flush_slices(f->st, 7, STORE_SLICES);
+	assert_int_equal(store_drain(f->st), 0);
+	store_get_stats(f->st, &s);
+	assert_int_equal(s.pending, 0);
+	assert_int_equal(store_done_seq(f->st), seq);
+}
+
 static void test_done_seq(void **state)
 {
 	struct fixture *f = *state;
@@ -656,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_series_coalesced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_bound_hands_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slices_spread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_then_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
