@@ -22,7 +22,7 @@ included. Prints a markdown table of the probes' latency (p50, p99,
 max) for each, one run each. Needs ~45 GB free under build/.
 
 usage: tests/bench/bench_spread.py --burst LABQCD --spread LABQCD
-                                   [--channels 100000] [--duration 150]
+                                   [--channels 100000] [--duration 150] [--rate R]
 """
 import argparse
 import importlib.machinery
@@ -48,6 +48,7 @@ ap.add_argument("--spread", required=True)
 ap.add_argument("--channels", type=int, default=100000)
 ap.add_argument("--duration", type=int, default=150)
 ap.add_argument("--period", type=float, default=0.5)
+ap.add_argument("--rate", type=int, default=0, help="msg/s (default: a sample a channel a minute)")
 a = ap.parse_args()
 
 
@@ -114,7 +115,7 @@ def main():
             B.log(f"{a.channels} files made in {time.monotonic() - t0:.0f} s")
         B.run(["sync"])  # neither run pays for the files' making
         bg = B.start([os.path.join(B.BIN, "labsim"), "-p", str(broker.port), "--load",
-                      "--channels", str(a.channels), "--rate", str(a.channels // 60), "--qos", "1",
+                      "--channels", str(a.channels), "--rate", str(a.rate or a.channels // 60), "--qos", "1",
                       "--format", "json", "--duration", str(a.duration)],
                      out=os.path.join(d, f"labsim-{name}.out"))
         lat = probes(q, broker.port, jl, a.duration, a.period)
@@ -128,7 +129,8 @@ def main():
         B.log(f"{name}: {len(lat)} probes, p50 {rows[-1][1]}, p99 {p99}, max {rows[-1][3]}")
     B.stop(printer)
     broker.stop()
-    print(f"| {a.channels // 1000}k channels, 1 sample a channel a minute, flush_interval 60 s, "
+    load = f"{a.rate} msg/s" if a.rate else "1 sample a channel a minute"
+    print(f"| {a.channels // 1000}k channels, {load}, flush_interval 60 s, "
           f"{a.duration} s | p50 | p99 | max | probes |")
     print("|---|---|---|---|---|")
     for name, p50, p99, mx, n, _ in rows:
