@@ -1,5 +1,6 @@
 /*
- * fsutil.c: mkdir -p, write-fsync-rename, read whole files, move aside.
+ * fsutil.c: mkdir -p, write-fsync-rename (or write-rename), read whole
+ * files, move aside.
  */
 #include "daemon/fsutil.h"
 
@@ -53,7 +54,8 @@ static int fsync_dir_of(const char *path)
 	return fs_fsync_dir(dirname(tmp));
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+static int write_rename(const char *path, const void *data, size_t len, unsigned mode,
+                        int durable)
 {
 	char tmp[4200];
 	const char *p = data;
@@ -76,7 +78,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mod
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) == -1)
+	if (durable && fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -85,7 +87,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mod
 	fd = -1;
 	if (rename(tmp, path) == -1)
 		goto fail;
-	fsync_dir_of(path);
+	if (durable)
+		fsync_dir_of(path);
 	return 0;
 fail:
 	e = errno;
@@ -94,6 +97,16 @@ fail:
 	unlink(tmp);
 	errno = e;
 	return -1;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	return write_rename(path, data, len, mode, 1);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, unsigned mode)
+{
+	return write_rename(path, data, len, mode, 0);
 }
 
 int fs_read_all(const char *path, char **data, size_t *len)

@@ -15,6 +15,14 @@ int fs_mkdir_p(const char *path, unsigned mode);
  * sees the old file or the new one, never half of one. 0 or -1/errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
+/* The same without the two fsyncs, for files drawn again from their
+ * sources (the dashboard's graphs and pages): a reader still never sees
+ * half a file, but a power cut may leave one old or empty until the next
+ * start redraws everything. Each fsync is a device flush (20 to 500 ms
+ * each under load on the bench machine), and a render's thousands of them
+ * held up the alert path's own fsyncs (audit, alert states, spool). */
+int fs_write_replace(const char *path, const void *data, size_t len, unsigned mode);
+
 /* Read a whole file (NUL-terminated for convenience); caller frees.
  * 0 or -1/errno. */
 int fs_read_all(const char *path, char **data, size_t *len);

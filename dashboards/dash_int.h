@@ -52,7 +52,9 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
 /* Append s escaped for HTML text and attribute values; invalid UTF-8 and
  * control characters become U+FFFD. */
 void sbuf_html(struct sbuf *b, const char *s);
-/* Write the buffer to path atomically (mode 0644); 0, or -1 with err. */
+/* Write the buffer to path with fs_write_replace (mode 0644: a reader
+ * sees the old file or the new, no fsync: it is drawn again); 0, or -1
+ * with err. */
 int sbuf_write_file(const struct sbuf *b, const char *path, char *err, size_t errlen);
 
 /* ---- history.c: the alert history, from the audit log ---- */

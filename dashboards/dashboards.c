@@ -450,7 +450,7 @@ static void write_page(struct dash *d, const char *rel, struct sbuf *b, double n
 	f->seen = d->generation;
 	if (!isnan(f->rendered_at) && f->sig == sig && exists(out))
 		return;
-	if (fs_write_atomic(out, b->p, b->len, 0644) == -1) {
+	if (fs_write_replace(out, b->p, b->len, 0644) == -1) {
 		failed(d, rel, strerror(errno));
 		return;
 	}

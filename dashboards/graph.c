@@ -8,7 +8,7 @@
  * <period>", the unit on the vertical axis, the value and time axes with
  * their grid, and the legend with the last, lowest and highest value. The
  * PNG (png_write.c) is encoded into memory and written with
- * fs_write_atomic(), so a browser never sees half a PNG.
+ * fs_write_replace(), so a browser never sees half a PNG.
  *
  * The frame is graph_frame.c's.
  *

@@ -15,7 +15,7 @@
  * lot differs) is a grey vertical line between the results, a target
  * change a purple dashed one. Rules that fired are written by the point.
  *
- * The PNG is encoded into memory and written with fs_write_atomic(), or
+ * The PNG is encoded into memory and written with fs_write_replace(), or
  * handed back (dash_lj_png: a QC alert's email). ljchart_paint draws the
  * same chart on the caller's cairo context (a report's PDF page). cairo only, no lock:
  * each call has its own surface.

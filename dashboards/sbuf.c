@@ -159,7 +159,7 @@ void sbuf_html(struct sbuf *b, const char *s)
 
 int sbuf_write_file(const struct sbuf *b, const char *path, char *err, size_t errlen)
 {
-	if (fs_write_atomic(path, b->p, b->len, 0644) == -1) {
+	if (fs_write_replace(path, b->p, b->len, 0644) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}

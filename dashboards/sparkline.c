@@ -120,7 +120,7 @@ int sparkline_render(const char *rrd_path, const char *png_path, const char *rrd
 		snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_status(cr)));
 	else if (dash_png_encode(s, &png) != 0)
 		snprintf(err, errlen, "PNG encoding failed");
-	else if (fs_write_atomic(png_path, png.p, png.len, 0644) == -1)
+	else if (fs_write_replace(png_path, png.p, png.len, 0644) == -1)
 		snprintf(err, errlen, "%s: %s", png_path, strerror(errno));
 	else
 		rc = 0;
