@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <uthash.h>
 
 struct dashboard {
 	struct dash *dash;
@@ -107,11 +108,82 @@ static void scan_alert(const struct alert_view *v, void *arg)
 		st->warning = true;
 }
 
+/* The alerts of one instrument, gathered in one pass over every alert
+ * before the instruments are walked. Each instrument looking through
+ * every alert (twice) made a snapshot instruments × alerts compares on
+ * the main thread: with 1,000 instruments gone stale together, 10^8. */
+struct alert_bucket {
+	UT_hash_handle hh;
+	struct alert_view *v; /* strings borrowed from the alerts: the build is
+				 synchronous, nothing changes them meanwhile */
+	size_t n, cap;
+	char prefix[ID_MAX * 2 + 3]; /* "site/instrument/" */
+};
+
 struct snap_ctx {
 	struct labqcd *d;
 	struct dash_snapshot *s;
 	double day_start;
+	struct alert_bucket *buckets;
+	bool no_buckets; /* out of memory: each instrument reads every alert */
 };
+
+static void bucket_alert(const struct alert_view *v, void *arg)
+{
+	struct snap_ctx *ctx = arg;
+	const char *s1 = strchr(v->key, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	struct alert_bucket *b;
+	size_t plen;
+
+	if (s2 == NULL || (plen = (size_t)(s2 - v->key) + 1) >= sizeof(b->prefix))
+		return; /* no instrument's (the broker's own) */
+	HASH_FIND(hh, ctx->buckets, v->key, plen, b);
+	if (b == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL) {
+			ctx->no_buckets = true;
+			return;
+		}
+		memcpy(b->prefix, v->key, plen);
+		HASH_ADD(hh, ctx->buckets, prefix, plen, b);
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4;
+		struct alert_view *nv = reallocarray(b->v, cap, sizeof(*nv));
+		if (nv == NULL) {
+			ctx->no_buckets = true;
+			return;
+		}
+		b->v = nv;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *v;
+}
+
+static void free_buckets(struct snap_ctx *ctx)
+{
+	struct alert_bucket *b, *tmp;
+
+	HASH_ITER(hh, ctx->buckets, b, tmp)
+	{
+		HASH_DEL(ctx->buckets, b);
+		free(b->v);
+		free(b);
+	}
+}
+
+/* scan_alert over the instrument's alerts, in the alerts' own order. */
+static void scan_alerts(const struct snap_ctx *ctx, struct instrument_status *st)
+{
+	struct alert_bucket *b;
+
+	if (ctx->no_buckets) {
+		alerts_foreach(ctx->d->alerts, scan_alert, st);
+		return;
+	}
+	HASH_FIND(hh, ctx->buckets, st->prefix, st->plen, b);
+	for (size_t i = 0; b != NULL && i < b->n; i++)
+		scan_alert(&b->v[i], st);
+}
 
 static void add_instrument(const char *site, const char *instrument, bool maint, void *arg)
 {
@@ -128,7 +200,7 @@ static void add_instrument(const char *site, const char *instrument, bool maint,
 	st.instrument = instrument;
 	st.prefix = prefix;
 	st.plen = strlen(prefix);
-	alerts_foreach(ctx->d->alerts, scan_alert, &st);
+	scan_alerts(ctx, &st);
 	enum dash_status status = maint         ? DASH_MAINTENANCE
 				  : st.critical ? DASH_ALARM
 				  : st.stale    ? DASH_STALE
@@ -139,7 +211,7 @@ static void add_instrument(const char *site, const char *instrument, bool maint,
 	if (di == NULL)
 		return;
 	st.di = di;
-	alerts_foreach(ctx->d->alerts, scan_alert, &st);
+	scan_alerts(ctx, &st);
 	equipment_snapshot(ctx->d, site, instrument, di);
 	qc_snapshot(ctx->d, site, instrument, di, ctx->day_start);
 	pbrtqc_snapshot(ctx->d, site, instrument, di);
@@ -175,7 +247,9 @@ struct dash_snapshot *dashboard_build(struct labqcd *d, double now)
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
 	ctx.day_start = (double)mktime(&tm);
+	alerts_foreach(d->alerts, bucket_alert, &ctx);
 	equipment_foreach_instrument(d, add_instrument, &ctx);
+	free_buckets(&ctx);
 	return ctx.s;
 }
 

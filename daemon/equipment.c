@@ -141,16 +141,45 @@ static size_t channel_names(const char *site, const char *ins, const char *chann
 	return len;
 }
 
+/* The group of site/instrument, made if it is new. */
+static struct equip_group *group_get(struct labqcd *d, const char *site, const char *ins)
+{
+	char key[ID_MAX * 2 + 2];
+	struct equip_group *g;
+
+	snprintf(key, sizeof(key), "%s/%s", site, ins);
+	HASH_FIND_STR(d->channel_groups, key, g);
+	if (g == NULL && (g = calloc(1, sizeof(*g))) != NULL) {
+		memcpy(g->key, key, sizeof(g->key));
+		HASH_ADD_STR(d->channel_groups, key, g);
+	}
+	return g;
+}
+
+static struct equip_channel *group_first(struct labqcd *d, const char *site, const char *ins)
+{
+	char key[ID_MAX * 2 + 2];
+	struct equip_group *g;
+
+	snprintf(key, sizeof(key), "%s/%s", site, ins);
+	HASH_FIND_STR(d->channel_groups, key, g);
+	return g ? g->first : NULL;
+}
+
 struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, const char *ins,
 					const char *channel, double now)
 {
 	char names[ID_MAX * 3];
 	size_t at[3], len = channel_names(site, ins, channel, names, at);
 	struct equip_channel *c;
+	struct equip_group *g;
 
 	HASH_FIND(hh, d->channels, names, len, c);
 	if (c)
 		return c;
+	/* The names as stored (cut at ID_MAX - 1), as the group is found by. */
+	if ((g = group_get(d, names + at[0], names + at[1])) == NULL)
+		return NULL;
 	if ((c = calloc(1, sizeof(*c) + len)) == NULL)
 		return NULL;
 	memcpy(c->names, names, len);
@@ -164,6 +193,11 @@ struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, cons
 		return NULL;
 	}
 	HASH_ADD_KEYPTR(hh, d->channels, c->names, len, c);
+	if (g->last)
+		g->last->next_of_instrument = c;
+	else
+		g->first = c;
+	g->last = c;
 	return c;
 }
 
@@ -302,7 +336,7 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 		     const struct payload_event *ev)
 {
 	struct equip_instrument *in = equip_instrument_get(d, site, instrument, ev->t);
-	struct equip_channel *c, *tmp;
+	struct equip_channel *c;
 	char text[ID_MAX + sizeof(ev->by) + 48];
 
 	if (in == NULL)
@@ -341,11 +375,9 @@ void equipment_event(struct labqcd *d, uint64_t seq, const char *site, const cha
 		/* service_done names its counter (every counter of the
 		 * instrument when it does not); calibration_done resets the
 		 * calendar channel it names, or all of the instrument's. */
-		HASH_ITER(hh, d->channels, c, tmp)
-		{
+		for (c = group_first(d, site, instrument); c; c = c->next_of_instrument) {
 			struct equip_rules *r = c->rules;
-			if (r == NULL || strcmp(chan_site(c), site) != 0 ||
-			    strcmp(chan_instrument(c), instrument) != 0)
+			if (r == NULL)
 				continue;
 			if (ev->counter[0] && strcmp(ev->counter, chan_name(c)) != 0)
 				continue;
@@ -471,6 +503,7 @@ void equipment_reconfigure(struct labqcd *d)
 void equipment_free(struct labqcd *d)
 {
 	struct equip_channel *c, *tmp;
+	struct equip_group *g, *gtmp;
 	struct equip_instrument *in, *itmp;
 
 	HASH_ITER(hh, d->channels, c, tmp)
@@ -478,6 +511,11 @@ void equipment_free(struct labqcd *d)
 		HASH_DEL(d->channels, c);
 		free(c->rules);
 		free(c);
+	}
+	HASH_ITER(hh, d->channel_groups, g, gtmp)
+	{
+		HASH_DEL(d->channel_groups, g);
+		free(g);
 	}
 	HASH_ITER(hh, d->instruments, in, itmp)
 	{
@@ -495,14 +533,11 @@ void equipment_free(struct labqcd *d)
 void equipment_snapshot(struct labqcd *d, const char *site, const char *instrument,
 			struct dash_instrument *di)
 {
-	struct equip_channel *c, *tmp;
+	struct equip_channel *c;
 	struct equip_instrument *in;
 	char key[ID_MAX * 2 + 2], rel[ID_MAX * 3 + 8], name[ID_MAX + 16];
 
-	HASH_ITER(hh, d->channels, c, tmp)
-	{
-		if (strcmp(chan_site(c), site) != 0 || strcmp(chan_instrument(c), instrument) != 0)
-			continue;
+	for (c = group_first(d, site, instrument); c; c = c->next_of_instrument) {
 		bool has_calendar = c->rules && c->rules->has_calendar;
 		if (has_calendar) {
 			snprintf(name, sizeof(name), "%s", chan_name(c));
@@ -567,21 +602,17 @@ void equipment_foreach_instrument(struct labqcd *d,
 				  void *arg)
 {
 	struct equip_instrument *in, *tmp;
-	struct equip_channel *c, *ctmp;
+	struct equip_group *g, *gtmp;
 
 	HASH_ITER(hh, d->instruments, in, tmp)
 	fn(in->site, in->instrument, in->maintenance, arg);
-	/* channels of instruments with no entry (telemetry only) */
-	HASH_ITER(hh, d->channels, c, ctmp)
+	/* instruments with channels but no entry yet (telemetry only) */
+	HASH_ITER(hh, d->channel_groups, g, gtmp)
 	{
-		char key[ID_MAX * 2 + 2];
-		snprintf(key, sizeof(key), "%s/%s", chan_site(c), chan_instrument(c));
-		HASH_FIND_STR(d->instruments, key, in);
-		if (in == NULL &&
-		    equip_instrument_get(d, chan_site(c), chan_instrument(c), c->last_t) != NULL) {
-			HASH_FIND_STR(d->instruments, key, in);
-			if (in)
-				fn(in->site, in->instrument, false, arg);
-		}
+		const struct equip_channel *c = g->first;
+		HASH_FIND_STR(d->instruments, g->key, in);
+		if (in == NULL && c != NULL &&
+		    (in = equip_instrument_get(d, chan_site(c), chan_instrument(c), c->last_t)) != NULL)
+			fn(in->site, in->instrument, false, arg);
 	}
 }

@@ -53,6 +53,7 @@ struct qc_analyte;
 struct pbrtqc_analyte;
 struct pbrtqc_params;
 struct equip_channel;
+struct equip_group;
 struct equip_instrument;
 
 /* Where a condition belongs: its alert key is site/instrument/channel/rule. */
@@ -96,6 +97,7 @@ struct labqcd {
 	struct qc_analyte *qc;            /* qc.c: Westgard state per analyte */
 	struct pbrtqc_analyte *pbrtqc;    /* pbrtqc.c: patient-based QC per analyte */
 	struct equip_channel *channels;   /* equipment.c: rule state per channel */
+	struct equip_group *channel_groups; /* equipment.c: the channels of each instrument */
 	struct equip_instrument *instruments; /* equipment.c: maintenance, calendar, tasks */
 	bool transitions_pending;         /* make durable before the next input */
 	unsigned n_maintenance;           /* equipment.c: instruments in planned maintenance */

@@ -19,6 +19,7 @@ instrument in alarm shows the alarm badge, axe-core finds no serious or
 critical violation, and the wall of a second site of 24 instruments
 fits 1920x1080; screenshots are left in build/screenshots.
 """
+import html
 import html.parser
 import json
 import os
@@ -170,6 +171,24 @@ def test_day_replayed_rendered_and_seen_in_chromium(env):
         r = subprocess.run(["tidy", "-q", "-e", page], capture_output=True, text=True)
         assert r.returncode == 0, (page, r.stderr)
     assert pngs >= 3 * 3 + 2, pngs   # day/week/month of 3+ channels, 2 LJ charts
+
+    # Each instrument's page draws exactly its own channels (those with an
+    # RRD file under its directory) and lists only its own alerts: the
+    # replay interleaves the three instruments' first samples, and the
+    # snapshot takes an instrument's channels and alerts from its own
+    # lists. fridge-01's compressor fault is open on its page.
+    for inst in ("fridge-01", "centrifuge-01", "chem-01"):
+        rdir = os.path.join(d, "rrd", "main", inst)
+        files = {fn[:-4] for fn in os.listdir(rdir) if fn.endswith(".rrd")}
+        assert files or inst == "chem-01", inst
+        with open(os.path.join(www, "main", inst, "index.html")) as f:
+            page = f.read()
+        drawn = {html.unescape(m) for m in re.findall(r'<img src="([^"/]+)-day\.png"', page)}
+        assert drawn == files, (inst, drawn, files)
+        keys = set(re.findall(r"\bmain/([a-z0-9-]+)/[^/\s<]+/[a-z0-9-]+\b", page))
+        assert keys <= {inst}, (inst, keys)
+        if inst == "fridge-01":
+            assert "main/fridge-01/temp/range" in page, page[:3000]
 
     # Issue 23: each channel's latest value with its unit, as its RRD
     # file's last update says, on the index and on the wall.
