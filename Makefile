@@ -218,14 +218,14 @@ bench: deps
 # Benchmark programs (tests/bench/bench_*.c), always optimised.
 BENCH_PROGS = build/bench_westgard build/bench_json build/bench_store build/bench_snapshot
 BENCH_CFLAGS = -O2 -g -std=c11 -D_GNU_SOURCE $(INCS)
-build/bench_westgard: tests/bench/bench_westgard.c rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c
-	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $^ $(shell pkg-config --libs libcjson) -lm
-build/bench_json: tests/bench/bench_json.c
-	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $^ $(shell pkg-config --libs libcjson jansson)
-build/bench_store: tests/bench/bench_store.c daemon/store.c daemon/store_series.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c
-	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $^ $(shell pkg-config --libs librrd libcjson) -lpthread -lm
-build/bench_snapshot: tests/bench/bench_snapshot.c $(B)/liblabqcd.a
-	$(CC) $(BENCH_CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+build/bench_westgard: tests/bench/bench_westgard.c tests/bench/bench_clock.h rules/westgard.c rules/westgard_runs.c rules/westgard_count.c rules/westgard_names.c rules/westgard_json.c rules/json_exact.c
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson) -o $@ $(filter-out %.h,$^) $(shell pkg-config --libs libcjson) -lm
+build/bench_json: tests/bench/bench_json.c tests/bench/bench_clock.h
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson jansson) -o $@ $(filter-out %.h,$^) $(shell pkg-config --libs libcjson jansson)
+build/bench_store: tests/bench/bench_store.c tests/bench/bench_clock.h daemon/store.c daemon/store_series.c daemon/store_writer.c daemon/store_vbuf.c daemon/rrd_layout.c daemon/fsutil.c daemon/log.c daemon/rrdaddr.c
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcjson librrd) -o $@ $(filter-out %.h,$^) $(shell pkg-config --libs librrd libcjson) -lpthread -lm
+build/bench_snapshot: tests/bench/bench_snapshot.c tests/bench/bench_clock.h $(B)/liblabqcd.a
+	$(CC) $(BENCH_CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $(filter-out %.h,$^) $(LIBS)
 
 clean:
 	rm -rf build

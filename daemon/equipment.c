@@ -141,28 +141,27 @@ static size_t channel_names(const char *site, const char *ins, const char *chann
 	return len;
 }
 
-/* The group of site/instrument, made if it is new. */
-static struct equip_group *group_get(struct labqcd *d, const char *site, const char *ins)
+/* The group of site/instrument; made if it is new and `make` is set. */
+static struct equip_group *group_get(struct labqcd *d, const char *site, const char *ins,
+				     bool make)
 {
 	char key[ID_MAX * 2 + 2];
 	struct equip_group *g;
 
 	snprintf(key, sizeof(key), "%s/%s", site, ins);
 	HASH_FIND_STR(d->channel_groups, key, g);
-	if (g == NULL && (g = calloc(1, sizeof(*g))) != NULL) {
+	if (g == NULL && make && (g = calloc(1, sizeof(*g))) != NULL) {
 		memcpy(g->key, key, sizeof(g->key));
 		HASH_ADD_STR(d->channel_groups, key, g);
 	}
 	return g;
 }
 
+/* The first of the instrument's channels; NULL if it has none. */
 static struct equip_channel *group_first(struct labqcd *d, const char *site, const char *ins)
 {
-	char key[ID_MAX * 2 + 2];
-	struct equip_group *g;
+	struct equip_group *g = group_get(d, site, ins, false);
 
-	snprintf(key, sizeof(key), "%s/%s", site, ins);
-	HASH_FIND_STR(d->channel_groups, key, g);
 	return g ? g->first : NULL;
 }
 
@@ -178,7 +177,7 @@ struct equip_channel *equip_channel_get(struct labqcd *d, const char *site, cons
 	if (c)
 		return c;
 	/* The names as stored (cut at ID_MAX - 1), as the group is found by. */
-	if ((g = group_get(d, names + at[0], names + at[1])) == NULL)
+	if ((g = group_get(d, names + at[0], names + at[1], true)) == NULL)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c) + len)) == NULL)
 		return NULL;

@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 #include <jansson.h>
 
+#include "tests/bench/bench_clock.h"
+
 #define RUNS 5
 
 static const char object_payload[] =
@@ -29,13 +31,6 @@ static const char senml_payload[] =
 	"{\"n\":\"door\",\"v\":1,\"t\":90}]";
 
 static volatile double sink;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void cjson_object(const char *p, size_t n)
 {
@@ -90,12 +85,6 @@ static void jansson_senml(const char *p, size_t n)
 	json_decref(a);
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Median over RUNS of the time per decode, in nanoseconds. */
 static double bench(void (*fn)(const char *, size_t), const char *p, long iters)
 {
@@ -107,7 +96,7 @@ static double bench(void (*fn)(const char *, size_t), const char *p, long iters)
 			fn(p, n);
 		per[r] = (now_s() - t0) / iters * 1e9;
 	}
-	qsort(per, RUNS, sizeof(per[0]), cmp);
+	qsort(per, RUNS, sizeof(per[0]), cmp_double);
 	return per[RUNS / 2];
 }
 

@@ -24,25 +24,12 @@
 #include "daemon/labqcd.h"
 #include "dashboards/dashboards.h"
 
+#include "tests/bench/bench_clock.h"
+
 #define CHANNELS 100000
 #define INSTRUMENTS 1000
 #define REPEATS 5
 #define T0 1763884800.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static struct config *empty_config(const char *dir)
 {
@@ -121,7 +108,7 @@ static int one_case(const char *dir, size_t alerts)
 			goto out;
 		}
 	}
-	qsort(times, REPEATS, sizeof(times[0]), cmp);
+	qsort(times, REPEATS, sizeof(times[0]), cmp_double);
 	printf("| + | dashboard snapshot on the main thread: 100k channels in 1,000 instruments, "
 	       "%zu alerts firing | %.1f ms | median of %d |\n",
 	       alerts, times[REPEATS / 2] * 1e3, REPEATS);

@@ -23,25 +23,12 @@
 #include "daemon/log.h"
 #include "daemon/store.h"
 
+#include "tests/bench/bench_clock.h"
+
 #define SERIES 1000
 #define SAMPLES 60
 #define REPEATS 3
 #define T0 1763884800.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void rm_rf(const char *path)
 {
@@ -116,7 +103,7 @@ int main(void)
 			fprintf(stderr, "bench_store: run %d failed\n", rep);
 			return 1;
 		}
-	qsort(rate, REPEATS, sizeof(rate[0]), cmp);
+	qsort(rate, REPEATS, sizeof(rate[0]), cmp_double);
 	printf("| store_put + store_sync (1k series x 60 samples, direct librrd) | %.0f samples/s | "
 	       "median of %d, one rrd_update per file |\n",
 	       rate[REPEATS / 2], REPEATS);

@@ -16,6 +16,8 @@
 
 #include "rules/westgard.h"
 
+#include "tests/bench/bench_clock.h"
+
 #define EVALS 2000000
 #define REPEATS 5
 
@@ -25,21 +27,6 @@ static double uniform(void)
 {
 	s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
 	return ((double)((s * 2685821657736338717ull) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(void)
@@ -85,7 +72,7 @@ int main(void)
 		}
 		rate[rep] = EVALS / (now_s() - t0);
 	}
-	qsort(rate, REPEATS, sizeof(rate[0]), cmp);
+	qsort(rate, REPEATS, sizeof(rate[0]), cmp_double);
 	printf("| westgard_eval (2 levels, 1-3s/2-2s/R-4s/4-1s/10x + 1-2s) | %.0f evals/s | "
 	       "median of %d x %d, %u rejections |\n",
 	       rate[REPEATS / 2], REPEATS, EVALS, rejected);
